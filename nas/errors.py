@@ -1,0 +1,17 @@
+"""Errors a user can cause. The CLI prints them as one line and exits with code 2."""
+
+
+class NasError(Exception):
+    """A problem with the user's input (config, genotype, data, arguments), not a bug."""
+
+
+class ConfigError(NasError):
+    """A YAML file, recipe, space or command-line option is malformed or names something unknown."""
+
+
+class GenotypeError(NasError):
+    """A genotype is malformed: unknown op, bad input index, wrong shape."""
+
+
+class DataError(NasError):
+    """A dataset folder is missing, laid out wrongly, empty or unreadable."""

@@ -1,0 +1,80 @@
+"""Reading and writing genotype files, and finding published cells by name."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from nas.atomic_files import write_text_atomic
+from nas.errors import GenotypeError
+from nas.space.genotype import Genotype
+
+# Published cells ship beside the package (the repository's search_spaces/cells/).
+PUBLISHED_CELLS_DIR = Path(__file__).resolve().parents[2] / "search_spaces" / "cells"
+
+
+def published_cell_names() -> list[str]:
+    return sorted(path.stem for path in PUBLISHED_CELLS_DIR.glob("*.yaml"))
+
+
+def parse_genotype_text(text: str, source: str = "genotype") -> Genotype:
+    """Accepts YAML or JSON mappings, the one-line form, or the DARTS `Genotype(...)` form."""
+    stripped = text.strip()
+    if stripped.startswith("Genotype("):
+        return Genotype.from_darts(stripped)
+    if stripped.startswith("normal:") and "| reduce:" in stripped and "\n" not in stripped:
+        return Genotype.parse(stripped)
+    try:
+        data = yaml.safe_load(text)  # JSON is YAML too
+    except yaml.YAMLError as error:
+        problem = str(error).splitlines()[0]
+        raise GenotypeError(f"{source}: not valid YAML/JSON ({problem})") from None
+    if isinstance(data, str):
+        return parse_genotype_text(data, source) if data.strip() != stripped else Genotype.parse(data)
+    try:
+        return Genotype.from_dict(data)
+    except GenotypeError as error:
+        raise GenotypeError(f"{source}: {error}") from None
+
+
+def load_genotype(path) -> Genotype:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise GenotypeError(f"cannot read genotype file {path}: {error.strerror}") from None
+    return parse_genotype_text(text, str(path))
+
+
+def resolve_genotype(name_or_path) -> Genotype:
+    """A published cell by name (`darts-v2`), a genotype file, or a genotype written inline."""
+    if isinstance(name_or_path, Genotype):
+        return name_or_path
+    text = str(name_or_path)
+    published = PUBLISHED_CELLS_DIR / f"{text}.yaml"
+    if published.is_file():
+        return load_genotype(published)
+    if Path(text).is_file():
+        return load_genotype(text)
+    if text.startswith("normal:") or text.startswith("Genotype("):
+        return parse_genotype_text(text)
+    raise GenotypeError(
+        f"no genotype file or published cell named {text!r} (published: {', '.join(published_cell_names())})"
+    )
+
+
+def genotype_document(genotype: Genotype, **metadata) -> dict:
+    """The YAML/JSON document for a genotype: metadata first, then the one-line form and the cells."""
+    return {**metadata, "genotype": str(genotype), "hash": genotype.hash(), **genotype.to_dict()}
+
+
+def save_genotype(path, genotype: Genotype, **metadata) -> None:
+    path = Path(path)
+    document = genotype_document(genotype, **metadata)
+    if path.suffix == ".json":
+        text = json.dumps(document, indent=2) + "\n"
+    else:
+        text = yaml.safe_dump(document, sort_keys=False, default_flow_style=None)
+    write_text_atomic(path, text)
