@@ -1,0 +1,72 @@
+"""`nas search` (also `python run_search.py`): run or resume an architecture search."""
+
+from __future__ import annotations
+
+from nas.search.experiment_config import DEFAULT_CONFIG, load_experiment_config
+
+# Command-line flag -> config key it overrides.
+OVERRIDES = {
+    "sampler": "sampler",
+    "trials": "trials",
+    "workers": "resources.workers",
+    "cpus_per_trial": "resources.cpus_per_trial",
+    "gpus_per_trial": "resources.gpus_per_trial",
+    "data": "data.root",
+    "dataset": "data.dataset",
+    "subset": "data.subset",
+    "name": "name",
+    "seed": "seed",
+    "space": "space",
+    "time_budget": "time_budget_s",
+    "trial_time_limit": "trial_time_limit_s",
+    "ray_address": "ray_address",
+    "storage": "storage",
+    "optuna_storage": "optuna_storage",
+    "results_dir": "results_dir",
+    "recipe": "recipe",
+}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("search", help="run an architecture search on Ray Tune",
+                                   description="Run an architecture search. Flags override the config file.")
+    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="experiment YAML (default: %(default)s)")
+    parser.add_argument("--resume", action="store_true", help="continue the experiment named by --name/config")
+    parser.add_argument("--sampler", help="controller | tpe | random | nsga2 | evolution")
+    parser.add_argument("--trials", type=int, help="candidates to train in all (a resumed search counts old ones)")
+    parser.add_argument("--workers", type=int, help="trials running at once")
+    parser.add_argument("--cpus-per-trial", type=float)
+    parser.add_argument("--gpus-per-trial", type=float, help="fractions share one GPU between trials (0.25)")
+    parser.add_argument("--data", help="dataset folder (CIFAR-10 batches or an image-folder tree)")
+    parser.add_argument("--dataset", choices=["cifar10", "imagefolder"])
+    parser.add_argument("--subset", type=int, help="class-balanced subset of the training images")
+    parser.add_argument("--name", help="experiment name: results/<name>/")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--space", help="search space YAML")
+    parser.add_argument("--recipe", help="training recipe for candidates: proxy | full | FILE")
+    parser.add_argument("--time-budget", type=float, help="seconds for the whole search")
+    parser.add_argument("--trial-time-limit", type=float, help="seconds per trial, checked after each epoch")
+    parser.add_argument("--asha", action="store_true", help="stop poor candidates early (ASHA)")
+    parser.add_argument("--ray-address", help="join a Ray cluster: auto or HOST:PORT (default: start a local Ray)")
+    parser.add_argument("--storage", help="Ray Tune storage URI (shared folder or object store)")
+    parser.add_argument("--optuna-storage", help="SQLAlchemy URL of the Optuna database (default: SQLite file)")
+    parser.add_argument("--results-dir", help="where experiment folders go (default: results)")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from nas.search.runner import run_search
+    from nas.search.summary import summary_table
+
+    overrides = {key: getattr(args, flag) for flag, key in OVERRIDES.items()}
+    if args.asha:
+        overrides["early_stopping.asha"] = True
+    config = load_experiment_config(args.config, overrides)
+    outcome = run_search(config, resume=args.resume)
+    print()
+    print(summary_table(outcome["store"]))
+    paths = outcome["paths"]
+    print(f"\nresults: {paths.root / 'trials.csv'}")
+    if outcome["best"]:
+        print(f"best cell: {paths.best}  (nas show {paths.best}; nas train --genotype {paths.best} ...)")
+    return 0

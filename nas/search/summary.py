@@ -1,0 +1,23 @@
+"""The table a search prints when it ends: counts by status and the best candidates."""
+
+from __future__ import annotations
+
+from nas.search.trial_store import TrialStore
+
+
+def summary_table(store: TrialStore, top: int = 5) -> str:
+    frame = store.frame()
+    if frame.empty:
+        return "no trials finished"
+    counts = frame["status"].value_counts()
+    lines = ["trials: " + ", ".join(f"{counts[status]} {status}" for status in counts.index)]
+    best = store.best(top)
+    if best:
+        lines.append(f"\n{'rank':>4}  {'val_acc':>7}  {'params':>9}  {'MMACs':>8}  {'time s':>7}  hash              genotype")
+        for rank, record in enumerate(best, start=1):
+            params = f"{record.params:,}" if record.params else "-"
+            macs = f"{record.macs / 1e6:.1f}" if record.macs else "-"
+            seconds = f"{record.train_time_s:.0f}" if record.train_time_s else "-"
+            lines.append(f"{rank:>4}  {record.val_acc:>7.4f}  {params:>9}  {macs:>8}  {seconds:>7}  "
+                         f"{record.hash}  {record.genotype}")
+    return "\n".join(lines)

@@ -1,0 +1,148 @@
+"""The seam between our samplers and Ray Tune: Tune asks for a trial config, we ask the sampler; a trial ends, we
+record it and tell the sampler.
+
+Tune calls these methods in the driver process, one at a time, so the store and the sampler have one writer.
+Ordering on completion is: append the row, tell the sampler, save the sampler. A crash between any two steps is
+repaired on resume by `reconcile_with_store` (a pending token whose row exists is told from the row; one without a
+row is trained again).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from ray.tune.search import Searcher
+
+from nas.search.samplers import Outcome, Sampler, Suggestion
+from nas.search.trial_store import TrialRecord, TrialStore
+
+# A sampler that keeps proposing cells already evaluated is answered from the store; past this many answers in a
+# row without a new cell, the space is taken as exhausted.
+MAX_ANSWERED_IN_A_ROW = 1000
+
+
+def outcome_of(record: TrialRecord, cost: str) -> Outcome:
+    costs = {key: float(value) for key, value in (("params", record.params), ("macs", record.macs)) if value}
+    reward = record.val_acc if record.status in ("ok", "pruned") else None
+    status = record.status if (record.status != "pruned" or reward is not None) else "failed"
+    return Outcome(status=status, reward=reward, costs=costs)
+
+
+def reconcile_with_store(sampler: Sampler, store: TrialStore, cost: str) -> list[Suggestion]:
+    """After a restart: tell the sampler results it missed; return its pending suggestions that need training."""
+    rows = {record.token: record for record in store.records}
+    rerun = []
+    for suggestion in sampler.pending():
+        if suggestion.token in rows:
+            sampler.tell(suggestion.token, outcome_of(rows[suggestion.token], cost))
+        else:
+            rerun.append(suggestion)
+    return rerun
+
+
+class SamplerSearcher(Searcher):
+    def __init__(self, *, sampler: Sampler, decode: Callable, store: TrialStore, sampler_path: Path,
+                 budget: int, rerun: list[Suggestion], cost: str, on_record: Callable[[TrialRecord], None],
+                 metric: str = "val_acc", mode: str = "max"):
+        super().__init__(metric=metric, mode=mode)
+        self.sampler = sampler
+        self.decode = decode  # decisions -> Genotype
+        self.store = store
+        self.sampler_path = Path(sampler_path)
+        self.budget = budget
+        self.rerun = list(rerun)
+        self.cost = cost
+        self.on_record = on_record
+        self.suggested = 0
+        self.answered_from_store = 0
+        self.exhausted = False
+        self._running: dict[str, tuple[Suggestion, object, str]] = {}
+        self._running_hashes: set[str] = set()
+        self._waiting: dict[str, list[int]] = defaultdict(list)  # hash -> tokens asked while it was training
+
+    # --- Tune's interface ----------------------------------------------------------------------------------------
+    def suggest(self, trial_id: str):
+        if self.suggested >= self.budget:
+            return Searcher.FINISHED
+        known = self.store.by_hash()
+        for _ in range(MAX_ANSWERED_IN_A_ROW):
+            suggestion = self.rerun.pop(0) if self.rerun else self.sampler.ask()
+            genotype = self.decode(suggestion.choices)
+            cell_hash = genotype.hash()
+            if cell_hash in known:
+                self.sampler.tell(suggestion.token, outcome_of(known[cell_hash], self.cost))
+                self.answered_from_store += 1
+                continue
+            if cell_hash in self._running_hashes:
+                self._waiting[cell_hash].append(suggestion.token)
+                continue
+            self._save_sampler()
+            self._running[trial_id] = (suggestion, genotype, cell_hash)
+            self._running_hashes.add(cell_hash)
+            self.suggested += 1
+            return {"genotype": str(genotype), "hash": cell_hash, "token": suggestion.token}
+        self._save_sampler()
+        self.exhausted = True
+        return Searcher.FINISHED
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False):
+        if trial_id not in self._running:
+            return
+        suggestion, genotype, cell_hash = self._running.pop(trial_id)
+        self._running_hashes.discard(cell_hash)
+        record = self._record(trial_id, suggestion, genotype, cell_hash, result or {}, error)
+        self.store.append(record)
+        outcome = outcome_of(record, self.cost)
+        self.sampler.tell(suggestion.token, outcome)
+        for token in self._waiting.pop(cell_hash, []):
+            self.sampler.tell(token, outcome)
+        self._save_sampler()
+        self.on_record(record)
+
+    def save(self, checkpoint_path: str):
+        # Tune's own experiment snapshots are not how we resume; the sampler file and the store are.
+        self._save_sampler()
+
+    def restore(self, checkpoint_path: str):
+        pass
+
+    # --- helpers -------------------------------------------------------------------------------------------------
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    def _save_sampler(self):
+        self.sampler.save(self.sampler_path)
+
+    def _record(self, trial_id, suggestion, genotype, cell_hash, result, error) -> TrialRecord:
+        if error:
+            status = "failed"
+            message = result.get("error") or "the trial's worker died and Ray Tune's retries were used up"
+        elif result.get("final"):
+            status, message = result["status"], result.get("error", "")
+        else:  # ended by the scheduler (ASHA) or the search's time budget before its last epoch
+            status, message = "pruned", "stopped early by the scheduler or the search's time budget"
+        per_epoch = [round(float(value), 6) for value in result.get("val_acc_per_epoch", [])]
+        return TrialRecord(
+            trial_id=trial_id,
+            token=suggestion.token,
+            sampler=self.sampler.name,
+            genotype=str(genotype),
+            hash=cell_hash,
+            choices=list(suggestion.choices),
+            status=status,
+            val_acc=result.get("val_acc") if status in ("ok", "pruned") else None,
+            val_acc_per_epoch=per_epoch,
+            params=result.get("params"),
+            macs=result.get("macs"),
+            train_time_s=result.get("train_time_s"),
+            images_per_sec=result.get("images_per_sec"),
+            epochs=len(per_epoch),
+            device=result.get("device", ""),
+            error=message,
+            finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+

@@ -1,0 +1,206 @@
+"""The search engine end to end on real Ray Tune with a tiny image-folder dataset, plus its pieces without Ray."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import yaml
+
+from nas.cli import main
+from nas.search.experiment_config import load_experiment_config
+from nas.search.samplers import Outcome, make_sampler
+from nas.search.trial_store import TrialRecord, TrialStore
+from nas.search.tune_searcher import SamplerSearcher, reconcile_with_store
+from nas.space.genotype import Genotype
+from nas.space.search_space import load_space
+from search_fixtures import REPOSITORY, make_image_folder, write_config
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory):
+    return make_image_folder(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_session():
+    import ray
+
+    yield
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+def read_trials(results, name="test") -> pd.DataFrame:
+    return pd.read_csv(results / name / "trials.csv", keep_default_na=False)
+
+
+def record(token: int, genotype: Genotype, status="ok", val_acc=0.5) -> TrialRecord:
+    return TrialRecord(trial_id=f"t{token}", token=token, sampler="random", genotype=str(genotype),
+                       hash=genotype.hash(), choices=[], status=status, val_acc=val_acc, params=100, macs=1000)
+
+
+# --- without Ray ----------------------------------------------------------------------------------------------------
+
+def test_store_rows_survive_a_reload(tmp_path):
+    space = load_space(REPOSITORY / "search_spaces" / "tiny.yaml")
+    genotype = space.decode(space.sample(random.Random(0)))
+    store = TrialStore(tmp_path)
+    store.append(record(0, genotype))
+    store.append(TrialRecord(trial_id="t1", token=1, sampler="random", genotype=str(genotype), hash="x",
+                             choices=[1, 2], status="failed", error="ValueError: boom"))
+    again = TrialStore(tmp_path)
+    assert [r.status for r in again.records] == ["ok", "failed"]
+    assert again.records[0] == store.records[0] and again.records[1].error == "ValueError: boom"
+    assert again.records[1].val_acc is None and again.records[1].choices == [1, 2]
+    assert not list(tmp_path.glob(".*tmp"))  # no temporary files left behind
+
+
+def test_a_cell_already_trained_is_answered_from_the_store(tmp_path):
+    space = load_space(REPOSITORY / "search_spaces" / "tiny.yaml")
+    seed_sampler = make_sampler("random", space.decisions, seed=5)
+    first = space.decode(seed_sampler.ask().choices)
+    store = TrialStore(tmp_path)
+    store.append(record(99, first, val_acc=0.77))
+    sampler = make_sampler("random", space.decisions, seed=5)  # will propose `first` again first
+    searcher = SamplerSearcher(sampler=sampler, decode=space.decode, store=store, sampler_path=tmp_path / "s.json",
+                               budget=2, rerun=[], cost="params", on_record=lambda r: None)
+    config = searcher.suggest("trial-a")
+    assert config["hash"] != first.hash()
+    assert searcher.answered_from_store == 1
+    assert [s.token for s in sampler.pending()] == [config["token"]]  # the duplicate was told, not left pending
+
+
+def test_reconcile_tells_rows_and_returns_unanswered(tmp_path):
+    space = load_space(REPOSITORY / "search_spaces" / "tiny.yaml")
+    sampler = make_sampler("evolution", space.decisions, seed=1)
+    answered, unanswered = sampler.ask(), sampler.ask()
+    store = TrialStore(tmp_path)
+    store.append(record(answered.token, space.decode(answered.choices)))
+    rerun = reconcile_with_store(sampler, store, "params")
+    assert [s.token for s in rerun] == [unanswered.token]
+    assert [s.token for s in sampler.pending()] == [unanswered.token]
+
+
+# --- bad input: one line, exit 2, nothing touched ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("flags, message", [
+    (["--sampler", "annealing"], "unknown sampler 'annealing'"),
+    (["--trials", "0"], "trials must be a whole number of at least 1"),
+    (["--space", "missing.yaml"], "space file 'missing.yaml' not found"),
+])
+def test_bad_flags_exit_2_with_one_line(tmp_path, image_folder, capsys, flags, message):
+    config = write_config(tmp_path / "c.yaml", image_folder, tmp_path / "results")
+    assert main(["search", "--config", str(config), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "results").exists()
+
+
+def test_bad_config_files_exit_2(tmp_path, image_folder, capsys):
+    config = write_config(tmp_path / "c.yaml", image_folder, tmp_path / "results", epochz=3)
+    assert main(["search", "--config", str(config)]) == 2
+    assert "unknown key 'epochz'" in capsys.readouterr().err
+    broken_space = tmp_path / "broken.yaml"
+    broken_space.write_text("blocks: [2\n")
+    config = write_config(tmp_path / "c.yaml", image_folder, tmp_path / "results", space=str(broken_space))
+    assert main(["search", "--config", str(config)]) == 2
+    assert "not valid YAML" in capsys.readouterr().err
+    assert main(["search", "--config", str(config), "--resume"]) == 2
+    assert not (tmp_path / "results").exists()
+
+
+# --- real searches on Ray Tune ---------------------------------------------------------------------------------------
+
+def test_search_records_every_trial_and_exports_the_best(tmp_path, image_folder, capsys):
+    results = tmp_path / "results"
+    config = write_config(tmp_path / "c.yaml", image_folder, results, trials=4)
+    assert main(["search", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    trials = read_trials(results)
+    assert len(trials) == 4 and set(trials["status"]) == {"ok"}
+    assert trials["hash"].is_unique and trials["token"].is_unique
+    assert trials["val_acc"].between(0, 1).all() and (trials["params"] > 0).all() and (trials["macs"] > 0).all()
+    best = yaml.safe_load((results / "test" / "best.yaml").read_text())
+    assert best["val_acc"] == pytest.approx(trials["val_acc"].max())
+    assert Genotype.parse(best["genotype"]).hash() == best["hash"]
+    assert len(list((results / "test" / "top").glob("*.yaml"))) == 4
+    assert "[  4/4]" in out and "best cell:" in out
+
+    # Same experiment again without --resume: refused, and the table is untouched.
+    before = (results / "test" / "trials.csv").read_bytes()
+    assert main(["search", "--config", str(config)]) == 2
+    assert (results / "test" / "trials.csv").read_bytes() == before
+    # Resuming with another space is refused too.
+    assert main(["search", "--config", str(config), "--resume",
+                 "--space", str(REPOSITORY / "search_spaces" / "nasnet.yaml")]) == 2
+    assert "made from another search space" in capsys.readouterr().err
+    # Resuming with a larger budget trains only the difference.
+    assert main(["search", "--config", str(config), "--resume", "--trials", "6"]) == 0
+    trials = read_trials(results)
+    assert len(trials) == 6 and trials["hash"].is_unique
+
+
+def test_failing_and_diverging_candidates_are_recorded_and_the_search_goes_on(tmp_path, image_folder):
+    results = tmp_path / "results"
+    # Grouped convolutions cannot split 6 channels... the model raises while being built.
+    bad_space = tmp_path / "grouped.yaml"
+    bad_space.write_text("name: grouped\nblocks: 1\nops: [group_conv_3x3]\n")
+    config = write_config(tmp_path / "c.yaml", image_folder, results, name="fails", space=str(bad_space),
+                          trials=2, model={"channels": 5})
+    assert main(["search", "--config", str(config)]) == 0
+    trials = read_trials(results, "fails")
+    assert list(trials["status"]) == ["failed", "failed"] or set(trials["status"]) == {"failed"}
+    assert trials["error"].str.len().min() > 0
+
+    config = write_config(tmp_path / "d.yaml", image_folder, results, name="diverges", trials=2,
+                          recipe_overrides={"epochs": 2, "batch_size": 16, "lr": 1e12})
+    assert main(["search", "--config", str(config)]) == 0
+    trials = read_trials(results, "diverges")
+    assert len(trials) == 2 and set(trials["status"]) == {"diverged"}
+    assert trials["error"].str.contains("NaN").all()
+
+
+def test_search_killed_with_sigkill_resumes_without_losing_or_repeating_trials(tmp_path, image_folder):
+    results = tmp_path / "results"
+    total = 6
+    config = write_config(tmp_path / "c.yaml", image_folder, results, name="killed", trials=total,
+                          sampler="evolution", sampler_options={"population_size": 3, "sample_size": 2},
+                          resources={"workers": 1})
+    command = [sys.executable, str(REPOSITORY / "run_search.py"), "--config", str(config)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    csv = results / "killed" / "trials.csv"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if csv.exists() and 2 <= len(pd.read_csv(csv)) < total:
+            break
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)  # the driver and the local Ray it started, all at once
+    process.wait()
+    done_before = len(pd.read_csv(csv))
+    assert 2 <= done_before < total
+
+    finished = subprocess.run(command + ["--resume"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=300, start_new_session=True)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    trials = read_trials(results, "killed")
+    assert len(trials) == total
+    assert trials["hash"].is_unique and trials["token"].is_unique and trials["trial_id"].is_unique
+    assert set(trials["status"]) == {"ok"}
+    assert f"{done_before} trials done" in finished.stdout
+
+
+def test_config_overrides_and_defaults(tmp_path, image_folder):
+    config = load_experiment_config(write_config(tmp_path / "c.yaml", image_folder, tmp_path / "r"),
+                                    {"resources.workers": 3, "sampler": "controller", "seed": None})
+    assert config["resources"]["workers"] == 3 and config["sampler"] == "controller" and config["seed"] == 0
+    default = load_experiment_config(None)
+    assert default["name"] == "quick" and default["space"].endswith("nasnet.yaml")
