@@ -1,0 +1,74 @@
+"""Models: the op registry, cells, cell networks, baselines and profiling. `build_model` is the one entry point."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from nas.errors import ConfigError
+from nas.models import baselines as _baselines  # noqa: F401  (registers the baselines)
+from nas.models import networks as _networks  # noqa: F401  (registers the stacks)
+from nas.models.ops import build_op, known_op_names, list_ops, register_op
+from nas.models.profile import count_params_and_macs
+from nas.models.registry import get_model, list_models, model_names, register_model
+from nas.space.genotype import Genotype, resolve_genotype
+
+__all__ = [
+    "build_model",
+    "build_op",
+    "count_params_and_macs",
+    "get_model",
+    "known_op_names",
+    "list_models",
+    "list_ops",
+    "model_names",
+    "register_model",
+    "register_op",
+    "resolve_genotype_for_model",
+]
+
+
+def resolve_genotype_for_model(genotype) -> Genotype:
+    """A Genotype, or a published name / file / inline text, validated against the registered ops."""
+    if not isinstance(genotype, Genotype):
+        genotype = resolve_genotype(genotype)
+    return genotype.validate(known_op_names())
+
+
+def build_model(*, genotype=None, baseline=None, stack: str = "cifar", channels: int | None = None,
+                cells: int | None = None, num_classes: int = 10, in_channels: int = 3, image_size: int = 32,
+                auxiliary: bool = False, drop_path: float = 0.0) -> nn.Module:
+    """A cell network (`genotype` stacked as `stack`) or a registered `baseline`, exactly one of the two.
+
+    `channels` and `cells` default to the stack's published setting (cifar 36/20, imagenet 48/14, nasnet-mobile
+    44/14, nasnet-large 168/20; `cells` counts normal and reduction cells, stem cells excluded). Cell networks return
+    `(logits, aux_logits)` in training when `auxiliary`, else logits, and carry `drop_path_prob` for the trainer.
+    Baselines ignore channels, cells, auxiliary and drop_path. `image_size` is recorded on the model as
+    `model.image_size` (all networks pool globally, so any size that survives the strides works).
+    """
+    if (genotype is None) == (baseline is None):
+        raise ConfigError("build_model needs exactly one of genotype= or baseline=")
+    if num_classes < 1 or in_channels < 1 or image_size < 1:
+        raise ConfigError(f"num_classes, in_channels and image_size must be positive "
+                          f"(got {num_classes}, {in_channels}, {image_size})")
+    if not 0.0 <= drop_path < 1.0:
+        raise ConfigError(f"drop_path must be in [0, 1), got {drop_path}")
+    if baseline is not None:
+        spec = get_model(baseline, kind="baseline")
+        model = spec.builder(num_classes=num_classes, in_channels=in_channels)
+    else:
+        spec = get_model(stack, kind="stack")
+        channels = int(channels if channels is not None else spec.defaults["channels"])
+        cells = int(cells if cells is not None else spec.defaults["cells"])
+        if channels < 1 or cells < 1:
+            raise ConfigError(f"channels and cells must be positive, got channels={channels}, cells={cells}")
+        model = spec.builder(
+            resolve_genotype_for_model(genotype),
+            channels=channels,
+            cells=cells,
+            num_classes=num_classes,
+            in_channels=in_channels,
+            auxiliary=auxiliary,
+            drop_path=drop_path,
+        )
+    model.image_size = image_size
+    return model

@@ -1,0 +1,44 @@
+"""Parameters and multiply-adds of a model, counted the way the NAS papers report them."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+# Modules whose parameters the papers leave out of the count: the auxiliary head only helps training.
+EXCLUDED_MODULES = ("auxiliary_head",)
+
+
+def count_params(model: nn.Module) -> int:
+    # Match a path component, so wrapped models (torch.compile's `_orig_mod.`) are counted the same way.
+    return sum(
+        parameter.numel()
+        for name, parameter in model.named_parameters()
+        if not set(name.split(".")) & set(EXCLUDED_MODULES)
+    )
+
+
+def count_params_and_macs(model: nn.Module, input_shape) -> dict[str, int]:
+    """`{'params', 'macs'}` for one input of `input_shape` (C, H, W) or (N, C, H, W).
+
+    MACs are torch's FLOP count (convolutions and matrix products) halved: one multiply-add is two FLOPs. The model
+    runs once in eval mode (no auxiliary head, no drop path) on the device of its parameters; a model built on the
+    'meta' device is counted without computing anything.
+    """
+    shape = tuple(int(size) for size in input_shape)
+    if len(shape) == 3:
+        shape = (1, *shape)
+    parameter = next(model.parameters(), None)
+    device = parameter.device if parameter is not None else torch.device("cpu")
+    dtype = parameter.dtype if parameter is not None and parameter.is_floating_point() else torch.float32
+    was_training = model.training
+    model.eval()
+    try:
+        counter = FlopCounterMode(display=False)
+        with torch.no_grad(), counter:
+            model(torch.zeros(shape, device=device, dtype=dtype))
+    finally:
+        model.train(was_training)
+    macs = counter.get_total_flops() // 2 // shape[0]
+    return {"params": count_params(model), "macs": int(macs)}
