@@ -38,7 +38,7 @@ def register(subparsers) -> None:
     parser.add_argument("--cpus-per-trial", type=float)
     parser.add_argument("--gpus-per-trial", type=float, help="fractions share one GPU between trials (0.25)")
     parser.add_argument("--data", help="dataset folder (CIFAR-10 batches or an image-folder tree)")
-    parser.add_argument("--dataset", choices=["cifar10", "imagefolder"])
+    parser.add_argument("--dataset", choices=["auto", "cifar10", "imagefolder"])
     parser.add_argument("--subset", type=int, help="class-balanced subset of the training images")
     parser.add_argument("--name", help="experiment name: results/<name>/")
     parser.add_argument("--seed", type=int)

@@ -25,7 +25,7 @@ DEFAULTS = {
     "seed": 0,
     "objective": {"cost": "params"},  # the cost a multi-objective sampler (nsga2) minimises
     "data": {
-        "dataset": "cifar10",  # cifar10 | imagefolder
+        "dataset": "auto",  # auto | cifar10 | imagefolder
         "root": None,  # folder; --data overrides
         "subset": 5000,  # class-balanced subset of the training set, None for all
         "val_size": 1000,  # held out from the (subset of the) training set; the test split is never read
@@ -112,8 +112,8 @@ def _check(config: dict) -> None:
         value = config[key]
         if value is not None and (not isinstance(value, (int, float)) or value <= 0):
             raise ConfigError(f"{key} must be a positive number of seconds, got {value!r}")
-    if config["data"]["dataset"] not in ("cifar10", "imagefolder"):
-        raise ConfigError(f"data.dataset must be cifar10 or imagefolder, got {config['data']['dataset']!r}")
+    if config["data"]["dataset"] not in ("auto", "cifar10", "imagefolder"):
+        raise ConfigError(f"data.dataset must be auto, cifar10 or imagefolder, got {config['data']['dataset']!r}")
     if config["objective"].get("cost") not in ("params", "macs"):
         raise ConfigError(f"objective.cost must be params or macs, got {config['objective'].get('cost')!r}")
     name = str(config["name"])

@@ -214,8 +214,9 @@ def _run_tune(config: dict, paths: ExperimentPaths, searcher, splits, remaining:
 
     if not ray.is_initialized():
         address = config["ray_address"]
+        # PASSIVE: OpenMP threads that spin while idle take the CPU from a neighbouring trial (BENCHMARKS.md).
         ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
-                 configure_logging=True)
+                 runtime_env={"env_vars": {"OMP_WAIT_POLICY": "PASSIVE"}})
     resources = config["resources"]
     early = config["early_stopping"]
     recipe_epochs = config["recipe_overrides"].get("epochs")

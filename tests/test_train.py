@@ -1,0 +1,333 @@
+"""Recipes, the trainer, checkpoints and `nas train` (issue #3)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from nas.cli import main as cli_main
+from nas.data import ImageSet, make_splits
+from nas.data.image_set import Dataset
+from nas.errors import ConfigError, DataError
+from nas.train import Recipe, TrainResult, load_recipe, train
+from nas.train.checkpoint import load_checkpoint
+from nas.train.schedule import warmup_cosine
+
+pytestmark = pytest.mark.filterwarnings("ignore:The image decoding and encoding:DeprecationWarning")
+
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from a thread pool, and on a busy 2-core machine its spinning costs seconds."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+QUICK = {"epochs": 2, "batch_size": 16, "eval_batch_size": 64, "lr": 0.1, "warmup_epochs": 0.5}
+
+
+def learnable_dataset(count: int = 320, classes: int = 4, size: int = 8) -> Dataset:
+    """Each class brightens its own colour channel (the last class none) plus noise: learnt in an epoch or two."""
+    generator = torch.Generator().manual_seed(0)
+    colours = torch.tensor([[200.0 if channel == c else 60.0 for channel in range(3)] for c in range(classes)])
+
+    def images(n):
+        labels = torch.arange(n) % classes
+        base = colours[labels][:, :, None, None]
+        noise = torch.randn((n, 3, size, size), generator=generator) * 15
+        return labels, (base + noise).clamp(0, 255).to(torch.uint8)
+
+    train_labels, train_pixels = images(count)
+    test_labels, test_pixels = images(count // 4)
+    return Dataset(name="levels", root="-", classes=[f"c{i}" for i in range(classes)],
+                   train=ImageSet(labels=train_labels, pixels=train_pixels, origin="train"),
+                   test=ImageSet(labels=test_labels, pixels=test_pixels, origin="test"),
+                   channels=3, image_size=size, mean=(0.5,) * 3, std=(0.25,) * 3)
+
+
+class TinyNet(nn.Module):
+    def __init__(self, classes: int = 4, auxiliary: bool = False):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                                      nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.classifier = nn.Linear(8, classes)
+        self.auxiliary_head = nn.Linear(8, classes) if auxiliary else None
+        self.drop_path_prob = 0.0
+        self.seen_drop_path: list[float] = []
+
+    def forward(self, x):
+        if self.training:
+            self.seen_drop_path.append(self.drop_path_prob)
+        features = self.features(x)
+        logits = self.classifier(features)
+        if self.training and self.auxiliary_head is not None:
+            return logits, self.auxiliary_head(features)
+        return logits
+
+
+class NanNet(TinyNet):
+    def forward(self, x):
+        return super().forward(x) * float("nan")
+
+
+def recipe(**overrides) -> Recipe:
+    return load_recipe("proxy", {**QUICK, **overrides})
+
+
+# --- recipes ---------------------------------------------------------------------------------------------------
+
+def test_full_recipe_is_the_darts_cifar_recipe():
+    full = load_recipe("full")
+    assert (full.epochs, full.batch_size, full.lr, full.momentum, full.weight_decay) == (600, 96, 0.025, 0.9, 3e-4)
+    assert (full.grad_clip, full.drop_path, full.auxiliary_weight, full.cutout) == (5.0, 0.2, 0.4, 16)
+    assert (full.channels, full.cells) == (36, 20)
+    proxy = load_recipe("proxy")
+    assert proxy.epochs <= 3 and (proxy.channels, proxy.cells) == (16, 8)
+
+
+def test_recipe_file_and_overrides(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("epochs: 4\nlr: 0.1\nnesterov: true\n")
+    mine = load_recipe(path, {"epochs": 2, "batch_size": None})
+    assert (mine.name, mine.epochs, mine.lr, mine.nesterov, mine.batch_size) == ("mine", 2, 0.1, True, 128)
+
+
+def test_overrides_accept_numpy_scalars_from_samplers():
+    import numpy
+
+    tuned = load_recipe("proxy", {"epochs": numpy.int64(2), "lr": numpy.float32(0.5), "nesterov": numpy.bool_(False)})
+    assert (tuned.epochs, tuned.lr, tuned.nesterov) == (2, 0.5, False) and type(tuned.epochs) is int
+
+
+@pytest.mark.parametrize("text, overrides, message", [
+    ("epochs: 2\nlearning_rate: 0.1\n", None, "unknown key 'learning_rate'"),
+    ("epochs: 2\n", {"momentun": 0.9}, "unknown key 'momentun'"),
+    ("epochs: 0\n", None, "epochs must be at least 1"),
+    ("epochs: 2\n", {"epochs": 0}, "epochs must be at least 1"),
+    ("epochs: two\n", None, "'epochs' must be int"),
+    ("- 1\n- 2\n", None, "mapping"),
+    ("epochs: [\n", None, "not valid YAML"),
+])
+def test_bad_recipes_raise_config_error(tmp_path, text, overrides, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+        load_recipe(path, overrides)
+
+
+def test_unknown_recipe_name():
+    with pytest.raises(ConfigError, match="unknown recipe 'fastest'.*proxy"):
+        load_recipe("fastest")
+
+
+def test_warmup_then_cosine_schedule():
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = warmup_cosine(optimizer, total_steps=10, warmup_steps=2, lr=1.0, lr_min=0.0)
+    lrs = []
+    for _ in range(10):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[:3] == pytest.approx([0.5, 1.0, 1.0]) and lrs[-1] < 0.05
+    assert all(a >= b for a, b in zip(lrs[1:], lrs[2:]))
+
+
+# --- the trainer -----------------------------------------------------------------------------------------------
+
+def test_training_learns_and_reports_each_epoch():
+    splits = make_splits(learnable_dataset(), val_size=80, seed=0)
+    torch.manual_seed(0)
+    model = TinyNet()
+    seen = []
+    result = train(model, splits, recipe(epochs=3, drop_path=0.3), seed=0, on_epoch=seen.append, progress=False)
+    assert isinstance(result, TrainResult) and result.status == "ok" and result.epochs_completed == 3
+    assert [m["epoch"] for m in seen] == [1, 2, 3]
+    assert {"train_loss", "train_acc", "val_acc", "time", "images_per_sec"} <= set(seen[0])
+    assert result.val_acc == seen[-1]["val_acc"] > 0.6 and result.test_acc is None
+    assert result.images_per_sec > 0 and result.wall_time > 0
+    # drop-path ramps linearly from 0 towards the recipe's value (DARTS)
+    assert sorted(set(model.seen_drop_path)) == pytest.approx([0.0, 0.1, 0.2])
+
+
+def test_callback_can_stop_the_run():
+    splits = make_splits(learnable_dataset(), val_size=80)
+    result = train(TinyNet(), splits, recipe(epochs=3), on_epoch=lambda metrics: metrics["epoch"] == 1,
+                   progress=False)
+    assert result.status == "stopped" and result.epochs_completed == 1
+
+
+def test_nan_loss_ends_the_run_as_diverged():
+    splits = make_splits(learnable_dataset(), val_size=80)
+    result = train(NanNet(), splits, recipe(), progress=False)
+    assert result.status == "diverged" and result.val_acc is None and "nan" in result.message
+
+
+def test_auxiliary_head_loss_is_used():
+    splits = make_splits(learnable_dataset(), val_size=80)
+    result = train(TinyNet(auxiliary=True), splits, recipe(epochs=1, auxiliary_weight=0.4), progress=False)
+    assert result.status == "ok"
+
+
+def test_checkpoint_resume_gives_the_same_weights(tmp_path):
+    splits = make_splits(learnable_dataset(), val_size=80, seed=1)
+    torch.manual_seed(0)
+    straight = TinyNet()
+    torch.manual_seed(0)
+    interrupted = TinyNet()
+    train(straight, splits, recipe(), seed=4, progress=False)
+
+    checkpoint = tmp_path / "run" / "checkpoint.pt"
+    first = train(interrupted, splits, recipe(), seed=4, checkpoint_path=checkpoint, progress=False,
+                  on_epoch=lambda metrics: metrics["epoch"] == 1)
+    assert first.status == "stopped"
+    state = torch.load(checkpoint, weights_only=True)  # plain state dicts and numbers
+    assert state["epoch"] == 1
+    torch.manual_seed(123)
+    resumed_model = TinyNet()  # fresh weights: everything must come from the checkpoint
+    resumed = train(resumed_model, splits, recipe(), seed=4, checkpoint_path=checkpoint, progress=False)
+    assert resumed.status == "ok" and resumed.epochs_completed == 2
+    for name, tensor in straight.state_dict().items():
+        assert torch.equal(tensor, resumed_model.state_dict()[name]), name
+    assert load_checkpoint(checkpoint)["epoch"] == 2
+
+
+def test_resuming_with_another_recipe_is_refused(tmp_path):
+    splits = make_splits(learnable_dataset(), val_size=80)
+    checkpoint = tmp_path / "checkpoint.pt"
+    train(TinyNet(), splits, recipe(epochs=1), checkpoint_path=checkpoint, progress=False)
+    with pytest.raises(ConfigError, match="different recipe keys lr"):
+        train(TinyNet(), splits, recipe(epochs=1, lr=0.2), checkpoint_path=checkpoint, progress=False)
+
+
+def test_test_split_only_for_final_runs():
+    dataset = learnable_dataset()
+    with pytest.raises(ConfigError, match="search"):
+        train(TinyNet(), make_splits(dataset, purpose="search", val_size=80), recipe(epochs=1), eval_test=True,
+              progress=False)
+    result = train(TinyNet(), make_splits(dataset, purpose="final", val_size=80), recipe(epochs=1), eval_test=True,
+                   progress=False)
+    assert 0.0 <= result.test_acc <= 1.0
+
+
+def test_cuda_asked_without_cuda_is_a_config_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ConfigError, match="CUDA"):
+        train(TinyNet(), make_splits(learnable_dataset(), val_size=80), recipe(epochs=1), device="cuda",
+              progress=False)
+
+
+# --- nas train -------------------------------------------------------------------------------------------------
+
+def write_tree(root: Path, per_class: int = 12, size: int = 8) -> Path:
+    from torchvision.io import write_png
+
+    for split, count in (("train", per_class), ("test", 4)):
+        for label in range(3):
+            folder = root / split / f"class{label}"
+            folder.mkdir(parents=True)
+            for i in range(count):
+                image = (torch.rand(3, size, size) * 40 + 60 * label).to(torch.uint8)
+                write_png(image, str(folder / f"{i}.png"))
+    return root
+
+
+def test_nas_train_writes_metrics_and_checkpoint(tmp_path, monkeypatch, capsys):
+    import nas.models
+
+    monkeypatch.setattr(nas.models, "build_model", lambda **kwargs: TinyNet(classes=kwargs["num_classes"]),
+                        raising=False)
+    data = write_tree(tmp_path / "data")
+    out = tmp_path / "out"
+    argv = ["train", "--baseline", "tiny", "--data", str(data), "--epochs", "2", "--batch-size", "8",
+            "--cache-dir", str(tmp_path / "cache"), "--eval-test", "--no-progress", "--out", str(out)]
+    assert cli_main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "ok" and len(metrics["epochs"]) == 2
+    assert {"train_loss", "train_acc", "val_acc"} <= set(metrics["epochs"][0])
+    assert metrics["test_acc"] is not None and metrics["params"] > 0 and metrics["macs"] is not None
+    assert metrics["recipe"]["epochs"] == 2 and metrics["seed"] == 0 and metrics["device"].startswith("cpu")
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["epoch"] == 2
+    assert "cache written" in capsys.readouterr().out
+    assert cli_main(argv) == 0
+    assert "cache used" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--epochs", "0"], "epochs must be at least 1"),
+    (["--recipe", "nope"], "unknown recipe"),
+    (["--data-missing"], "does not exist"),
+    (["--device", "tpu"], "unknown device"),
+])
+def test_nas_train_user_errors_exit_2(tmp_path, monkeypatch, capsys, extra, message):
+    import nas.models
+
+    monkeypatch.setattr(nas.models, "build_model", lambda **kwargs: TinyNet(classes=kwargs["num_classes"]),
+                        raising=False)
+    data = write_tree(tmp_path / "data", per_class=4)
+    if extra == ["--data-missing"]:
+        data, extra = tmp_path / "missing", ["--dataset", "imagefolder"]
+    argv = ["train", "--baseline", "tiny", "--data", str(data), "--cache-dir", str(tmp_path / "cache"),
+            "--no-progress", "--out", str(tmp_path / "out"), *extra]
+    assert cli_main(argv) == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and len(error.splitlines()) == 1
+
+
+def test_nas_train_needs_a_model(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+
+
+# --- the shared CIFAR-10 copy ----------------------------------------------------------------------------------
+
+CIFAR10_DIR = os.environ.get("NAS_CIFAR10_DIR")
+
+
+@pytest.mark.skipif(not CIFAR10_DIR, reason="NAS_CIFAR10_DIR is not set (extract "
+                    "/work/shared/datasets/cifar10-jpeg.tar.gz and point it at the folder holding train/ and test/)")
+def test_a_small_net_learns_on_real_cifar10(tmp_path_factory):
+    from nas.data import load_dataset
+
+    cache = tmp_path_factory.getbasetemp() / "cifar10-cache"  # shared with test_data's CIFAR-10 test
+    dataset = load_dataset("cifar10", CIFAR10_DIR, cache_dir=cache, progress=False)
+    splits = make_splits(dataset, subset=2000, val_size=500)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+    result = train(model, splits, load_recipe("proxy", {"epochs": 2, "batch_size": 64}), progress=False)
+    assert result.status == "ok" and result.val_acc > 0.2  # chance is 0.1
+
+
+def test_large_images_train_through_the_dataloader_path(tmp_path):
+    from nas.data import load_dataset
+
+    data = write_tree(tmp_path / "data", per_class=4, size=112)
+    dataset = load_dataset("imagefolder", data, cache_dir=tmp_path / "cache", progress=False)
+    assert not dataset.in_memory and dataset.image_size == 112
+    splits = make_splits(dataset, purpose="final", val_size=3)
+    result = train(TinyNet(classes=3), splits, recipe(epochs=1, batch_size=4), eval_test=True, progress=False)
+    assert result.status == "ok" and result.test_acc is not None
+
+
+def test_eval_test_without_a_test_folder_is_a_data_error(tmp_path):
+    from nas.data import load_dataset
+
+    data = write_tree(tmp_path / "data", per_class=4)
+    for path in sorted((data / "test").rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    (data / "test").rmdir()
+    dataset = load_dataset("imagefolder", data, cache_dir=tmp_path / "cache", progress=False)
+    with pytest.raises(DataError, match="no test split"):
+        train(TinyNet(classes=3), make_splits(dataset, purpose="final", val_size=3), recipe(epochs=1),
+              eval_test=True, progress=False)
