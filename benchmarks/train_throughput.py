@@ -18,9 +18,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP; see nas/cli/train_command.py
 
 import datetime  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -34,6 +32,7 @@ from nas.data import load_dataset, make_splits  # noqa: E402
 from nas.data.device_loader import DeviceLoader  # noqa: E402
 from nas.data.stream_loader import StreamLoader  # noqa: E402
 from nas.train import load_recipe  # noqa: E402
+from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
 
 
 def parse_args(argv=None):
@@ -161,15 +160,6 @@ def measure_device(device, splits, recipe, args) -> dict:
     return {name: (statistics.median(training[name]), statistics.median(loading[name])) for name in loaders}
 
 
-def cpu_model() -> str:
-    try:
-        output = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        for line in output.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main(argv=None) -> int:

@@ -4,21 +4,12 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from nas.cli import main
 from nas.models.ops import list_ops
 
 SPACES = Path(__file__).resolve().parents[1] / "search_spaces"
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: a second thread only adds synchronisation, and spins when the machine is busy (10x slower)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def run_cli(capsys, *argv):

@@ -16,14 +16,6 @@ STACKS = ["cifar", "imagenet", "nasnet-mobile", "nasnet-large"]
 TINY = {"cifar": (8, 16), "imagenet": (8, 32), "nasnet-mobile": (8, 32), "nasnet-large": (8, 32)}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: a second thread only adds synchronisation, and spins when the machine is busy (10x slower)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 def test_published_cells_and_stacks_are_all_there():
     assert set(PUBLISHED) <= set(published_cell_names())

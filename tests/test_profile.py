@@ -15,14 +15,6 @@ from nas.models import build_model, count_params_and_macs
 from nas.space.genotype import Cell, Genotype, resolve_genotype
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: a second thread only adds synchronisation, and spins when the machine is busy (10x slower)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 def meta_profile(image_size, **kwargs):
     with torch.device("meta"):

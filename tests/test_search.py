@@ -15,7 +15,7 @@ import yaml
 
 from nas.cli import main
 from nas.search.experiment_config import load_experiment_config
-from nas.search.samplers import Outcome, make_sampler
+from nas.search.samplers import make_sampler
 from nas.search.trial_store import TrialRecord, TrialStore
 from nas.search.tune_searcher import SamplerSearcher, reconcile_with_store
 from nas.space.genotype import Genotype

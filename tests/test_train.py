@@ -22,14 +22,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:The image decoding and encoding:
 
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from a thread pool, and on a busy 2-core machine its spinning costs seconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 QUICK = {"epochs": 2, "batch_size": 16, "eval_batch_size": 64, "lr": 0.1, "warmup_epochs": 0.5}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 from nas.errors import NasError
@@ -42,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Optuna announces every study it opens; our own lines say what matters.
+    logging.getLogger("optuna").setLevel(logging.WARNING)
     try:
         result = args.func(args)
     except NasError as error:

@@ -15,7 +15,6 @@ The `-> 2,3` part is omitted when the NASNet rule applies.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
 from dataclasses import dataclass
 from typing import Iterable

@@ -1,0 +1,116 @@
+"""`nas bench nasbench201`: measure samplers on the NAS-Bench-201 table (minutes on a laptop, no training)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from nas.errors import ConfigError
+
+BENCHMARKS = ("nasbench201",)
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="measure samplers on a tabular benchmark (NAS-Bench-201)",
+        description="Run each sampler many times on a lookup table and report the test accuracy of the cell it "
+        "picks (best by the 12-epoch validation signal the sampler saw) after BUDGET distinct cells.",
+    )
+    parser.add_argument("benchmark", choices=BENCHMARKS)
+    parser.add_argument("--table", required=True, help="the benchmark CSV (e.g. nb201_cifar10.csv)")
+    parser.add_argument("--sampler", default="all", help="a sampler name, or 'all' (default)")
+    parser.add_argument("--budget", type=int, default=100, help="distinct cells evaluated per search (default 100)")
+    parser.add_argument("--runs", type=int, default=100, help="independent searches per sampler (default 100)")
+    parser.add_argument("--seed", type=int, default=0, help="run k uses seed SEED+k (default 0)")
+    parser.add_argument("--out", help="folder for summary.csv, curves.csv and nasbench201.png")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="[SAMPLER.]KEY=VALUE",
+        help="sampler option (YAML value); KEY=VALUE goes to every chosen sampler, SAMPLER.KEY=VALUE to one",
+    )
+    parser.set_defaults(func=run_bench)
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    # Heavy imports here so `nas --help` stays fast.
+    import optuna
+    import torch
+    from tqdm import tqdm
+
+    from nas.analysis.benchmark_plot import plot_search_curves
+    from nas.analysis.benchmark_report import curves_frame, markdown_table, summary_frame, write_csv_atomically
+    from nas.search.samplers import SAMPLER_NAMES
+    from nas.search.tabular_benchmark import BenchmarkTable, benchmark_sampler
+
+    if args.budget < 1:
+        raise ConfigError(f"--budget must be at least 1 cell, got {args.budget}")
+    if args.runs < 1:
+        raise ConfigError(f"--runs must be at least 1, got {args.runs}")
+    if args.sampler == "all":
+        names = list(SAMPLER_NAMES)
+    elif args.sampler in SAMPLER_NAMES:
+        names = [args.sampler]
+    else:
+        raise ConfigError(f"unknown sampler {args.sampler!r}; valid: all, {', '.join(SAMPLER_NAMES)}")
+    options = parse_options(args.option, names)
+    table = BenchmarkTable.read_csv(args.table)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # one "trial finished" line per ask would drown the table
+    torch.set_num_threads(1)  # the controller's LSTM is tiny: threads cost more than they give
+
+    summaries = []
+    for name in names:
+        with tqdm(total=args.runs, desc=name, unit="run", file=sys.stderr, leave=False) as bar:
+            summary = benchmark_sampler(
+                table, name, budget=args.budget, runs=args.runs, seed=args.seed, options=options[name],
+                progress=lambda done: bar.update(1),
+            )
+        row = summary.row()
+        print(
+            f"{name}: {args.runs} runs in {summary.seconds:.1f} s, picked cell test "
+            f"{row['test_mean']:.2f} ± {row['test_std']:.2f} %, regret {row['regret_mean']:.2f}",
+            file=sys.stderr,
+            flush=True,
+        )
+        summaries.append(summary)
+
+    print(f"\nNAS-Bench-201 CIFAR-10, budget {args.budget} distinct cells, optimum {table.optimum:.2f}; "
+          f"@N = mean test accuracy of the cell picked after N evaluations\n")
+    print(markdown_table(summaries, with_published=args.budget >= 100))
+    if args.out:
+        out = Path(args.out)
+        write_csv_atomically(summary_frame(summaries), out / "summary.csv")
+        write_csv_atomically(curves_frame(summaries), out / "curves.csv")
+        plot_search_curves(
+            summaries, out / "nasbench201.png", optimum=table.optimum,
+            title=f"NAS-Bench-201 CIFAR-10: {args.runs} runs per sampler, budget {args.budget}",
+        )
+        print(f"\nwrote {out / 'summary.csv'}, {out / 'curves.csv'}, {out / 'nasbench201.png'}")
+    return 0
+
+
+def parse_options(items: list[str], names: list[str]) -> dict[str, dict]:
+    """`KEY=VALUE` for every chosen sampler, `SAMPLER.KEY=VALUE` for one; values are YAML (5, 0.1, true, null)."""
+    options: dict[str, dict] = {name: {} for name in names}
+    for item in items:
+        key, equals, text = item.partition("=")
+        if not equals or not key:
+            raise ConfigError(f"--option {item!r} should read KEY=VALUE or SAMPLER.KEY=VALUE")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        target, dot, option = key.partition(".")
+        if dot:
+            if target not in options:
+                raise ConfigError(f"--option {item!r} names sampler {target!r}, which is not being run ({', '.join(names)})")
+            options[target][option] = value
+        else:
+            for name in names:
+                options[name][key] = value
+    return options

@@ -1,0 +1,194 @@
+"""The interface every sampler implements: ask for a decision vector, tell how it did.
+
+Samplers see only the space's decisions (names and number of choices), never a network or Ray, so the same
+sampler drives a real search and the NAS-Bench-201 table. A suggestion carries a token; the caller hands the
+token back with the outcome, possibly out of order and after other asks (parallel workers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Mapping, Sequence
+
+from nas.errors import ConfigError
+from nas.space.decisions import Decision, check_choices
+
+OUTCOME_STATUSES = ("ok", "failed", "diverged", "pruned")
+SAVE_FORMAT = "nas-sampler/1"
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """What a sampler asks to evaluate: `choices[i]` indexes `decisions[i].choices`."""
+
+    token: int
+    choices: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a suggestion did.
+
+    status: 'ok' | 'failed' (an error said nothing about the cell) | 'diverged' (training blew up: the cell is
+    bad) | 'pruned' (stopped early; `reward` is its last, partial accuracy if known).
+    reward: validation accuracy in [0, 1], higher is better; None when there is none.
+    costs: e.g. {'params': 1.2e6, 'macs': 3e8}.
+    """
+
+    status: str
+    reward: float | None = None
+    costs: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.status not in OUTCOME_STATUSES:
+            raise ValueError(f"outcome status {self.status!r} is not one of {', '.join(OUTCOME_STATUSES)}")
+        if self.status == "ok" and self.reward is None:
+            raise ValueError("an 'ok' outcome needs a reward")
+        if self.reward is not None:
+            object.__setattr__(self, "reward", float(self.reward))
+
+
+class Sampler(ABC):
+    """Base class: option checking, token bookkeeping, atomic save/restore.
+
+    Subclasses declare `name` and `defaults` (every option they accept with its default value) and implement
+    `_propose`, `_learn`, `_state` and `_load_state`. Those keeping their own trial store (Optuna) may override
+    `ask`, `tell` and `pending` instead.
+    """
+
+    name: ClassVar[str]
+    defaults: ClassVar[Mapping[str, Any]] = {}
+
+    def __init__(self, decisions: Sequence[Decision], *, seed: int = 0, **options):
+        unknown = sorted(set(options) - set(self.defaults))
+        if unknown:
+            valid = ", ".join(sorted(self.defaults)) or "none"
+            raise ConfigError(f"sampler {self.name!r} has no option {', '.join(map(repr, unknown))}; valid options: {valid}")
+        self.decisions: tuple[Decision, ...] = tuple(decisions)
+        if not self.decisions:
+            raise ConfigError(f"sampler {self.name!r} needs at least one decision")
+        self.seed = int(seed)
+        self.options: dict[str, Any] = {**self.defaults, **options}
+        self._pending: dict[int, Suggestion] = {}
+        self._next_token = 0
+
+    # --- the interface ---------------------------------------------------------------------------------------
+
+    def ask(self) -> Suggestion:
+        token = self._next_token
+        self._next_token += 1
+        suggestion = Suggestion(token, check_choices(self.decisions, self._propose()))
+        self._pending[token] = suggestion
+        return suggestion
+
+    def tell(self, token: int, outcome: Outcome) -> None:
+        suggestion = self._pending.pop(self._check_token(token))
+        self._learn(suggestion, outcome)
+
+    def pending(self) -> list[Suggestion]:
+        """Asked and not yet told, oldest first: after a resume these are the candidates to run again."""
+        return [self._pending[token] for token in sorted(self._pending)]
+
+    def state_dict(self) -> dict:
+        return {
+            "next_token": self._next_token,
+            "pending": [[s.token, list(s.choices)] for s in self.pending()],
+            **self._state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self._next_token = int(state["next_token"])
+        self._pending = {int(token): Suggestion(int(token), tuple(choices)) for token, choices in state["pending"]}
+        self._load_state(state)
+
+    # --- files -----------------------------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the sampler (name, seed, options, decisions, state) as JSON, atomically."""
+        payload = {
+            "format": SAVE_FORMAT,
+            "sampler": self.name,
+            "seed": self.seed,
+            "options": self.options,
+            "decisions": [[d.name, list(d.choices)] for d in self.decisions],
+            "state": self.state_dict(),
+        }
+        write_json_atomically(Path(path), payload)
+
+    def restore(self, path: str | os.PathLike) -> None:
+        """Load state saved by `save` into this sampler; the file must come from the same sampler and space."""
+        payload = read_saved_sampler(path)
+        if payload["sampler"] != self.name:
+            raise ConfigError(f"{path}: saved by sampler {payload['sampler']!r}, not {self.name!r}")
+        if payload["decisions"] != [[d.name, list(d.choices)] for d in self.decisions]:
+            raise ConfigError(f"{path}: saved for a different search space (its decisions differ)")
+        self.load_state_dict(payload["state"])
+
+    # --- for subclasses ----------------------------------------------------------------------------------------
+
+    @abstractmethod
+    def _propose(self) -> Sequence[int]:
+        """A new decision vector."""
+
+    @abstractmethod
+    def _learn(self, suggestion: Suggestion, outcome: Outcome) -> None:
+        """Take the outcome of an earlier suggestion into account."""
+
+    def _state(self) -> dict:
+        """Subclass state as JSON-able data."""
+        return {}
+
+    def _load_state(self, state: dict) -> None:
+        pass
+
+    def _check_token(self, token: int) -> int:
+        if token not in self._pending:
+            raise ValueError(f"sampler {self.name!r}: token {token} is not pending (asked and not yet told)")
+        return token
+
+    def _option(self, key: str, kind: type, *, low: float | None = None, high: float | None = None):
+        """Read an option, converting and range-checking it so a bad config fails with one clear line."""
+        value = self.options[key]
+        try:
+            value = kind(value) if value is not None else None
+        except (TypeError, ValueError):
+            raise ConfigError(f"sampler {self.name!r}: option {key}={value!r} is not a {kind.__name__}") from None
+        if value is not None and ((low is not None and value < low) or (high is not None and value > high)):
+            bounds = f"{'' if low is None else low}..{'' if high is None else high}"
+            raise ConfigError(f"sampler {self.name!r}: option {key}={value!r} is outside {bounds}")
+        return value
+
+
+def write_json_atomically(path: Path, payload: Any) -> None:
+    """A crash leaves the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(temporary, 0o644)  # mkstemp makes it private; the final file should read like any other
+    try:
+        with os.fdopen(handle, "w") as file:
+            json.dump(payload, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def read_saved_sampler(path: str | os.PathLike) -> dict:
+    try:
+        with open(path) as file:
+            payload = json.load(file)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no saved sampler there") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not a saved sampler ({error})") from None
+    if not isinstance(payload, dict) or payload.get("format") != SAVE_FORMAT:
+        raise ConfigError(f"{path}: not a saved sampler (format is not {SAVE_FORMAT})")
+    return payload

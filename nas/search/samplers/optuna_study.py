@@ -1,0 +1,175 @@
+"""Samplers backed by an Optuna study driven by ask/tell: the study (in a real database) is the sampler's state.
+
+Every decision is one `suggest_categorical` over its choice labels (indices where labels repeat), so the
+database reads like the space. The token of a suggestion is its Optuna trial number.
+
+Resume: `storage` is a SQLAlchemy URL and `study_name` names the study; building the sampler again reattaches to
+the existing study (`load_if_exists`) and trials still RUNNING there are the pending asks. With `storage=None`
+the study lives in memory and `state_dict` carries its trials instead.
+
+Determinism: Optuna does not persist a sampler's random state, so each ask builds the Optuna sampler seeded from
+(seed, trial number). A resumed study then asks exactly what an uninterrupted one would have asked.
+
+Outcomes map to trial states: 'ok' -> COMPLETE; 'diverged' -> COMPLETE with reward 0 (or the reward given),
+since a cell whose training blows up is a bad cell the sampler should learn to avoid; 'pruned' -> PRUNED, its
+partial reward reported as an intermediate value so TPE ranks it below the completed ones; 'failed' -> FAIL,
+which samplers ignore, because an error (out of memory, lost worker) says nothing about the cell.
+"""
+
+from __future__ import annotations
+
+import warnings
+from abc import abstractmethod
+from typing import Any, Sequence
+
+import optuna
+from optuna.distributions import CategoricalDistribution
+from optuna.trial import TrialState
+
+from nas.errors import ConfigError
+from nas.search.samplers.base import Outcome, Sampler, Suggestion
+from nas.space.decisions import Decision, check_choices
+
+STUDY_OPTIONS = {"storage": None, "study_name": None}
+
+
+class OptunaStudySampler(Sampler):
+    """Shared adapter; subclasses say which Optuna sampler to build and which objectives the study has."""
+
+    directions: tuple[str, ...] = ("maximize",)
+
+    def __init__(self, decisions: Sequence[Decision], *, seed: int = 0, **options):
+        super().__init__(decisions, seed=seed, **options)
+        self._labels = [
+            list(d.choices) if len(set(d.choices)) == d.num_choices else list(range(d.num_choices))
+            for d in self.decisions
+        ]
+        self._distributions = {d.name: CategoricalDistribution(labels) for d, labels in zip(self.decisions, self._labels)}
+        self._live_trials: dict[int, optuna.Trial] = {}
+        storage = self.options["storage"]
+        study_name = self.options["study_name"]
+        if storage is not None and study_name is None:
+            raise ConfigError(f"sampler {self.name!r}: option storage needs a study_name to reattach to")
+        try:
+            self.study = optuna.create_study(
+                storage=storage,
+                study_name=study_name,
+                directions=list(self.directions),
+                sampler=self._optuna_sampler(self.seed),
+                load_if_exists=True,
+            )
+        except ValueError as error:  # e.g. existing study with other directions
+            raise ConfigError(f"sampler {self.name!r}: cannot open study {study_name!r}: {error}") from None
+        except ImportError as error:
+            raise ConfigError(f"sampler {self.name!r}: storage {storage!r} needs a missing driver: {error}") from None
+        except Exception as error:  # SQLAlchemy errors: a URL that does not parse or a database we cannot open
+            if type(error).__module__.startswith("sqlalchemy"):
+                raise ConfigError(f"sampler {self.name!r}: cannot open storage {storage!r}: {error}") from None
+            raise
+        if [d.name for d in self.study.directions] != [d.upper() for d in self.directions]:
+            raise ConfigError(f"sampler {self.name!r}: study {study_name!r} exists with other objectives")
+
+    @abstractmethod
+    def _optuna_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
+        """The Optuna sampler, seeded."""
+
+    def _objective_values(self, reward: float, outcome: Outcome) -> list[float]:
+        return [reward]
+
+    # --- the interface ---------------------------------------------------------------------------------------
+
+    def ask(self) -> Suggestion:
+        number = len(self.study.get_trials(deepcopy=False))
+        self.study.sampler = self._optuna_sampler((self.seed * 1_000_003 + number) % 2**32)
+        trial = self.study.ask(self._distributions)
+        self._live_trials[trial.number] = trial
+        return Suggestion(trial.number, self._choices(trial.params))
+
+    def tell(self, token: int, outcome: Outcome) -> None:
+        frozen = self._running_trial(token)
+        # After a resume the live Trial object is gone; rebuild it from the stored trial's id.
+        trial = self._live_trials.pop(token, None) or optuna.Trial(self.study, frozen._trial_id)
+        if outcome.costs:  # ride along so reports can read them from the study
+            trial.set_user_attr("costs", {key: float(value) for key, value in outcome.costs.items()})
+        if outcome.status == "failed":
+            self.study.tell(token, state=TrialState.FAIL)
+        elif outcome.status == "pruned":
+            if outcome.reward is not None and len(self.directions) == 1:
+                trial.report(outcome.reward, step=max(frozen.intermediate_values, default=-1) + 1)
+            self.study.tell(token, state=TrialState.PRUNED)
+        else:
+            reward = outcome.reward if outcome.reward is not None else 0.0
+            self.study.tell(token, self._objective_values(reward, outcome))
+
+    def pending(self) -> list[Suggestion]:
+        running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        return [Suggestion(t.number, self._choices(t.params)) for t in sorted(running, key=lambda t: t.number)]
+
+    def state_dict(self) -> dict:
+        if self.options["storage"] is not None:
+            return {"study_name": self.study.study_name}  # the database holds everything else
+        return {
+            "trials": [_trial_to_plain(t) for t in self.study.get_trials(deepcopy=False)],
+            # Samplers keep bookkeeping there too (NSGA-II: the parent population of each generation).
+            "study_system_attrs": self.study._storage.get_study_system_attrs(self.study._study_id),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.options["storage"] is not None:
+            return
+        if self.study.get_trials(deepcopy=False):
+            raise ConfigError(f"sampler {self.name!r}: can only restore into a fresh in-memory study")
+        for plain in state["trials"]:
+            self.study.add_trial(_trial_from_plain(plain, self._distributions))
+        for key, value in state.get("study_system_attrs", {}).items():
+            self.study._storage.set_study_system_attr(self.study._study_id, key, value)
+
+    # unused: this adapter overrides ask/tell directly
+    def _propose(self):  # pragma: no cover
+        raise NotImplementedError
+
+    def _learn(self, suggestion, outcome):  # pragma: no cover
+        raise NotImplementedError
+
+    # --- helpers -----------------------------------------------------------------------------------------------
+
+    def _choices(self, params: dict[str, Any]) -> tuple[int, ...]:
+        return check_choices(
+            self.decisions, [labels.index(params[d.name]) for d, labels in zip(self.decisions, self._labels)]
+        )
+
+    def _running_trial(self, token: int) -> optuna.trial.FrozenTrial:
+        trials = self.study.get_trials(deepcopy=False)
+        if not 0 <= token < len(trials) or trials[token].state != TrialState.RUNNING:
+            raise ValueError(f"sampler {self.name!r}: token {token} is not pending (asked and not yet told)")
+        return trials[token]
+
+
+def _trial_to_plain(trial: optuna.trial.FrozenTrial) -> dict:
+    return {
+        "state": trial.state.name,
+        "params": trial.params,
+        "values": trial.values,
+        "intermediate_values": {str(step): value for step, value in trial.intermediate_values.items()},
+        "user_attrs": trial.user_attrs,
+        "system_attrs": trial.system_attrs,
+    }
+
+
+def _trial_from_plain(plain: dict, distributions: dict) -> optuna.trial.FrozenTrial:
+    return optuna.trial.create_trial(
+        state=TrialState[plain["state"]],
+        params=plain["params"],
+        distributions=distributions,
+        values=plain["values"],
+        intermediate_values={int(step): value for step, value in plain["intermediate_values"].items()},
+        user_attrs=plain["user_attrs"],
+        system_attrs=plain["system_attrs"],
+    )
+
+
+def quiet_experimental(build):
+    """Build an Optuna sampler without its ExperimentalWarning (multivariate TPE): we chose it on purpose."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return build()

@@ -1,0 +1,33 @@
+"""TPE (Bergstra et al. 2011) through Optuna: the default sampler."""
+
+from __future__ import annotations
+
+import optuna
+
+from nas.search.samplers.optuna_study import STUDY_OPTIONS, OptunaStudySampler, quiet_experimental
+
+
+class TpeSampler(OptunaStudySampler):
+    name = "tpe"
+    # multivariate: NAS decisions interact (an op matters through the edges around it), so model them jointly.
+    # constant_liar: parallel workers asking before results come back should not all get the same cell.
+    defaults = {
+        **STUDY_OPTIONS,
+        "n_startup_trials": 10,
+        "n_ei_candidates": 24,
+        "multivariate": True,
+        "group": False,
+        "constant_liar": True,
+    }
+
+    def _optuna_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
+        return quiet_experimental(
+            lambda: optuna.samplers.TPESampler(
+                seed=seed,
+                n_startup_trials=self._option("n_startup_trials", int, low=0),
+                n_ei_candidates=self._option("n_ei_candidates", int, low=1),
+                multivariate=bool(self.options["multivariate"]),
+                group=bool(self.options["group"]),
+                constant_liar=bool(self.options["constant_liar"]),
+            )
+        )

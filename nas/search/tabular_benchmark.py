@@ -1,0 +1,191 @@
+"""Searches answered from a lookup table (NAS-Bench-201): measures sampler quality in seconds instead of GPU-days.
+
+Each suggestion is looked up in the table. The sampler is told only the search signal (12-epoch validation
+accuracy, as a reward in [0, 1]) and the costs; the 200-epoch test accuracy is read only to report the cell the
+search finally picks, so no sampler can tune itself on the test set. The budget counts distinct cells: a cell
+asked again is answered from a cache for free, as the real search deduplicates cells by their canonical hash.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from nas.errors import ConfigError
+from nas.search.samplers import Outcome, make_sampler
+from nas.space.nasbench201 import NasBench201Space
+
+SIGNAL_COLUMN = "cifar10_valid_acc_12ep"
+TEST_COLUMN = "cifar10_test_acc_200ep"
+COST_COLUMNS = {"params": "params_M_cifar10", "macs": "flops_M_cifar10"}  # millions
+# A sampler that has converged keeps asking cells it has seen; stop after this many asks per budgeted cell.
+ASKS_PER_EVALUATION_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class BenchmarkTable:
+    """The table indexed by decision vector. `signal` and `test` are accuracies in percent."""
+
+    space: NasBench201Space
+    rows: Mapping[tuple[int, ...], int]
+    signal: np.ndarray
+    test: np.ndarray
+    costs: Mapping[str, np.ndarray]
+
+    @property
+    def optimum(self) -> float:
+        return float(self.test.max())
+
+    @classmethod
+    def read_csv(cls, path: str | Path, space: NasBench201Space | None = None) -> "BenchmarkTable":
+        space = space or NasBench201Space()
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"benchmark table {str(path)!r} does not exist")
+        try:
+            frame = pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+            raise ConfigError(f"benchmark table {str(path)!r} is not a readable CSV: {error}") from None
+        needed = ["arch", SIGNAL_COLUMN, TEST_COLUMN, *COST_COLUMNS.values()]
+        missing = [column for column in needed if column not in frame.columns]
+        if missing:
+            raise ConfigError(f"benchmark table {str(path)!r} lacks column(s) {', '.join(missing)}")
+        if frame.empty:
+            raise ConfigError(f"benchmark table {str(path)!r} has no rows")
+        rows = {}
+        for row, arch in enumerate(frame["arch"]):
+            choices = space.encode(arch)
+            if choices in rows:
+                raise ConfigError(f"benchmark table {str(path)!r} lists {arch} twice")
+            rows[choices] = row
+        return cls(
+            space=space,
+            rows=rows,
+            signal=frame[SIGNAL_COLUMN].to_numpy(dtype=float),
+            test=frame[TEST_COLUMN].to_numpy(dtype=float),
+            costs={name: frame[column].to_numpy(dtype=float) * 1e6 for name, column in COST_COLUMNS.items()},
+        )
+
+    def outcome(self, choices: tuple[int, ...]) -> Outcome:
+        """What a sampler may know about a cell: the search signal and the costs, never the test accuracy."""
+        row = self.rows.get(choices)
+        if row is None:  # a partial table (tests, subsets): the cell was never trained
+            return Outcome("failed")
+        return Outcome("ok", self.signal[row] / 100.0, {name: float(values[row]) for name, values in self.costs.items()})
+
+
+@dataclass
+class SearchRun:
+    """One search. `curve[k]` is the test accuracy of the cell picked after k+1 distinct evaluations."""
+
+    sampler: str
+    seed: int
+    curve: np.ndarray
+    picked_arch: str
+    picked_signal: float
+    picked_test: float
+    evaluations: int
+    asks: int
+
+
+def run_search(
+    table: BenchmarkTable, sampler_name: str, *, budget: int, seed: int, options: Mapping | None = None
+) -> SearchRun:
+    """One search of `budget` distinct cells; the pick is the best cell by the search signal."""
+    sampler = make_sampler(sampler_name, table.space.decisions, seed=seed, **dict(options or {}))
+    answers: dict[tuple[int, ...], Outcome] = {}
+    best_signal, best_row = -np.inf, -1
+    curve: list[float] = []
+    asks = 0
+    while len(answers) < budget and asks < ASKS_PER_EVALUATION_LIMIT * budget:
+        suggestion = sampler.ask()
+        asks += 1
+        outcome = answers.get(suggestion.choices)
+        if outcome is None:
+            outcome = answers[suggestion.choices] = table.outcome(suggestion.choices)
+            row = table.rows.get(suggestion.choices)
+            if row is not None and table.signal[row] > best_signal:
+                best_signal, best_row = table.signal[row], row
+            curve.append(table.test[best_row] if best_row >= 0 else np.nan)
+        sampler.tell(suggestion.token, outcome)
+    if best_row < 0:
+        raise ConfigError(f"sampler {sampler_name!r} found no cell of the table in {asks} asks")
+    # A search that stopped early (converged sampler) keeps its last pick for the rest of the budget.
+    curve += [curve[-1]] * (budget - len(curve))
+    picked = next(choices for choices, row in table.rows.items() if row == best_row)
+    return SearchRun(
+        sampler=sampler_name,
+        seed=seed,
+        curve=np.asarray(curve, dtype=float),
+        picked_arch=table.space.decode(picked),
+        picked_signal=float(table.signal[best_row]),
+        picked_test=float(table.test[best_row]),
+        evaluations=len(answers),
+        asks=asks,
+    )
+
+
+@dataclass
+class SamplerSummary:
+    sampler: str
+    runs: list[SearchRun]
+    seconds: float
+    optimum: float
+    checkpoints: Sequence[int] = field(default_factory=tuple)
+
+    @property
+    def tests(self) -> np.ndarray:
+        return np.array([run.picked_test for run in self.runs])
+
+    @property
+    def curves(self) -> np.ndarray:
+        return np.stack([run.curve for run in self.runs])
+
+    def row(self) -> dict:
+        tests, regrets = self.tests, self.optimum - self.tests
+        row = {
+            "sampler": self.sampler,
+            "runs": len(self.runs),
+            "test_mean": tests.mean(),
+            "test_std": tests.std(),
+            "regret_mean": regrets.mean(),
+            "regret_std": regrets.std(),
+            "evaluations_mean": np.mean([run.evaluations for run in self.runs]),
+            "asks_mean": np.mean([run.asks for run in self.runs]),
+            "seconds": self.seconds,
+        }
+        for checkpoint in self.checkpoints:
+            row[f"test_at_{checkpoint}"] = np.nanmean(self.curves[:, checkpoint - 1])
+        return row
+
+
+def benchmark_sampler(
+    table: BenchmarkTable,
+    sampler_name: str,
+    *,
+    budget: int,
+    runs: int,
+    seed: int = 0,
+    options: Mapping | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SamplerSummary:
+    """`runs` independent searches with seeds seed, seed+1, ...; progress(k) after each."""
+    if budget < 1:
+        raise ConfigError(f"budget must be at least 1 cell, got {budget}")
+    if runs < 1:
+        raise ConfigError(f"runs must be at least 1, got {runs}")
+    if budget > len(table.rows):
+        raise ConfigError(f"budget {budget} exceeds the {len(table.rows)} cells in the table")
+    start = time.perf_counter()
+    results = []
+    for index in range(runs):
+        results.append(run_search(table, sampler_name, budget=budget, seed=seed + index, options=options))
+        if progress:
+            progress(index + 1)
+    checkpoints = tuple(sorted({c for c in (10, 25, 50, 100, 200, budget) if c <= budget}))
+    return SamplerSummary(sampler_name, results, time.perf_counter() - start, table.optimum, checkpoints)

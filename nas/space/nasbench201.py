@@ -1,0 +1,91 @@
+"""The NAS-Bench-201 cell space (Dong & Yang, ICLR 2020) as six categorical decisions.
+
+A cell has 4 nodes; node j sums one op applied to each earlier node i. Decision `edge_j_i` picks the op on the edge
+node j <- node i, in the benchmark's order (edge_1_0, edge_2_0, edge_2_1, edge_3_0, edge_3_1, edge_3_2), so a
+decision vector and the benchmark's architecture string `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|` list the same edges
+in the same order.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Sequence
+
+import numpy as np
+
+from nas.errors import ConfigError
+from nas.space.decisions import Decision, check_choices, count_combinations
+
+NASBENCH201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+NUM_NODES = 4
+EDGES = tuple((node, source) for node in range(1, NUM_NODES) for source in range(node))
+
+
+class NasBench201Space:
+    """Six edges, one op each: 5^6 = 15,625 cells. Genotypes are the benchmark's architecture strings."""
+
+    def __init__(self, ops: Sequence[str] = NASBENCH201_OPS):
+        ops = tuple(ops)
+        if not ops or len(set(ops)) != len(ops) or any(not op or "~" in op or "|" in op or "+" in op for op in ops):
+            raise ConfigError(f"NAS-Bench-201 space: ops must be distinct names without '~', '|' or '+', got {list(ops)}")
+        self.ops = ops
+        self.decisions = [Decision(f"edge_{node}_{source}", ops) for node, source in EDGES]
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any], source: str = "space") -> "NasBench201Space":
+        """From a YAML mapping: `type: nasbench201` and optionally `ops: [...]` (default: the benchmark's five)."""
+        if not isinstance(cfg, dict):
+            raise ConfigError(f"{source}: a NAS-Bench-201 space config must be a mapping")
+        unknown = sorted(set(cfg) - {"type", "name", "description", "ops"})
+        if unknown:
+            raise ConfigError(f"{source}: unknown key(s) {', '.join(unknown)}; valid keys: type, name, description, ops")
+        if cfg.get("type", "nasbench201") != "nasbench201":
+            raise ConfigError(f"NAS-Bench-201 space: type is {cfg.get('type')!r}, expected 'nasbench201'")
+        ops = cfg.get("ops", NASBENCH201_OPS)
+        if not isinstance(ops, (list, tuple)) or not all(isinstance(op, str) for op in ops):
+            raise ConfigError("NAS-Bench-201 space: ops must be a list of op names")
+        return cls(ops)
+
+    @property
+    def size(self) -> int:
+        return count_combinations(self.decisions)
+
+    def decode(self, choices: Sequence[int]) -> str:
+        """Decision vector -> architecture string, e.g. `|nor_conv_3x3~0|+|skip_connect~0|none~1|+|...|`."""
+        try:
+            choices = check_choices(self.decisions, choices)
+        except ValueError as error:
+            raise ConfigError(f"NAS-Bench-201 space: {error}") from None
+        ops = iter(self.ops[choice] for choice in choices)
+        nodes = ["|" + "|".join(f"{next(ops)}~{source}" for source in range(node)) + "|" for node in range(1, NUM_NODES)]
+        return "+".join(nodes)
+
+    def encode(self, arch: str) -> tuple[int, ...]:
+        """Architecture string -> decision vector; ConfigError naming the problem if the string is malformed."""
+        if not isinstance(arch, str):
+            raise ConfigError(f"NAS-Bench-201 arch must be a string, got {type(arch).__name__}")
+        nodes = arch.strip().split("+")
+        if len(nodes) != NUM_NODES - 1:
+            raise ConfigError(f"NAS-Bench-201 arch {arch!r}: expected {NUM_NODES - 1} nodes joined by '+', got {len(nodes)}")
+        choices = []
+        for node, text in enumerate(nodes, start=1):
+            if not (text.startswith("|") and text.endswith("|")) or len(text) < 2:
+                raise ConfigError(f"NAS-Bench-201 arch {arch!r}: node {node} {text!r} must be written |op~i|...|")
+            edges = text[1:-1].split("|")
+            if len(edges) != node:
+                raise ConfigError(f"NAS-Bench-201 arch {arch!r}: node {node} needs {node} edges, got {len(edges)}")
+            for source, edge in enumerate(edges):
+                op, tilde, index = edge.partition("~")
+                if not tilde or index != str(source):
+                    raise ConfigError(f"NAS-Bench-201 arch {arch!r}: node {node} edge {edge!r} should read op~{source}")
+                if op not in self.ops:
+                    raise ConfigError(f"NAS-Bench-201 arch {arch!r}: unknown op {op!r}; valid ops: {', '.join(self.ops)}")
+                choices.append(self.ops.index(op))
+        return tuple(choices)
+
+    def sample(self, rng: np.random.Generator | random.Random | int | None = None) -> tuple[int, ...]:
+        """A uniformly random decision vector (from a numpy Generator, a random.Random, or a seed)."""
+        if isinstance(rng, random.Random):
+            return tuple(rng.randrange(d.num_choices) for d in self.decisions)
+        rng = np.random.default_rng(rng)
+        return tuple(int(rng.integers(d.num_choices)) for d in self.decisions)
