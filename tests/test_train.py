@@ -232,14 +232,10 @@ def write_tree(root: Path, per_class: int = 12, size: int = 8) -> Path:
     return root
 
 
-def test_nas_train_writes_metrics_and_checkpoint(tmp_path, monkeypatch, capsys):
-    import nas.models
-
-    monkeypatch.setattr(nas.models, "build_model", lambda **kwargs: TinyNet(classes=kwargs["num_classes"]),
-                        raising=False)
+def test_nas_train_writes_metrics_and_checkpoint(tmp_path, capsys):
     data = write_tree(tmp_path / "data")
     out = tmp_path / "out"
-    argv = ["train", "--baseline", "tiny", "--data", str(data), "--epochs", "2", "--batch-size", "8",
+    argv = ["train", "--baseline", "resnet20", "--data", str(data), "--epochs", "2", "--batch-size", "8",
             "--cache-dir", str(tmp_path / "cache"), "--eval-test", "--no-progress", "--out", str(out)]
     assert cli_main(argv) == 0
     metrics = json.loads((out / "metrics.json").read_text())
@@ -259,15 +255,11 @@ def test_nas_train_writes_metrics_and_checkpoint(tmp_path, monkeypatch, capsys):
     (["--data-missing"], "does not exist"),
     (["--device", "tpu"], "unknown device"),
 ])
-def test_nas_train_user_errors_exit_2(tmp_path, monkeypatch, capsys, extra, message):
-    import nas.models
-
-    monkeypatch.setattr(nas.models, "build_model", lambda **kwargs: TinyNet(classes=kwargs["num_classes"]),
-                        raising=False)
+def test_nas_train_user_errors_exit_2(tmp_path, capsys, extra, message):
     data = write_tree(tmp_path / "data", per_class=4)
     if extra == ["--data-missing"]:
         data, extra = tmp_path / "missing", ["--dataset", "imagefolder"]
-    argv = ["train", "--baseline", "tiny", "--data", str(data), "--cache-dir", str(tmp_path / "cache"),
+    argv = ["train", "--baseline", "resnet20", "--data", str(data), "--cache-dir", str(tmp_path / "cache"),
             "--no-progress", "--out", str(tmp_path / "out"), *extra]
     assert cli_main(argv) == 2
     error = capsys.readouterr().err.strip()

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from nas.errors import ConfigError, NasError
+from nas.errors import ConfigError
 
 METRICS_FILE = "metrics.json"
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -50,6 +50,7 @@ def run_train(args) -> int:
     import torch
 
     from nas.data import load_dataset, make_splits
+    from nas.models.profile import count_params_and_macs
     from nas.data.sources import detect_dataset
     from nas.train import load_recipe, train
 
@@ -58,6 +59,7 @@ def run_train(args) -> int:
         raise ConfigError(f"--out {out} exists and is not a folder")
     recipe = load_recipe(args.recipe, {"epochs": args.epochs, "batch_size": args.batch_size,
                                        "channels": args.channels, "cells": args.cells})
+    _check_model_name(args)
     dataset_name = detect_dataset(args.data) if args.dataset == "auto" else args.dataset
     started = time.perf_counter()
     dataset = load_dataset(dataset_name, args.data, cache_dir=args.cache_dir, progress=not args.no_progress)
@@ -72,9 +74,8 @@ def run_train(args) -> int:
 
     torch.manual_seed(args.seed)  # model initialisation
     model = _build_model(args, recipe, dataset)
-    profile = _profile(model, (1, dataset.channels, dataset.image_size, dataset.image_size))
-    if profile:
-        print(f"model: {profile['params'] / 1e6:.3f}M params, {profile['macs'] / 1e6:.1f}M multiply-adds")
+    profile = count_params_and_macs(model, (1, dataset.channels, dataset.image_size, dataset.image_size))
+    print(f"model: {profile['params'] / 1e6:.3f}M params, {profile['macs'] / 1e6:.1f}M multiply-adds")
 
     out.mkdir(parents=True, exist_ok=True)
     result = train(model, splits, recipe, device=args.device, seed=args.seed,
@@ -95,8 +96,8 @@ def run_train(args) -> int:
         "epochs": result.history,
         "val_acc": result.val_acc,
         "test_acc": result.test_acc,
-        "params": profile["params"] if profile else None,
-        "macs": profile["macs"] if profile else None,
+        "params": profile["params"],
+        "macs": profile["macs"],
         "wall_time": result.wall_time,
         "images_per_sec": result.images_per_sec,
         "device": _describe_device(args.device),
@@ -115,11 +116,20 @@ def run_train(args) -> int:
     return 0
 
 
+def _check_model_name(args) -> None:
+    """Fail on an unknown cell or baseline before spending time on the data."""
+    from nas.models import get_model, known_op_names
+    from nas.space.genotype import resolve_genotype
+
+    if args.genotype is not None:
+        resolve_genotype(args.genotype).validate(known_op_names())
+    else:
+        get_model(args.baseline, kind="baseline")
+
+
 def _build_model(args, recipe, dataset):
-    try:
-        from nas.models import build_model
-    except ImportError as error:
-        raise NasError(f"model building is not available in this installation ({error})") from None
+    from nas.models import build_model
+
     cell_network = args.genotype is not None
     return build_model(
         genotype=args.genotype, baseline=args.baseline,
@@ -128,14 +138,6 @@ def _build_model(args, recipe, dataset):
         num_classes=dataset.num_classes, in_channels=dataset.channels, image_size=dataset.image_size,
         auxiliary=cell_network and recipe.auxiliary_weight > 0, drop_path=recipe.drop_path,
     )
-
-
-def _profile(model, input_shape) -> dict | None:
-    try:
-        from nas.models.profile import count_params_and_macs
-    except ImportError:
-        return {"params": sum(p.numel() for p in model.parameters()), "macs": None}
-    return count_params_and_macs(model, input_shape)
 
 
 def _describe_device(device: str) -> str:
