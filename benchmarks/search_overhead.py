@@ -49,7 +49,7 @@ def tune_overhead(trials: int, workers: int) -> dict:
         ray_start = time.perf_counter() - started
         searcher = SamplerSearcher(sampler=make_sampler("random", space.decisions, seed=0), decode=space.decode,
                                    store=TrialStore(folder), sampler_path=Path(folder) / "sampler.json",
-                                   budget=trials, rerun=[], cost="params", on_record=lambda record: None)
+                                   budget=trials, rerun=[], on_record=lambda record: None)
         tuner = tune.Tuner(
             tune.with_resources(trivial_trial, {"cpu": 1}),
             tune_config=tune.TuneConfig(search_alg=searcher, num_samples=trials, max_concurrent_trials=workers,

@@ -130,3 +130,10 @@ def test_malformed_yaml_exits_2(capsys, tmp_path):
 def test_missing_genotype_exits_2(capsys):
     code, _, err = run_cli(capsys, "show", "no-such-cell")
     assert_one_line_error(code, err, "no-such-cell", "darts-v2")
+
+
+def test_cli_stack_choices_are_the_registered_stacks():
+    from nas.cli.model_commands import STACK_CHOICES
+    from nas.models.registry import model_names
+
+    assert sorted(STACK_CHOICES) == sorted(model_names(kind="stack"))

@@ -13,7 +13,7 @@ import yaml
 from nas.cli import main
 from nas.errors import ConfigError
 from nas.search import tabular_benchmark
-from nas.search.tabular_benchmark import BenchmarkTable, benchmark_sampler, run_search
+from nas.search.tabular_benchmark import BenchmarkTable, benchmark_sampler, run_benchmark_search
 from nas.space.nasbench201 import NASBENCH201_OPS, NasBench201Space
 
 REPO = Path(__file__).resolve().parents[1]
@@ -101,7 +101,7 @@ def write_table(path: Path, *, seed: int = 0, test_offset: float = 0.0) -> pd.Da
 def test_search_picks_best_by_signal_and_counts_distinct_cells(tmp_path):
     frame = write_table(tmp_path / "table.csv")
     table = BenchmarkTable.read_csv(tmp_path / "table.csv")
-    run = run_search(table, "evolution", budget=40, seed=0, options={"population_size": 10, "sample_size": 3})
+    run = run_benchmark_search(table, "evolution", budget=40, seed=0, options={"population_size": 10, "sample_size": 3})
     assert run.evaluations == 40 and run.asks >= 40
     row = frame.index[frame["arch"] == run.picked_arch][0]
     assert run.picked_test == pytest.approx(frame.loc[row, "cifar10_test_acc_200ep"])

@@ -70,7 +70,7 @@ def test_a_cell_already_trained_is_answered_from_the_store(tmp_path):
     store.append(record(99, first, val_acc=0.77))
     sampler = make_sampler("random", space.decisions, seed=5)  # will propose `first` again first
     searcher = SamplerSearcher(sampler=sampler, decode=space.decode, store=store, sampler_path=tmp_path / "s.json",
-                               budget=2, rerun=[], cost="params", on_record=lambda r: None)
+                               budget=2, rerun=[], on_record=lambda r: None)
     config = searcher.suggest("trial-a")
     assert config["hash"] != first.hash()
     assert searcher.answered_from_store == 1
@@ -83,7 +83,7 @@ def test_reconcile_tells_rows_and_returns_unanswered(tmp_path):
     answered, unanswered = sampler.ask(), sampler.ask()
     store = TrialStore(tmp_path)
     store.append(record(answered.token, space.decode(answered.choices)))
-    rerun = reconcile_with_store(sampler, store, "params")
+    rerun = reconcile_with_store(sampler, store)
     assert [s.token for s in rerun] == [unanswered.token]
     assert [s.token for s in sampler.pending()] == [unanswered.token]
 
@@ -94,6 +94,9 @@ def test_reconcile_tells_rows_and_returns_unanswered(tmp_path):
     (["--sampler", "annealing"], "unknown sampler 'annealing'"),
     (["--trials", "0"], "trials must be a whole number of at least 1"),
     (["--space", "missing.yaml"], "space file 'missing.yaml' not found"),
+    (["--recipe", "nope"], "unknown recipe"),
+    (["--import", "no_such_module_anywhere"], "cannot import 'no_such_module_anywhere'"),
+    (["--val-size", "0"], "data.val_size must be a whole number of at least 1"),
 ])
 def test_bad_flags_exit_2_with_one_line(tmp_path, image_folder, capsys, flags, message):
     config = write_config(tmp_path / "c.yaml", image_folder, tmp_path / "results")
@@ -113,6 +116,13 @@ def test_bad_config_files_exit_2(tmp_path, image_folder, capsys):
     assert main(["search", "--config", str(config)]) == 2
     assert "not valid YAML" in capsys.readouterr().err
     assert main(["search", "--config", str(config), "--resume"]) == 2
+    for changes, message in (({"recipe_overrides": {"epochz": 1}}, "epochz"),
+                             ({"model": {"stack": "pyramid"}}, "pyramid"),
+                             ({"sampler_options": None, "early_stopping": {"reduction_factor": 1}},
+                              "early_stopping.reduction_factor")):
+        config = write_config(tmp_path / "c.yaml", image_folder, tmp_path / "results", **changes)
+        assert main(["search", "--config", str(config)]) == 2
+        assert message in capsys.readouterr().err
     assert not (tmp_path / "results").exists()
 
 
@@ -141,6 +151,12 @@ def test_search_records_every_trial_and_exports_the_best(tmp_path, image_folder,
     assert main(["search", "--config", str(config), "--resume",
                  "--space", str(REPOSITORY / "search_spaces" / "nasnet.yaml")]) == 2
     assert "made from another search space" in capsys.readouterr().err
+    # ... and so is resuming with another seed, which would mix differently trained rows in one table.
+    assert main(["search", "--config", str(config), "--resume", "--seed", "5"]) == 2
+    assert "cannot resume 'test' with seed = 5" in capsys.readouterr().err
+    # A trial that asks for more than the machine has could never start: refused before anything runs.
+    assert main(["search", "--config", str(config), "--resume", "--gpus-per-trial", "64"]) == 2
+    assert "no trial could ever start" in capsys.readouterr().err
     # Resuming with a larger budget trains only the difference.
     assert main(["search", "--config", str(config), "--resume", "--trials", "6"]) == 0
     trials = read_trials(results)

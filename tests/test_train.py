@@ -245,6 +245,12 @@ def test_nas_train_writes_metrics_and_checkpoint(tmp_path, capsys):
     assert metrics["recipe"]["epochs"] == 2 and metrics["seed"] == 0 and metrics["device"].startswith("cpu")
     assert torch.load(out / "checkpoint.pt", weights_only=True)["epoch"] == 2
     assert "cache written" in capsys.readouterr().out
+    # The same command again would overwrite the run: refused, nothing touched.
+    before = (out / "metrics.json").read_bytes()
+    assert cli_main(argv) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert (out / "metrics.json").read_bytes() == before
+    argv[argv.index("--out") + 1] = str(tmp_path / "out2")
     assert cli_main(argv) == 0
     assert "cache used" in capsys.readouterr().out
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
+
+from nas.atomic_files import atomic_path
 from typing import Sequence
 
 import matplotlib
@@ -34,15 +34,8 @@ def plot_search_curves(summaries: Sequence, path: str | Path, *, optimum: float,
     axes.grid(alpha=0.3)
     axes.legend(loc="lower right", fontsize=8)
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(handle)
-    os.chmod(temporary, 0o644)  # mkstemp makes it private; the final file should read like any other
     try:
-        figure.savefig(temporary, dpi=120)
-        os.replace(temporary, path)
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=120)
     finally:
         plt.close(figure)
-        if os.path.exists(temporary):
-            os.unlink(temporary)

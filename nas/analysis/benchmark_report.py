@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
+
+from nas.atomic_files import atomic_path
 
 from nas.analysis.published_results import NASBENCH201_CIFAR10, NASBENCH201_SOURCE
 
@@ -63,14 +63,5 @@ def markdown_table(summaries: Sequence, *, with_published: bool = True) -> str:
 
 
 def write_csv_atomically(frame: pd.DataFrame, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    os.chmod(temporary, 0o644)  # mkstemp makes it private; the final file should read like any other
-    try:
+    with atomic_path(path) as temporary:
         frame.to_csv(temporary, index=False, float_format="%.4f")
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+# The model registry's stacks, written out so that building the parser does not import torch
+# (tests/test_model_cli.py checks the two agree).
 STACK_CHOICES = ("cifar", "imagenet", "nasnet-mobile", "nasnet-large")
 
 

@@ -14,6 +14,7 @@ OVERRIDES = {
     "data": "data.root",
     "dataset": "data.dataset",
     "subset": "data.subset",
+    "val_size": "data.val_size",
     "name": "name",
     "seed": "seed",
     "space": "space",
@@ -40,6 +41,9 @@ def register(subparsers) -> None:
     parser.add_argument("--data", help="dataset folder (CIFAR-10 batches or an image-folder tree)")
     parser.add_argument("--dataset", choices=["auto", "cifar10", "imagefolder"])
     parser.add_argument("--subset", type=int, help="class-balanced subset of the training images")
+    parser.add_argument("--val-size", type=int, help="validation images held out of the training subset")
+    parser.add_argument("--import", dest="imports", action="append",
+                        help="module to import first, e.g. one that registers new ops (repeatable)")
     parser.add_argument("--name", help="experiment name: results/<name>/")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--space", help="search space YAML")
@@ -61,6 +65,8 @@ def run(args) -> int:
     overrides = {key: getattr(args, flag) for flag, key in OVERRIDES.items()}
     if args.asha:
         overrides["early_stopping.asha"] = True
+    if args.imports:
+        overrides["imports"] = args.imports
     config = load_experiment_config(args.config, overrides)
     outcome = run_search(config, resume=args.resume)
     print()

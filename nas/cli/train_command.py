@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from nas.atomic_files import write_text_atomic
+from nas.cli.model_commands import STACK_CHOICES
 from nas.errors import ConfigError
 
 METRICS_FILE = "metrics.json"
@@ -30,6 +32,8 @@ def register(subparsers) -> None:
     parser.add_argument("--batch-size", type=int, help="override the recipe's batch size")
     parser.add_argument("--channels", type=int, help="initial channels C of a cell network")
     parser.add_argument("--cells", type=int, help="number of cells of a cell network")
+    parser.add_argument("--stack", choices=STACK_CHOICES,
+                        help="how a cell is stacked (default: cifar for small images, imagenet for large ones)")
     parser.add_argument("--subset", type=int, help="train on a class-balanced subset of this many images")
     parser.add_argument("--val-size", type=int, help="held-out validation images (default 10%% of the training pool)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
@@ -47,7 +51,6 @@ def run_train(args) -> int:
     # Before torch loads OpenMP: passive waiting keeps CPU training from collapsing when other processes share
     # the cores (measured on a loaded 2-core VM: 0.5 s/step instead of 1-3 s, resnet20 batch 128).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import torch
 
     from nas.data import load_dataset, make_splits
     from nas.models.profile import count_params_and_macs
@@ -57,6 +60,8 @@ def run_train(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} exists and is not a folder")
+    if (out / CHECKPOINT_FILE).exists() and not args.resume:
+        raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
     recipe = load_recipe(args.recipe, {"epochs": args.epochs, "batch_size": args.batch_size,
                                        "channels": args.channels, "cells": args.cells})
     _check_model_name(args)
@@ -72,7 +77,6 @@ def run_train(args) -> int:
                          subset=args.subset, seed=args.seed)
     print(splits.describe())
 
-    torch.manual_seed(args.seed)  # model initialisation
     model = _build_model(args, recipe, dataset)
     profile = count_params_and_macs(model, (1, dataset.channels, dataset.image_size, dataset.image_size))
     print(f"model: {profile['params'] / 1e6:.3f}M params, {profile['macs'] / 1e6:.1f}M multiply-adds")
@@ -128,16 +132,11 @@ def _check_model_name(args) -> None:
 
 
 def _build_model(args, recipe, dataset):
-    from nas.models import build_model
+    from nas.train.network_for_data import network_for_data
 
-    cell_network = args.genotype is not None
-    return build_model(
-        genotype=args.genotype, baseline=args.baseline,
-        stack="cifar" if dataset.in_memory else "imagenet",
-        channels=recipe.channels if cell_network else None, cells=recipe.cells if cell_network else None,
-        num_classes=dataset.num_classes, in_channels=dataset.channels, image_size=dataset.image_size,
-        auxiliary=cell_network and recipe.auxiliary_weight > 0, drop_path=recipe.drop_path,
-    )
+    return network_for_data(recipe=recipe, genotype=args.genotype, baseline=args.baseline, stack=args.stack,
+                            num_classes=dataset.num_classes, in_channels=dataset.channels,
+                            image_size=dataset.image_size, seed=args.seed)
 
 
 def _describe_device(device: str) -> str:
@@ -162,8 +161,4 @@ def _cpu_model() -> str:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    temp_name = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # same folder, so the rename is atomic
-    with open(temp_name, "w") as file:
-        json.dump(data, file, indent=2)
-        file.write("\n")
-    os.replace(temp_name, path)
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")

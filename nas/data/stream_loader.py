@@ -5,7 +5,6 @@ the throughput benchmark compares the device loader with."""
 
 from __future__ import annotations
 
-import os
 
 import torch
 from PIL import Image
@@ -92,7 +91,8 @@ class StreamLoader:
         dataset = TensorImages(images, transform) if images.in_memory else FileImages(images, transform, channels)
         self.seed = seed
         self.generator = torch.Generator().manual_seed(seed)
-        workers = min(8, os.cpu_count() or 1) if workers is None else workers
+        # torch's thread count is this process's CPU share (a Ray trial sets it to cpus_per_trial).
+        workers = min(8, torch.get_num_threads()) if workers is None else workers
         self.loader = DataLoader(
             dataset, batch_size=batch_size, shuffle=train, drop_last=train and len(images) > batch_size,
             num_workers=workers, pin_memory=pin_memory, generator=self.generator,

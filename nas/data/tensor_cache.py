@@ -8,6 +8,8 @@ from pathlib import Path
 
 import torch
 
+from nas.atomic_files import atomic_path
+
 log = logging.getLogger("nas.data")
 
 CACHE_FORMAT = 1  # bump when the stored layout changes, so old caches are re-made rather than misread
@@ -41,14 +43,5 @@ def load_cached(path: Path) -> dict | None:
 
 
 def save_cached(path: Path, bundle: dict) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # a per-process temporary name (not mkstemp, whose 0600 mode would keep a shared cache from other users)
-    temp_name = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save({**bundle, "format": CACHE_FORMAT}, temp_name)
-        os.replace(temp_name, path)
-    except BaseException:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-        raise
+    with atomic_path(path) as temporary:
+        torch.save({**bundle, "format": CACHE_FORMAT}, temporary)

@@ -16,10 +16,11 @@ def train_candidate(config: dict, splits=None) -> None:
     # Imported here so the driver does not pay for torch model code it never runs.
     import torch
 
-    from nas.models import build_model
     from nas.models.profile import count_params_and_macs
+    from nas.search.runner import import_user_modules
     from nas.space.genotype import Genotype
-    from nas.train.recipe import load_recipe
+    from nas.train.network_for_data import network_for_data
+    from nas.train.recipe import Recipe
     from nas.train.trainer import train
 
     started = time.monotonic()
@@ -39,13 +40,13 @@ def train_candidate(config: dict, splits=None) -> None:
     # Tune insists on the metric in every report; a failed trial's 0.0 is never stored as its accuracy.
     final = {"final": True, "device": device, "val_acc": 0.0}
     try:
-        recipe = load_recipe(config["recipe"], config["recipe_overrides"])
+        import_user_modules(config["imports"])
+        recipe = Recipe(**config["recipe"])
         model_options = config["model"]
-        model = build_model(genotype=Genotype.parse(config["genotype"]), stack=model_options["stack"],
-                            channels=model_options["channels"] or recipe.channels,
-                            cells=model_options["cells"] or recipe.cells,
-                            auxiliary=recipe.auxiliary_weight > 0, num_classes=splits.num_classes,
-                            in_channels=splits.channels, image_size=splits.image_size)
+        model = network_for_data(recipe=recipe, genotype=Genotype.parse(config["genotype"]),
+                                 stack=model_options["stack"], channels=model_options["channels"],
+                                 cells=model_options["cells"], num_classes=splits.num_classes,
+                                 in_channels=splits.channels, image_size=splits.image_size, seed=config["seed"])
         costs = count_params_and_macs(model, (1, splits.channels, splits.image_size, splits.image_size))
         result = train(model, splits, recipe, device=device, seed=config["seed"], on_epoch=on_epoch, progress=False)
         final.update(costs, val_acc=result.val_acc if result.val_acc is not None else 0.0, val_acc_per_epoch=per_epoch, train_time_s=result.wall_time,

@@ -35,6 +35,7 @@ DEFAULTS = {
     "recipe_overrides": {},
     "model": {"stack": "cifar", "channels": None, "cells": None},  # None: the recipe's channels and cells
     "resources": {"workers": 2, "cpus_per_trial": 1, "gpus_per_trial": 0},
+    "imports": [],  # modules imported in the driver and every trial first, e.g. ones that register_op new ops
     "early_stopping": {"asha": False, "grace_period": 1, "reduction_factor": 3},
     "trial_time_limit_s": None,  # per trial; the trial stops and is recorded as pruned
     "max_retries": 2,  # Ray Tune retries of a trial whose worker died
@@ -45,8 +46,8 @@ DEFAULTS = {
     "top_k": 5,  # cells exported to <experiment>/top/
 }
 
-SECTIONS = {key for key, value in DEFAULTS.items() if isinstance(value, dict) and key not in
-            ("sampler_options", "recipe_overrides")}
+FREE_MAPPINGS = ("sampler_options", "recipe_overrides")  # checked by the sampler and the recipe
+SECTIONS = {key for key, value in DEFAULTS.items() if isinstance(value, dict) and key not in FREE_MAPPINGS}
 
 
 def _merge(defaults: dict, given: dict, where: str) -> dict:
@@ -76,16 +77,22 @@ def load_experiment_config(path=None, overrides: dict | None = None) -> dict:
         section, _, key = dotted.rpartition(".")
         target = config[section] if section else config
         target[key] = value
+    for key in FREE_MAPPINGS:  # `sampler_options:` left empty in YAML reads as None
+        config[key] = {} if config[key] is None else config[key]
+        if not isinstance(config[key], dict):
+            raise ConfigError(f"{key} must be a mapping, got {config[key]!r}")
     config["space"] = str(_resolve_relative(config["space"], path))
+    if Path(str(config["recipe"])).suffix:  # a recipe file rather than a recipe name
+        config["recipe"] = str(_resolve_relative(config["recipe"], path, what="recipe file"))
     _check(config)
     return config
 
 
-def _resolve_relative(name, config_path: Path) -> Path:
+def _resolve_relative(name, config_path: Path, what: str = "space file") -> Path:
     for candidate in (config_path.parent / name, Path(name), REPOSITORY / "search_spaces" / name):
         if candidate.is_file():
             return candidate.resolve()
-    raise ConfigError(f"space file {name!r} not found (looked beside {config_path} and in the working directory)")
+    raise ConfigError(f"{what} {name!r} not found (looked beside {config_path} and in the working directory)")
 
 
 def _check(config: dict) -> None:
@@ -116,6 +123,13 @@ def _check(config: dict) -> None:
         raise ConfigError(f"data.dataset must be auto, cifar10 or imagefolder, got {config['data']['dataset']!r}")
     if config["objective"].get("cost") not in ("params", "macs"):
         raise ConfigError(f"objective.cost must be params or macs, got {config['objective'].get('cost')!r}")
-    name = str(config["name"])
+    for key in ("grace_period", "reduction_factor"):
+        whole(config["early_stopping"][key], f"early_stopping.{key}", 1 if key == "grace_period" else 2)
+    if not isinstance(config["imports"], list) or not all(isinstance(name, str) for name in config["imports"]):
+        raise ConfigError(f"imports must be a list of module names, got {config['imports']!r}")
+    if not config["results_dir"]:
+        raise ConfigError("results_dir must name a folder")
+    config["results_dir"] = str(config["results_dir"])
+    name = config["name"] = str(config["name"])
     if not name or "/" in name or name.startswith("."):
         raise ConfigError(f"experiment name {name!r} must be a plain folder name")

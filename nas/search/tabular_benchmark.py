@@ -93,7 +93,7 @@ class SearchRun:
     asks: int
 
 
-def run_search(
+def run_benchmark_search(
     table: BenchmarkTable, sampler_name: str, *, budget: int, seed: int, options: Mapping | None = None
 ) -> SearchRun:
     """One search of `budget` distinct cells; the pick is the best cell by the search signal."""
@@ -184,7 +184,7 @@ def benchmark_sampler(
     start = time.perf_counter()
     results = []
     for index in range(runs):
-        results.append(run_search(table, sampler_name, budget=budget, seed=seed + index, options=options))
+        results.append(run_benchmark_search(table, sampler_name, budget=budget, seed=seed + index, options=options))
         if progress:
             progress(index + 1)
     checkpoints = tuple(sorted({c for c in (10, 25, 50, 100, 200, budget) if c <= budget}))

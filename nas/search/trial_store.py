@@ -79,9 +79,6 @@ class TrialStore:
     def by_hash(self) -> dict[str, TrialRecord]:
         return {record.hash: record for record in self._records}
 
-    def tokens(self) -> set[int]:
-        return {record.token for record in self._records}
-
     def append(self, record: TrialRecord) -> None:
         self._records.append(record)
         self._write()

@@ -24,20 +24,20 @@ from nas.search.trial_store import TrialRecord, TrialStore
 MAX_ANSWERED_IN_A_ROW = 1000
 
 
-def outcome_of(record: TrialRecord, cost: str) -> Outcome:
+def outcome_of(record: TrialRecord) -> Outcome:
     costs = {key: float(value) for key, value in (("params", record.params), ("macs", record.macs)) if value}
     reward = record.val_acc if record.status in ("ok", "pruned") else None
     status = record.status if (record.status != "pruned" or reward is not None) else "failed"
     return Outcome(status=status, reward=reward, costs=costs)
 
 
-def reconcile_with_store(sampler: Sampler, store: TrialStore, cost: str) -> list[Suggestion]:
+def reconcile_with_store(sampler: Sampler, store: TrialStore) -> list[Suggestion]:
     """After a restart: tell the sampler results it missed; return its pending suggestions that need training."""
     rows = {record.token: record for record in store.records}
     rerun = []
     for suggestion in sampler.pending():
         if suggestion.token in rows:
-            sampler.tell(suggestion.token, outcome_of(rows[suggestion.token], cost))
+            sampler.tell(suggestion.token, outcome_of(rows[suggestion.token]))
         else:
             rerun.append(suggestion)
     return rerun
@@ -45,7 +45,7 @@ def reconcile_with_store(sampler: Sampler, store: TrialStore, cost: str) -> list
 
 class SamplerSearcher(Searcher):
     def __init__(self, *, sampler: Sampler, decode: Callable, store: TrialStore, sampler_path: Path,
-                 budget: int, rerun: list[Suggestion], cost: str, on_record: Callable[[TrialRecord], None],
+                 budget: int, rerun: list[Suggestion], on_record: Callable[[TrialRecord], None],
                  metric: str = "val_acc", mode: str = "max"):
         super().__init__(metric=metric, mode=mode)
         self.sampler = sampler
@@ -54,7 +54,6 @@ class SamplerSearcher(Searcher):
         self.sampler_path = Path(sampler_path)
         self.budget = budget
         self.rerun = list(rerun)
-        self.cost = cost
         self.on_record = on_record
         self.suggested = 0
         self.answered_from_store = 0
@@ -73,7 +72,7 @@ class SamplerSearcher(Searcher):
             genotype = self.decode(suggestion.choices)
             cell_hash = genotype.hash()
             if cell_hash in known:
-                self.sampler.tell(suggestion.token, outcome_of(known[cell_hash], self.cost))
+                self.sampler.tell(suggestion.token, outcome_of(known[cell_hash]))
                 self.answered_from_store += 1
                 continue
             if cell_hash in self._running_hashes:
@@ -85,6 +84,8 @@ class SamplerSearcher(Searcher):
             self.suggested += 1
             return {"genotype": str(genotype), "hash": cell_hash, "token": suggestion.token}
         self._save_sampler()
+        if self._running:  # the proposals may be cells still training: ask again once one finishes
+            return None
         self.exhausted = True
         return Searcher.FINISHED
 
@@ -95,7 +96,7 @@ class SamplerSearcher(Searcher):
         self._running_hashes.discard(cell_hash)
         record = self._record(trial_id, suggestion, genotype, cell_hash, result or {}, error)
         self.store.append(record)
-        outcome = outcome_of(record, self.cost)
+        outcome = outcome_of(record)
         self.sampler.tell(suggestion.token, outcome)
         for token in self._waiting.pop(cell_hash, []):
             self.sampler.tell(token, outcome)
@@ -123,8 +124,8 @@ class SamplerSearcher(Searcher):
             message = result.get("error") or "the trial's worker died and Ray Tune's retries were used up"
         elif result.get("final"):
             status, message = result["status"], result.get("error", "")
-        else:  # ended by the scheduler (ASHA) or the search's time budget before its last epoch
-            status, message = "pruned", "stopped early by the scheduler or the search's time budget"
+        else:  # ended by the scheduler (ASHA) before its last epoch
+            status, message = "pruned", "stopped early by the scheduler"
         per_epoch = [round(float(value), 6) for value in result.get("val_acc_per_epoch", [])]
         return TrialRecord(
             trial_id=trial_id,

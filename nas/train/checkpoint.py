@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 
+from nas.atomic_files import atomic_path
 from nas.errors import DataError
 
 
 def save_checkpoint(path: str | Path, state: dict) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp_name = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # same folder, so the rename is atomic
-    try:
-        torch.save(state, temp_name)
-        os.replace(temp_name, path)
-    except BaseException:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-        raise
+    with atomic_path(path) as temporary:
+        torch.save(state, temporary)
 
 
 def load_checkpoint(path: str | Path) -> dict:

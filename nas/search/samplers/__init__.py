@@ -37,11 +37,15 @@ def make_sampler(name: str, decisions: Sequence[Decision], *, seed: int = 0, **o
     return sampler_class(name)(decisions, seed=seed, **options)
 
 
-def load_sampler(path: str | os.PathLike) -> Sampler:
-    """Rebuild a sampler written by `Sampler.save`, with the space, seed and options it was saved with."""
+def load_sampler(path: str | os.PathLike, **option_overrides) -> Sampler:
+    """Rebuild a sampler written by `Sampler.save`, with the space, seed and options it was saved with.
+
+    `option_overrides` replace saved options that name places rather than behaviour (an Optuna `storage` whose
+    folder has moved)."""
     payload = read_saved_sampler(path)
     decisions = [Decision(name, tuple(choices)) for name, choices in payload["decisions"]]
-    sampler = make_sampler(payload["sampler"], decisions, seed=payload["seed"], **payload["options"])
+    options = {**payload["options"], **option_overrides}
+    sampler = make_sampler(payload["sampler"], decisions, seed=payload["seed"], **options)
     sampler.load_state_dict(payload["state"])
     return sampler
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
+from nas.atomic_files import write_text_atomic
 from nas.errors import ConfigError
 from nas.space.decisions import Decision, check_choices
 
@@ -165,20 +165,7 @@ class Sampler(ABC):
 
 
 def write_json_atomically(path: Path, payload: Any) -> None:
-    """A crash leaves the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(temporary, 0o644)  # mkstemp makes it private; the final file should read like any other
-    try:
-        with os.fdopen(handle, "w") as file:
-            json.dump(payload, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    write_text_atomic(path, json.dumps(payload))
 
 
 def read_saved_sampler(path: str | os.PathLike) -> dict:
