@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 
 from nas.errors import NasError
@@ -43,8 +42,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    # Optuna announces every study it opens; our own lines say what matters.
-    logging.getLogger("optuna").setLevel(logging.WARNING)
     try:
         result = args.func(args)
     except NasError as error:

@@ -30,6 +30,9 @@ from nas.errors import ConfigError
 from nas.search.samplers.base import Outcome, Sampler, Suggestion
 from nas.space.decisions import Decision, check_choices
 
+# Optuna announces every study it opens; the search prints its own progress.
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
 STUDY_OPTIONS = {"storage": None, "study_name": None}
 
 
