@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,10 @@ from nas.search.tabular_benchmark import BenchmarkTable, benchmark_sampler, run_
 from nas.space.nasbench201 import NASBENCH201_OPS, NasBench201Space
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_TABLE = Path("/work/shared/benchmarks/nasbench201/nb201_cifar10.csv")
+# .ci/run sets NAS_NB201_TABLE; a checkout beside shared/ finds the table there.
+SHARED_TABLE = Path(os.environ.get(
+    "NAS_NB201_TABLE",
+    Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "nasbench201" / "nb201_cifar10.csv"))
 
 
 
