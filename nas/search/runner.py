@@ -161,15 +161,16 @@ def _refuse_existing_study(storage: str, study_name: str) -> None:
 class ProgressPrinter:
     """One line per finished trial: counts, best so far and an ETA from the mean pace."""
 
-    def __init__(self, total: int, done_before: int, searcher_ref: Callable, print_line=print):
+    def __init__(self, total: int, store: TrialStore, searcher_ref: Callable, print_line=print):
         self.total = total
-        self.done = done_before
+        self.done = len(store)  # a resumed search counts, and compares with, the trials it already has
         self.started = time.monotonic()
         self.finished_here = 0
         self.searcher_ref = searcher_ref
         self.print_line = print_line
-        self.best: float | None = None
-        self.failed = 0
+        best = store.best(1)
+        self.best: float | None = best[0].val_acc if best else None
+        self.failed = sum(record.status in ("failed", "diverged") for record in store.records)
 
     def __call__(self, record: TrialRecord) -> None:
         self.done += 1
@@ -248,7 +249,7 @@ def run_search(config: dict, *, resume: bool = False, print_line=print) -> dict:
                + (f", {len(rerun)} interrupted trial(s) to run again" if rerun else ""))
     if remaining > 0:
         searcher_holder = []
-        progress = ProgressPrinter(config["trials"], len(store), lambda: searcher_holder[0], print_line)
+        progress = ProgressPrinter(config["trials"], store, lambda: searcher_holder[0], print_line)
         searcher = SamplerSearcher(sampler=sampler, decode=space.decode, store=store, sampler_path=paths.sampler,
                                    budget=remaining, rerun=rerun, on_record=progress)
         searcher_holder.append(searcher)
