@@ -27,8 +27,9 @@ DEFAULTS = {
     "data": {
         "dataset": "auto",  # auto | cifar10 | imagefolder
         "root": None,  # folder; --data overrides
-        "subset": 5000,  # class-balanced subset of the training set, None for all
-        "val_size": 1000,  # held out from the (subset of the) training set; the test split is never read
+        "subset": None,  # class-balanced subset of the training set; None for all of it
+        "val_size": None,  # held out from the (subset of the) training set, None for 10% (45,000/5,000 on
+        # CIFAR-10); the test split is never read by a search
         "cache_dir": None,
     },
     "recipe": "proxy",
@@ -108,7 +109,7 @@ def _check(config: dict) -> None:
     whole(config["max_retries"], "max_retries")
     whole(config["top_k"], "top_k", 1)
     whole(config["data"]["subset"], "data.subset", 10, allow_none=True)
-    whole(config["data"]["val_size"], "data.val_size", 1)
+    whole(config["data"]["val_size"], "data.val_size", 1, allow_none=True)
     for key in ("cpus_per_trial", "gpus_per_trial"):
         value = config["resources"][key]
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
