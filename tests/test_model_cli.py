@@ -137,3 +137,12 @@ def test_cli_stack_choices_are_the_registered_stacks():
     from nas.models.registry import model_names
 
     assert sorted(STACK_CHOICES) == sorted(model_names(kind="stack"))
+
+
+def test_space_command_describes_the_nasbench201_space(capsys):
+    from pathlib import Path
+
+    space_file = Path(__file__).resolve().parents[1] / "search_spaces" / "nasbench201.yaml"
+    assert main(["space", str(space_file)]) == 0
+    out = capsys.readouterr().out
+    assert "6 decisions" in out and "nor_conv_3x3" in out and "size: 15,625 architectures" in out

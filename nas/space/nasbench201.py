@@ -24,7 +24,11 @@ EDGES = tuple((node, source) for node in range(1, NUM_NODES) for source in range
 class NasBench201Space:
     """Six edges, one op each: 5^6 = 15,625 cells. Genotypes are the benchmark's architecture strings."""
 
-    def __init__(self, ops: Sequence[str] = NASBENCH201_OPS):
+    type = "nasbench201"
+
+    def __init__(self, ops: Sequence[str] = NASBENCH201_OPS, name: str = "nasbench201", description: str = ""):
+        self.name = name
+        self.description = description or "NAS-Bench-201: a 4-node cell, one op on each of its 6 edges"
         ops = tuple(ops)
         if not ops or len(set(ops)) != len(ops) or any(not op or "~" in op or "|" in op or "+" in op for op in ops):
             raise ConfigError(f"NAS-Bench-201 space: ops must be distinct names without '~', '|' or '+', got {list(ops)}")
@@ -44,7 +48,7 @@ class NasBench201Space:
         ops = cfg.get("ops", NASBENCH201_OPS)
         if not isinstance(ops, (list, tuple)) or not all(isinstance(op, str) for op in ops):
             raise ConfigError("NAS-Bench-201 space: ops must be a list of op names")
-        return cls(ops)
+        return cls(ops, name=str(cfg.get("name", "nasbench201")), description=str(cfg.get("description", "")))
 
     @property
     def size(self) -> int:
