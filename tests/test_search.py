@@ -220,3 +220,17 @@ def test_config_overrides_and_defaults(tmp_path, image_folder):
     assert config["resources"]["workers"] == 3 and config["sampler"] == "controller" and config["seed"] == 0
     default = load_experiment_config(None)
     assert default["name"] == "quick" and default["space"].endswith("nasnet.yaml")
+
+
+def test_asha_stops_poor_candidates_early_and_records_them_as_pruned(tmp_path, image_folder):
+    results = tmp_path / "results"
+    config = write_config(tmp_path / "c.yaml", image_folder, results, name="asha", trials=8,
+                          recipe_overrides={"epochs": 4, "batch_size": 16},
+                          early_stopping={"asha": True, "grace_period": 1, "reduction_factor": 2})
+    assert main(["search", "--config", str(config)]) == 0
+    trials = read_trials(results, "asha")
+    assert len(trials) == 8 and set(trials["status"]) <= {"ok", "pruned"}
+    pruned, finished = trials[trials["status"] == "pruned"], trials[trials["status"] == "ok"]
+    assert len(pruned) >= 1 and len(finished) >= 1
+    assert (pruned["epochs"] < 4).all() and (finished["epochs"] == 4).all()
+    assert pruned["val_acc"].between(0, 1).all() and (pruned["params"] > 0).all()
