@@ -234,3 +234,13 @@ def test_asha_stops_poor_candidates_early_and_records_them_as_pruned(tmp_path, i
     assert len(pruned) >= 1 and len(finished) >= 1
     assert (pruned["epochs"] < 4).all() and (finished["epochs"] == 4).all()
     assert pruned["val_acc"].between(0, 1).all() and (pruned["params"] > 0).all()
+
+
+def test_a_trial_past_its_time_limit_is_stopped_and_recorded_as_pruned(tmp_path, image_folder):
+    results = tmp_path / "results"
+    config = write_config(tmp_path / "c.yaml", image_folder, results, name="slow", trials=2,
+                          recipe_overrides={"epochs": 3, "batch_size": 16}, trial_time_limit_s=0.001)
+    assert main(["search", "--config", str(config)]) == 0
+    trials = read_trials(results, "slow")
+    assert list(trials["status"]) == ["pruned", "pruned"]
+    assert (trials["epochs"] == 1).all() and trials["error"].str.contains("time limit").all()
