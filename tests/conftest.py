@@ -16,3 +16,18 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session")
+def shared_cifar10(tmp_path_factory):
+    """The real CIFAR-10 from $NAS_CIFAR10_DIR (an extracted image-folder copy), decoded once per session.
+
+    .ci/run unpacks ../shared/datasets/cifar10-jpeg.tar.gz and sets the variable, so CI never skips these tests.
+    """
+    from nas.data import load_dataset
+
+    folder = os.environ.get("NAS_CIFAR10_DIR")
+    if not folder:
+        pytest.skip("NAS_CIFAR10_DIR is not set (extract ../shared/datasets/cifar10-jpeg.tar.gz and point it at "
+                    "the folder holding train/ and test/)")
+    return load_dataset("cifar10", folder, cache_dir=tmp_path_factory.mktemp("cifar10-cache"), progress=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import pytest
@@ -253,14 +252,8 @@ def test_device_loader_is_seeded_per_epoch_and_eval_is_unaugmented():
 
 # --- the shared CIFAR-10 copy ----------------------------------------------------------------------------------
 
-CIFAR10_DIR = os.environ.get("NAS_CIFAR10_DIR")
-
-
-@pytest.mark.skipif(not CIFAR10_DIR, reason="NAS_CIFAR10_DIR is not set (extract "
-                    "/work/shared/datasets/cifar10-jpeg.tar.gz and point it at the folder holding train/ and test/)")
-def test_shared_cifar10_loads_with_the_standard_split(tmp_path_factory):
-    cache = tmp_path_factory.getbasetemp() / "cifar10-cache"  # shared with test_train's CIFAR-10 test
-    dataset = load_dataset("cifar10", CIFAR10_DIR, cache_dir=cache, progress=False)
+def test_shared_cifar10_loads_with_the_standard_split(shared_cifar10):
+    dataset = shared_cifar10
     assert dataset.classes == ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
                                "truck"]
     assert (len(dataset.train), len(dataset.test)) == (50_000, 10_000)
@@ -268,5 +261,5 @@ def test_shared_cifar10_loads_with_the_standard_split(tmp_path_factory):
     assert torch.bincount(dataset.train.labels).tolist() == [5000] * 10
     splits = make_splits(dataset, purpose="search")
     assert (len(splits.train), len(splits.val), splits.test) == (45_000, 5_000, None)
-    again = load_dataset("cifar10", CIFAR10_DIR, cache_dir=cache, progress=False)
+    again = load_dataset("cifar10", dataset.root, cache_dir=Path(dataset.cache_path).parent, progress=False)
     assert again.from_cache

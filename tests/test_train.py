@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -280,16 +279,8 @@ def test_nas_train_needs_a_model(tmp_path, capsys):
 
 # --- the shared CIFAR-10 copy ----------------------------------------------------------------------------------
 
-CIFAR10_DIR = os.environ.get("NAS_CIFAR10_DIR")
-
-
-@pytest.mark.skipif(not CIFAR10_DIR, reason="NAS_CIFAR10_DIR is not set (extract "
-                    "/work/shared/datasets/cifar10-jpeg.tar.gz and point it at the folder holding train/ and test/)")
-def test_a_small_net_learns_on_real_cifar10(tmp_path_factory):
-    from nas.data import load_dataset
-
-    cache = tmp_path_factory.getbasetemp() / "cifar10-cache"  # shared with test_data's CIFAR-10 test
-    dataset = load_dataset("cifar10", CIFAR10_DIR, cache_dir=cache, progress=False)
+def test_a_small_net_learns_on_real_cifar10(shared_cifar10):
+    dataset = shared_cifar10
     splits = make_splits(dataset, subset=2000, val_size=500)
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),

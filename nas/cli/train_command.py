@@ -54,7 +54,6 @@ def run_train(args) -> int:
 
     from nas.data import load_dataset, make_splits
     from nas.models.profile import count_params_and_macs
-    from nas.data.sources import detect_dataset
     from nas.train import load_recipe, train
 
     out = Path(args.out)
@@ -65,9 +64,8 @@ def run_train(args) -> int:
     recipe = load_recipe(args.recipe, {"epochs": args.epochs, "batch_size": args.batch_size,
                                        "channels": args.channels, "cells": args.cells})
     _check_model_name(args)
-    dataset_name = detect_dataset(args.data) if args.dataset == "auto" else args.dataset
     started = time.perf_counter()
-    dataset = load_dataset(dataset_name, args.data, cache_dir=args.cache_dir, progress=not args.no_progress)
+    dataset = load_dataset(args.dataset, args.data, cache_dir=args.cache_dir, progress=not args.no_progress)
     load_seconds = time.perf_counter() - started
     print(dataset.describe())
     if dataset.cache_path:
