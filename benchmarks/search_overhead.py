@@ -24,10 +24,10 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-from nas.search.samplers import SAMPLER_NAMES, Outcome, make_sampler  # noqa: E402
+from nas.samplers import SAMPLER_NAMES, Outcome, make_sampler  # noqa: E402
 from nas.search.trial_store import TrialStore  # noqa: E402
 from nas.search.tune_searcher import SamplerSearcher  # noqa: E402
-from nas.space.search_space import load_space  # noqa: E402
+from nas.space import load_space  # noqa: E402
 
 
 def trivial_trial(config):

@@ -35,8 +35,8 @@ def write_config(path: Path, data_root: Path, results: Path, **changes) -> Path:
         "data": {"dataset": "imagefolder", "root": str(data_root), "subset": None, "val_size": 12,
                  "cache_dir": str(path.parent / "cache")},
         "recipe": "proxy",
-        "recipe_overrides": {"epochs": 1, "batch_size": 16},
-        "model": {"stack": "cifar", "channels": 4, "cells": 3},
+        "recipe_overrides": {"epochs": 1, "batch_size": 16, "channels": 4, "cells": 3},
+        "model": {"stack": "cifar"},
         "resources": {"workers": 2, "cpus_per_trial": 1, "gpus_per_trial": 0},
         "results_dir": str(results),
     }

@@ -45,12 +45,13 @@ def test_backward_through_a_cell_network():
 def test_auxiliary_head_in_training_only_and_excluded_from_params():
     model = build_model(genotype="darts-v2", channels=4, cells=6, num_classes=10, auxiliary=True)
     x = torch.randn(2, 3, 32, 32)
-    logits, aux_logits = model.train()(x)
-    assert logits.shape == aux_logits.shape == (2, 10)
-    assert model.eval()(x).shape == (2, 10)  # eval: logits only
+    output = model.train().forward_train(x)
+    assert output.logits.shape == output.aux_logits.shape == (2, 10)
+    assert model(x).shape == (2, 10)  # forward: logits only, in training too
+    assert model.eval().forward_train(x).aux_logits is None  # no auxiliary head in eval
     plain = build_model(genotype="darts-v2", channels=4, cells=6, num_classes=10)
     assert count_params_and_macs(model, (3, 32, 32)) == count_params_and_macs(plain, (3, 32, 32))
-    assert isinstance(build_model(genotype="darts-v2", channels=4, cells=3).train()(x), torch.Tensor)
+    assert build_model(genotype="darts-v2", channels=4, cells=3).train().forward_train(x).aux_logits is None
 
 
 def test_drop_path_attribute_and_effect():
@@ -59,9 +60,9 @@ def test_drop_path_attribute_and_effect():
     assert model.drop_path_prob == pytest.approx(0.3)
     x = torch.randn(4, 3, 16, 16)
     model.train()
-    model.drop_path_prob = 0.0
+    model.set_drop_path(0.0)
     assert torch.allclose(model(x), model(x))  # train-mode BN is deterministic; no drop path
-    model.drop_path_prob = 0.5
+    model.set_drop_path(0.5)
     assert not torch.allclose(model(x), model(x))
     model.eval()
     assert torch.allclose(model(x), model(x))  # never in eval

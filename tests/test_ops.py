@@ -7,6 +7,7 @@ from torch import nn
 from nas.errors import GenotypeError
 from nas.models import attention, ops
 from nas.models.ops import build_op, get_op, known_op_names, list_ops, register_op
+from nas.space.op_registry import OPS
 
 BUILT_IN = [spec.name for spec in list_ops()]
 DESIGN_NAMES = [
@@ -20,12 +21,8 @@ DESIGN_NAMES = [
 @pytest.fixture
 def clean_registry():
     """Undo registrations a test makes."""
-    saved_ops, saved_aliases = dict(ops._OPS), dict(ops._ALIASES)
-    yield
-    ops._OPS.clear()
-    ops._OPS.update(saved_ops)
-    ops._ALIASES.clear()
-    ops._ALIASES.update(saved_aliases)
+    with OPS.restored_afterwards():
+        yield
 
 
 def test_every_design_name_is_registered_with_a_description():

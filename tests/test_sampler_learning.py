@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nas.search.samplers import Outcome, make_sampler
+from nas.samplers import Outcome, make_sampler
 from nas.space.decisions import Decision
 
 NASNET_OPS = (

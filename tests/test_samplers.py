@@ -6,8 +6,10 @@ import pytest
 from optuna.trial import TrialState
 
 from nas.errors import ConfigError
-from nas.search.samplers import SAMPLER_NAMES, Outcome, Suggestion, load_sampler, make_sampler
+from nas.samplers import DEFAULT_SAMPLER, SAMPLERS, Outcome, Suggestion, load_sampler, make_sampler
 from nas.space.decisions import Decision
+
+SAMPLER_NAMES = SAMPLERS.names()
 
 DECISIONS = [
     Decision("normal.b0.input_a", ("0", "1")),
@@ -47,7 +49,8 @@ def drive(sampler, tells: int) -> list[tuple[int, ...]]:
 
 def test_names_and_default():
     assert set(SAMPLER_NAMES) == {"controller", "tpe", "random", "nsga2", "evolution"}
-    assert SAMPLER_NAMES[0] == "tpe"
+    assert DEFAULT_SAMPLER in SAMPLER_NAMES
+    assert all(SAMPLERS.get(name).name == name for name in SAMPLER_NAMES)  # the registration names the class
 
 
 @pytest.mark.parametrize("name", SAMPLER_NAMES)
@@ -120,12 +123,17 @@ def test_controller_state_dict_holds_weights_optimizer_baseline_rng():
     assert sampler.updates == 2
 
 
-def test_controller_ppo_runs_and_learns_state(tmp_path):
+def test_controller_ppo_learns_the_rewarded_ops_and_saves_what_it_learnt(tmp_path):
     sampler = make("controller", algorithm="ppo", ppo_epochs=3)
-    drive(sampler, 6)
-    assert sampler.updates == 3
+    op_positions = [index for index, decision in enumerate(DECISIONS) if ".op_" in decision.name]
+    before = [sampler.probabilities()[index][0] for index in op_positions]  # choice 0 is the rewarded op
+    drive(sampler, 40)
+    assert sampler.updates == 20
+    after = [sampler.probabilities()[index][0] for index in op_positions]
+    assert all(late > early + 0.3 for early, late in zip(before, after)), (before, after)
     sampler.save(tmp_path / "ppo.json")
-    assert load_sampler(tmp_path / "ppo.json").options["algorithm"] == "ppo"
+    loaded = load_sampler(tmp_path / "ppo.json")
+    assert loaded.options["algorithm"] == "ppo" and loaded.probabilities() == sampler.probabilities()
 
 
 @pytest.mark.parametrize("name", ["tpe", "random", "nsga2"])
@@ -177,7 +185,7 @@ def test_nsga2_minimizes_the_chosen_cost():
 
 
 def test_unknown_sampler_and_options_name_the_valid_ones():
-    with pytest.raises(ConfigError, match="unknown sampler 'bogus'.*tpe.*controller"):
+    with pytest.raises(ConfigError, match="unknown sampler 'bogus'; valid: controller.*tpe"):
         make_sampler("bogus", DECISIONS)
     with pytest.raises(ConfigError, match="no option 'learning_rat'.*learning_rate"):
         make_sampler("controller", DECISIONS, learning_rat=0.1)

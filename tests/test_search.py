@@ -15,11 +15,11 @@ import yaml
 
 from nas.cli import main
 from nas.search.experiment_config import load_experiment_config
-from nas.search.samplers import make_sampler
+from nas.samplers import make_sampler
 from nas.search.trial_store import TrialRecord, TrialStore
 from nas.search.tune_searcher import SamplerSearcher, reconcile_with_store
 from nas.space.genotype import Genotype
-from nas.space.search_space import load_space
+from nas.space import load_space
 from search_fixtures import REPOSITORY, make_image_folder, write_config
 
 
@@ -69,7 +69,7 @@ def test_a_cell_already_trained_is_answered_from_the_store(tmp_path):
     store = TrialStore(tmp_path)
     store.append(record(99, first, val_acc=0.77))
     sampler = make_sampler("random", space.decisions, seed=5)  # will propose `first` again first
-    searcher = SamplerSearcher(sampler=sampler, decode=space.decode, store=store, sampler_path=tmp_path / "s.json",
+    searcher = SamplerSearcher(sampler=sampler, space=space, store=store, sampler_path=tmp_path / "s.json",
                                budget=2, rerun=[], on_record=lambda r: None)
     config = searcher.suggest("trial-a")
     assert config["hash"] != first.hash()
@@ -128,6 +128,7 @@ def test_bad_config_files_exit_2(tmp_path, image_folder, capsys):
 
 # --- real searches on Ray Tune ---------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # a real search on a local Ray
 def test_search_records_every_trial_and_exports_the_best(tmp_path, image_folder, capsys):
     results = tmp_path / "results"
     config = write_config(tmp_path / "c.yaml", image_folder, results, trials=4)
@@ -163,13 +164,14 @@ def test_search_records_every_trial_and_exports_the_best(tmp_path, image_folder,
     assert len(trials) == 6 and trials["hash"].is_unique
 
 
+@pytest.mark.slow  # a real search on a local Ray
 def test_failing_and_diverging_candidates_are_recorded_and_the_search_goes_on(tmp_path, image_folder):
     results = tmp_path / "results"
     # Grouped convolutions cannot split 6 channels... the model raises while being built.
     bad_space = tmp_path / "grouped.yaml"
     bad_space.write_text("name: grouped\nblocks: 1\nops: [group_conv_3x3]\n")
     config = write_config(tmp_path / "c.yaml", image_folder, results, name="fails", space=str(bad_space),
-                          trials=2, model={"channels": 5})
+                          trials=2, recipe_overrides={"channels": 5})
     assert main(["search", "--config", str(config)]) == 0
     trials = read_trials(results, "fails")
     assert list(trials["status"]) == ["failed", "failed"] or set(trials["status"]) == {"failed"}
@@ -183,6 +185,7 @@ def test_failing_and_diverging_candidates_are_recorded_and_the_search_goes_on(tm
     assert trials["error"].str.contains("NaN").all()
 
 
+@pytest.mark.slow  # a real search on a local Ray
 def test_search_killed_with_sigkill_resumes_without_losing_or_repeating_trials(tmp_path, image_folder):
     results = tmp_path / "results"
     total = 6
@@ -217,11 +220,13 @@ def test_search_killed_with_sigkill_resumes_without_losing_or_repeating_trials(t
 def test_config_overrides_and_defaults(tmp_path, image_folder):
     config = load_experiment_config(write_config(tmp_path / "c.yaml", image_folder, tmp_path / "r"),
                                     {"resources.workers": 3, "sampler": "controller", "seed": None})
-    assert config["resources"]["workers"] == 3 and config["sampler"] == "controller" and config["seed"] == 0
+    assert config.resources.workers == 3 and config.sampler == "controller" and config.seed == 0
     default = load_experiment_config(None)
-    assert default["name"] == "quick" and default["space"].endswith("nasnet.yaml")
+    assert default.name == "quick" and default.space.endswith("nasnet.yaml")
+    assert default.recipe_overrides["channels"] == 8  # the network's size lives in the recipe
 
 
+@pytest.mark.slow  # a real search on a local Ray
 def test_asha_stops_poor_candidates_early_and_records_them_as_pruned(tmp_path, image_folder):
     results = tmp_path / "results"
     config = write_config(tmp_path / "c.yaml", image_folder, results, name="asha", trials=8,
@@ -236,6 +241,7 @@ def test_asha_stops_poor_candidates_early_and_records_them_as_pruned(tmp_path, i
     assert pruned["val_acc"].between(0, 1).all() and (pruned["params"] > 0).all()
 
 
+@pytest.mark.slow  # a real search on a local Ray
 def test_a_trial_past_its_time_limit_is_stopped_and_recorded_as_pruned(tmp_path, image_folder):
     results = tmp_path / "results"
     config = write_config(tmp_path / "c.yaml", image_folder, results, name="slow", trials=2,

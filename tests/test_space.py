@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from nas.errors import ConfigError, GenotypeError
 from nas.space.genotype import resolve_genotype
-from nas.space.search_space import load_space
+from nas.space import load_space
 
 SPACES = Path(__file__).resolve().parents[1] / "search_spaces"
 NASNET_SPACES = ["nasnet.yaml", "nasnet_extended.yaml", "tiny.yaml"]

@@ -1,20 +1,13 @@
-"""The `nas` command. Each subcommand lives in its own module that registers its parser."""
+"""The `nas` command. Each subcommand registers itself in nas.cli.commands; this module builds the parser."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
+from nas.cli.commands import COMMANDS
 from nas.errors import NasError
-
-# Modules that register subcommands; each has `register(subparsers)`.
-COMMAND_MODULES = (
-    "nas.cli.model_commands",  # ops, space, show, profile
-    "nas.cli.train_command",  # train
-    "nas.cli.search_command",  # search
-    "nas.cli.bench_command",  # bench
-)
+from nas.registry import import_modules_from_environment
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -28,20 +21,24 @@ class OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="nas", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
-    for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name == module_name:  # that command is not built yet
-                continue
-            raise
-        module.register(subparsers)
+    for name, spec in COMMANDS.items():
+        command = subparsers.add_parser(name, help=spec.help, description=spec.description)
+        spec.arguments(command)
+        command.set_defaults(func=spec.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        import_modules_from_environment()  # NAS_IMPORT: modules that register commands, ops, samplers...
+    except NasError as error:
+        print(f"nas: error: {error}", file=sys.stderr)
+        return 2
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # a bad flag (one line already printed, code 2) or --help (code 0)
+        return int(stop.code or 0)
     try:
         result = args.func(args)
     except NasError as error:

@@ -8,21 +8,17 @@ from pathlib import Path
 
 import yaml
 
+from nas.cli.commands import register_command, sampler_name
 from nas.errors import ConfigError
 
 BENCHMARKS = ("nasbench201",)
 
 
-def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "bench",
-        help="measure samplers on a tabular benchmark (NAS-Bench-201)",
-        description="Run each sampler many times on a lookup table and report the test accuracy of the cell it "
-        "picks (best by the 12-epoch validation signal the sampler saw) after BUDGET distinct cells.",
-    )
+def _bench_arguments(parser) -> None:
     parser.add_argument("benchmark", choices=BENCHMARKS)
     parser.add_argument("--table", required=True, help="the benchmark CSV (e.g. nb201_cifar10.csv)")
-    parser.add_argument("--sampler", default="all", help="a sampler name, or 'all' (default)")
+    parser.add_argument("--sampler", default="all", type=sampler_name(extra=("all",)),
+                        help="%(type)s (default all)")
     parser.add_argument("--budget", type=int, default=100, help="distinct cells evaluated per search (default 100)")
     parser.add_argument("--runs", type=int, default=100, help="independent searches per sampler (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="run k uses seed SEED+k (default 0)")
@@ -34,10 +30,12 @@ def register(subparsers) -> None:
         metavar="[SAMPLER.]KEY=VALUE",
         help="sampler option (YAML value); KEY=VALUE goes to every chosen sampler, SAMPLER.KEY=VALUE to one",
     )
-    parser.set_defaults(func=run_bench)
 
 
+@register_command("bench", help="measure samplers on a tabular benchmark (NAS-Bench-201)", arguments=_bench_arguments)
 def run_bench(args: argparse.Namespace) -> int:
+    """Run each sampler many times on a lookup table and report the test accuracy of the cell it picks (best by
+    the 12-epoch validation signal the sampler saw) after BUDGET distinct cells."""
     # Heavy imports here so `nas --help` stays fast.
     import optuna
     import torch
@@ -45,19 +43,14 @@ def run_bench(args: argparse.Namespace) -> int:
 
     from nas.analysis.benchmark_plot import plot_search_curves
     from nas.analysis.benchmark_report import curves_frame, markdown_table, summary_frame, write_csv_atomically
-    from nas.search.samplers import SAMPLER_NAMES
+    from nas.samplers import SAMPLERS
     from nas.search.tabular_benchmark import BenchmarkTable, benchmark_sampler
 
     if args.budget < 1:
         raise ConfigError(f"--budget must be at least 1 cell, got {args.budget}")
     if args.runs < 1:
         raise ConfigError(f"--runs must be at least 1, got {args.runs}")
-    if args.sampler == "all":
-        names = list(SAMPLER_NAMES)
-    elif args.sampler in SAMPLER_NAMES:
-        names = [args.sampler]
-    else:
-        raise ConfigError(f"unknown sampler {args.sampler!r}; valid: all, {', '.join(SAMPLER_NAMES)}")
+    names = SAMPLERS.names() if args.sampler == "all" else [args.sampler]
     options = parse_options(args.option, names)
     table = BenchmarkTable.read_csv(args.table)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one "trial finished" line per ask would drown the table

@@ -4,73 +4,63 @@ from __future__ import annotations
 
 import json
 
-# The model registry's stacks, written out so that building the parser does not import torch
-# (tests/test_model_cli.py checks the two agree).
-STACK_CHOICES = ("cifar", "imagenet", "nasnet-mobile", "nasnet-large")
+from nas.cli.commands import register_command, stack_name
 
 
-def register(subparsers) -> None:
-    ops = subparsers.add_parser("ops", help="list the registered cell operations", description=run_ops.__doc__)
-    ops.set_defaults(func=run_ops)
+def _space_arguments(parser) -> None:
+    parser.add_argument("file", help="search space YAML (e.g. search_spaces/nasnet.yaml)")
 
-    space = subparsers.add_parser("space", help="describe a search space file", description=run_space.__doc__)
-    space.add_argument("file", help="search space YAML (e.g. search_spaces/nasnet.yaml)")
-    space.set_defaults(func=run_space)
 
-    show = subparsers.add_parser("show", help="print a genotype and optionally draw its cells",
-                                 description=run_show.__doc__)
-    show.add_argument("genotype", metavar="NAME|FILE", help="published cell name (e.g. darts-v2) or genotype file")
-    show.add_argument("--out", help="draw the normal and reduction cells to this .png, .svg or .pdf")
-    show.set_defaults(func=run_show)
+def _show_arguments(parser) -> None:
+    parser.add_argument("genotype", metavar="NAME|FILE", help="published cell name (e.g. darts-v2) or genotype file")
+    parser.add_argument("--out", help="draw the normal and reduction cells to this .png, .svg or .pdf")
 
-    profile = subparsers.add_parser("profile", help="count a model's parameters and multiply-adds",
-                                    description=run_profile.__doc__)
-    what = profile.add_mutually_exclusive_group(required=True)
+
+def _profile_arguments(parser) -> None:
+    what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--genotype", metavar="NAME|FILE", help="published cell name or genotype file")
     what.add_argument("--baseline", metavar="NAME", help="hand-designed network (e.g. resnet56, resnet50)")
-    profile.add_argument("--stack", default="cifar", choices=STACK_CHOICES, help="network stack for --genotype")
-    profile.add_argument("--channels", type=int, help="initial channels C (default: the stack's published value)")
-    profile.add_argument("--cells", type=int, help="cells, reductions included (default: the stack's)")
-    profile.add_argument("--image-size", type=int, help="input height and width (default: the model's)")
-    profile.add_argument("--in-channels", type=int, default=3, help="input channels (default 3)")
-    profile.add_argument("--num-classes", type=int, help="classes (default 1000 for ImageNet models, else 10)")
-    profile.add_argument("--json", action="store_true", help="print one JSON object")
-    profile.set_defaults(func=run_profile)
+    parser.add_argument("--stack", default="cifar", type=stack_name(),
+                        help="network stack for --genotype: %(type)s (default %(default)s)")
+    parser.add_argument("--channels", type=int, help="initial channels C (default: the stack's published value)")
+    parser.add_argument("--cells", type=int, help="cells, reductions included (default: the stack's)")
+    parser.add_argument("--image-size", type=int, help="input height and width (default: the model's)")
+    parser.add_argument("--in-channels", type=int, default=3, help="input channels (default 3)")
+    parser.add_argument("--num-classes", type=int, help="classes (default 1000 for ImageNet models, else 10)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+@register_command("ops", help="list the registered cell operations")
 def run_ops(args) -> int:
     """List every registered operation with a one-line description (aliases in brackets)."""
-    from nas.models.ops import list_ops
+    from nas.space.op_registry import OPS
 
-    specs = list_ops()
+    specs = [spec for _, spec in OPS.items()]
     width = max(len(spec.name) for spec in specs)
     for spec in specs:
-        aliases = f" [alias: {', '.join(spec.aliases)}]" if spec.aliases else ""
+        aliases = OPS.aliases_of(spec.name)
+        aliases = f" [alias: {', '.join(aliases)}]" if aliases else ""
         print(f"{spec.name:<{width}}  {spec.description}{aliases}")
     return 0
 
 
+@register_command("space", help="describe a search space file", arguments=_space_arguments)
 def run_space(args) -> int:
     """Describe a search space: its decisions, its operations and how many architectures it holds."""
-    from nas.models.ops import get_op, known_op_names
-    from nas.space.search_space import load_space
+    from nas.space import load_space
+    from nas.space.op_registry import OPS
 
     space = load_space(args.file)
-    ops = tuple(getattr(space, "ops", ()) or ())
-    if ops and hasattr(space, "check_ops"):
-        space.check_ops(known_op_names())
+    space.check_ops(OPS.all_names())
     decisions = list(space.decisions)
-    print(f"space {space.name} ({getattr(space, 'type', 'nasnet')}): {len(decisions)} decisions")
-    description = getattr(space, "description", "")
-    if description:
-        print(description)
-    if ops:
-        print(f"operations ({len(ops)}):")
-        width = max(len(op) for op in ops)
-        known = known_op_names()
-        for op in ops:  # a tabular space's ops (NAS-Bench-201's) are answered from its table, not built
-            description = get_op(op).description if op in known else "answered from the benchmark's table"
-            print(f"  {op:<{width}}  {description}")
+    print(f"space {space.name} ({space.type}): {len(decisions)} decisions")
+    if space.description:
+        print(space.description)
+    if space.ops:
+        print(f"operations ({len(space.ops)}):")
+        width = max(len(op) for op in space.ops)
+        for op in space.ops:
+            print(f"  {op:<{width}}  {space.describe_op(op)}")
     print("decisions:")
     width = max(len(decision.name) for decision in decisions)
     for decision in decisions:
@@ -79,12 +69,12 @@ def run_space(args) -> int:
             choices = choices[:67] + "..."
         print(f"  {decision.name:<{width}}  {decision.num_choices:>3} choices: {choices}")
     size = space.size
-    note = ("; each one decision vector (cells differing only in block or branch order count once per order)"
-            if getattr(space, "type", "nasnet") == "nasnet" else "")
+    note = f"; {space.size_note()}" if space.size_note() else ""
     print(f"size: {size:,} architectures ({size:.3g}){note}")
     return 0
 
 
+@register_command("show", help="print a genotype and optionally draw its cells", arguments=_show_arguments)
 def run_show(args) -> int:
     """Print a genotype (one-line form, hash, blocks, DARTS form) and optionally draw its cells."""
     from nas.models import resolve_genotype_for_model
@@ -111,6 +101,7 @@ def run_show(args) -> int:
     return 0
 
 
+@register_command("profile", help="count a model's parameters and multiply-adds", arguments=_profile_arguments)
 def run_profile(args) -> int:
     """Count parameters (auxiliary head excluded) and multiply-adds of a cell network or a baseline."""
     import torch

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from nas.search.experiment_config import DEFAULT_CONFIG, load_experiment_config
+from nas.cli.commands import dataset_name, register_command, sampler_name
+from nas.package_files import DEFAULT_EXPERIMENT
 
 # Command-line flag -> config key it overrides.
 OVERRIDES = {
@@ -28,22 +29,21 @@ OVERRIDES = {
 }
 
 
-def register(subparsers) -> None:
-    parser = subparsers.add_parser("search", help="run an architecture search on Ray Tune",
-                                   description="Run an architecture search. Flags override the config file.")
-    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="experiment YAML (default: %(default)s)")
+def _search_arguments(parser) -> None:
+    parser.add_argument("--config", default=str(DEFAULT_EXPERIMENT), help="experiment YAML (default: %(default)s)")
     parser.add_argument("--resume", action="store_true", help="continue the experiment named by --name/config")
-    parser.add_argument("--sampler", help="controller | tpe | random | nsga2 | evolution")
+    # Checked once the search's --import modules are loaded: they may register samplers and datasets.
+    parser.add_argument("--sampler", type=sampler_name(check=False), help="%(type)s")
     parser.add_argument("--trials", type=int, help="candidates to train in all (a resumed search counts old ones)")
     parser.add_argument("--workers", type=int, help="trials running at once")
     parser.add_argument("--cpus-per-trial", type=float)
     parser.add_argument("--gpus-per-trial", type=float, help="fractions share one GPU between trials (0.25)")
     parser.add_argument("--data", help="dataset folder (CIFAR-10 batches or an image-folder tree)")
-    parser.add_argument("--dataset", choices=["auto", "cifar10", "imagefolder"])
+    parser.add_argument("--dataset", type=dataset_name(check=False), help="%(type)s")
     parser.add_argument("--subset", type=int, help="class-balanced subset of the training images")
     parser.add_argument("--val-size", type=int, help="validation images held out of the training subset")
     parser.add_argument("--import", dest="imports", action="append",
-                        help="module to import first, e.g. one that registers new ops (repeatable)")
+                        help="module to import first, e.g. one that registers new ops or samplers (repeatable)")
     parser.add_argument("--name", help="experiment name: results/<name>/")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--space", help="search space YAML")
@@ -55,10 +55,12 @@ def register(subparsers) -> None:
     parser.add_argument("--storage", help="Ray Tune storage URI (shared folder or object store)")
     parser.add_argument("--optuna-storage", help="SQLAlchemy URL of the Optuna database (default: SQLite file)")
     parser.add_argument("--results-dir", help="where experiment folders go (default: results)")
-    parser.set_defaults(func=run)
 
 
+@register_command("search", help="run an architecture search on Ray Tune", arguments=_search_arguments)
 def run(args) -> int:
+    """Run an architecture search. Flags override the config file."""
+    from nas.search.experiment_config import load_experiment_config
     from nas.search.runner import run_search
     from nas.search.summary import summary_table
 
@@ -70,9 +72,9 @@ def run(args) -> int:
     config = load_experiment_config(args.config, overrides)
     outcome = run_search(config, resume=args.resume)
     print()
-    print(summary_table(outcome["store"]))
-    paths = outcome["paths"]
+    print(summary_table(outcome.store))
+    paths = outcome.paths
     print(f"\nresults: {paths.root / 'trials.csv'}")
-    if outcome["best"]:
+    if outcome.best:
         print(f"best cell: {paths.best}  (nas show {paths.best}; nas train --genotype {paths.best} ...)")
     return 0

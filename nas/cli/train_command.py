@@ -10,30 +10,29 @@ import time
 from pathlib import Path
 
 from nas.atomic_files import write_text_atomic
-from nas.cli.model_commands import STACK_CHOICES
+from nas.cli.commands import dataset_name, register_command, stack_name
 from nas.errors import ConfigError
 
 METRICS_FILE = "metrics.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 
 
-def register(subparsers) -> None:
-    parser = subparsers.add_parser("train", help="train a cell network or a baseline on a dataset",
-                                   description=__doc__)
+def _train_arguments(parser) -> None:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--genotype", help="published cell name (e.g. darts-v2) or genotype file")
     what.add_argument("--baseline", help="hand-designed network name (e.g. resnet20)")
     parser.add_argument("--data", required=True, help="dataset folder (CIFAR-10 batches or an image-folder tree)")
-    parser.add_argument("--dataset", choices=("auto", "cifar10", "imagefolder"), default="auto",
-                        help="auto: an image-folder tree when DATA/train/ exists, else CIFAR-10 (downloaded "
-                             "into DATA when online)")
+    parser.add_argument("--dataset", type=dataset_name(), default="auto",
+                        help="%(type)s (default auto: an image-folder tree when DATA/train/ exists, else CIFAR-10, "
+                             "downloaded into DATA when online)")
     parser.add_argument("--recipe", default="proxy", help="proxy, full or a recipe YAML file (default proxy)")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
     parser.add_argument("--batch-size", type=int, help="override the recipe's batch size")
     parser.add_argument("--channels", type=int, help="initial channels C of a cell network")
     parser.add_argument("--cells", type=int, help="number of cells of a cell network")
-    parser.add_argument("--stack", choices=STACK_CHOICES,
-                        help="how a cell is stacked (default: cifar for small images, imagenet for large ones)")
+    parser.add_argument("--stack", type=stack_name(),
+                        help="how a cell is stacked: %(type)s (default: cifar for small images, imagenet for large "
+                             "ones)")
     parser.add_argument("--subset", type=int, help="train on a class-balanced subset of this many images")
     parser.add_argument("--val-size", type=int, help="held-out validation images (default 10%% of the training pool)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
@@ -44,10 +43,11 @@ def register(subparsers) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if it exists")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--out", required=True, help="folder for metrics.json and checkpoint.pt")
-    parser.set_defaults(func=run_train)
 
 
+@register_command("train", help="train a cell network or a baseline on a dataset", arguments=_train_arguments)
 def run_train(args) -> int:
+    """Train one cell network or baseline with a recipe and write metrics.json and a checkpoint."""
     # Before torch loads OpenMP: passive waiting keeps CPU training from collapsing when other processes share
     # the cores (measured on a loaded 2-core VM: 0.5 s/step instead of 1-3 s, resnet20 batch 128).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

@@ -12,6 +12,7 @@ from nas.data.folder_scan import fingerprint
 from nas.data.image_folder_source import load_image_folder
 from nas.data.image_set import Dataset, ImageSet
 from nas.data.pixel_stats import channel_mean_std
+from nas.data.sources import register_dataset
 from nas.data.tensor_cache import cache_file, default_cache_dir, load_cached, save_cached
 from nas.errors import DataError
 
@@ -20,6 +21,11 @@ log = logging.getLogger("nas.data")
 BATCHES_FOLDER = "cifar-10-batches-py"
 
 
+def _has_pickled_batches(root: Path) -> int:
+    return 2 if (root / BATCHES_FOLDER).is_dir() else 0  # surer than a bare train/ folder
+
+
+@register_dataset("cifar10", recognises=_has_pickled_batches)
 def load_cifar10(root: str | Path, cache_dir: str | Path | None = None, progress: bool = True) -> Dataset:
     root = Path(root).expanduser().resolve()
     if root.name == BATCHES_FOLDER:

@@ -14,6 +14,7 @@ from nas.data.folder_scan import check_root, find_test_dir, fingerprint, list_sp
 from nas.data.image_decode import decode_files, probe
 from nas.data.image_set import Dataset, ImageSet
 from nas.data.pixel_stats import channel_mean_std, default_stats
+from nas.data.sources import register_dataset
 from nas.data.tensor_cache import cache_file, default_cache_dir, load_cached, save_cached
 
 log = logging.getLogger("nas.data")
@@ -23,6 +24,11 @@ MAX_IN_MEMORY_SIDE = 96
 STREAMED_CROP = 224
 
 
+def _has_train_folder(root: Path) -> int:
+    return 1 if (root / "train").is_dir() else 0
+
+
+@register_dataset("imagefolder", recognises=_has_train_folder)
 def load_image_folder(root: str | Path, cache_dir: str | Path | None = None, name: str = "imagefolder",
                       progress: bool = True) -> Dataset:
     root = check_root(Path(root).expanduser().resolve())

@@ -41,7 +41,7 @@ def build_model(*, genotype=None, baseline=None, stack: str = "cifar", channels:
 
     `channels` and `cells` default to the stack's published setting (cifar 36/20, imagenet 48/14, nasnet-mobile
     44/14, nasnet-large 168/20; `cells` counts normal and reduction cells, stem cells excluded). Cell networks return
-    `(logits, aux_logits)` in training when `auxiliary`, else logits, and carry `drop_path_prob` for the trainer.
+    their logits; the trainer reaches the auxiliary logits and drop-path through nas.models.trainable.
     Baselines ignore channels, cells, auxiliary and drop_path. `image_size` is recorded on the model as
     `model.image_size` (all networks pool globally, so any size that survives the strides works).
     """

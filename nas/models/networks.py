@@ -13,6 +13,7 @@ from torch import nn
 from nas.errors import ConfigError
 from nas.models.cell import Cell
 from nas.models.registry import register_model
+from nas.models.trainable import TrainableNetwork, TrainingOutput
 from nas.space.genotype import Genotype
 
 
@@ -104,9 +105,9 @@ def reduction_indices(cells: int) -> tuple[int, int]:
     return cells // 3, 2 * cells // 3
 
 
-class CellNetwork(nn.Module):
-    """A stem, `cells` cells and a classifier. In training with an auxiliary head, forward returns
-    `(logits, aux_logits)`; otherwise logits. The trainer sets `drop_path_prob` (e.g. ramped over epochs)."""
+class CellNetwork(TrainableNetwork):
+    """A stem, `cells` cells and a classifier. `forward` returns logits; `forward_train` the logits and, in
+    training with an auxiliary head, the auxiliary logits. The trainer ramps drop-path with `set_drop_path`."""
 
     def __init__(self, genotype: Genotype, stem: nn.Module, channels: int, cells: int, num_classes: int,
                  auxiliary: bool = False, drop_path: float = 0.0, final_relu: bool = False, dropout: float = 0.0):
@@ -145,7 +146,13 @@ class CellNetwork(nn.Module):
         self.classifier = nn.Linear(c_prev, num_classes)
         self.out_channels = c_prev
 
-    def forward(self, x: torch.Tensor):
+    def set_drop_path(self, probability: float) -> None:
+        self.drop_path_prob = float(probability)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_train(x).logits
+
+    def forward_train(self, x: torch.Tensor) -> TrainingOutput:
         s0, s1 = self.stem(x, self.drop_path_prob)
         aux_logits = None
         for index, cell in enumerate(self.cells):
@@ -153,8 +160,7 @@ class CellNetwork(nn.Module):
             if index == self.aux_index and self.auxiliary_head is not None and self.training:
                 aux_logits = self.auxiliary_head(s1)
         out = self.global_pooling(self.final_relu(s1)).flatten(1)
-        logits = self.classifier(self.dropout(out))
-        return (logits, aux_logits) if aux_logits is not None else logits
+        return TrainingOutput(self.classifier(self.dropout(out)), aux_logits)
 
 
 @register_model("cifar", kind="stack", image_size=32, channels=36, cells=20,

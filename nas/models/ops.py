@@ -1,4 +1,4 @@
-"""The operation registry: every op a cell can place on an edge, by name.
+"""The built-in ops and `register_op`, which adds a builder to the op registry (nas.space.op_registry).
 
 An op builder takes `(C, stride, affine)` and returns a module that maps N x C x H x W to N x C x H/s x W/s.
 Users add their own ops with the same decorator the built-in ones use:
@@ -14,9 +14,6 @@ after which `mb_conv_3x3` may appear in genotypes and search spaces like any bui
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
 from torch import nn
 
 from nas.errors import GenotypeError
@@ -31,25 +28,12 @@ from nas.models.layers import (
     ShuffleUnit,
     Zero,
 )
-
-OpBuilder = Callable[[int, int, bool], nn.Module]
-
-
-@dataclass(frozen=True)
-class OpSpec:
-    name: str
-    builder: OpBuilder
-    description: str
-    aliases: tuple[str, ...] = ()
-
-
-_OPS: dict[str, OpSpec] = {}
-_ALIASES: dict[str, str] = {}
+from nas.space.op_registry import OPS, OpBuilder, OpSpec
 
 
 def register_op(name: str, builder: OpBuilder | None = None, *, description: str | None = None,
                 aliases: tuple[str, ...] | list[str] = (), replace: bool = False):
-    """Register `builder(C, stride, affine) -> nn.Module` under `name` (and its aliases).
+    """Register `builder(C, stride, affine) -> nn.Module` under `name` (and its aliases) in the op registry.
 
     Use as a decorator (`@register_op("name", description=...)`) or a call (`register_op("name", builder)`).
     The description defaults to the first line of the builder's docstring. Registering a taken name is an error
@@ -59,40 +43,26 @@ def register_op(name: str, builder: OpBuilder | None = None, *, description: str
     def add(function: OpBuilder) -> OpBuilder:
         if not callable(function):
             raise TypeError(f"op {name!r}: the builder must be callable")
-        names = (name, *aliases)
-        if not replace:
-            taken = [each for each in names if each in _OPS or each in _ALIASES]
-            if taken:
-                raise ValueError(f"op name {taken[0]!r} is already registered (pass replace=True to override)")
         doc_lines = (function.__doc__ or "").strip().splitlines()
         text = description if description is not None else (doc_lines[0] if doc_lines else "")
-        _OPS[name] = OpSpec(name, function, text, tuple(aliases))
-        for alias in aliases:
-            _ALIASES[alias] = name
+        OPS.register(name, OpSpec(name, function, text), aliases=aliases, replace=replace)
         return function
 
     return add if builder is None else add(builder)
 
 
-def canonical_name(name: str) -> str:
-    return _ALIASES.get(name, name)
-
-
 def known_op_names() -> set[str]:
     """Every name a genotype may use: registered names and their aliases."""
-    return set(_OPS) | set(_ALIASES)
+    return OPS.all_names()
 
 
 def list_ops() -> list[OpSpec]:
-    """Registered ops in registration order (built-ins first), each with its description and aliases."""
-    return list(_OPS.values())
+    """Registered ops in registration order (built-ins first), each with its description."""
+    return [spec for _, spec in OPS.items()]
 
 
 def get_op(name: str) -> OpSpec:
-    spec = _OPS.get(canonical_name(name))
-    if spec is None:
-        raise GenotypeError(f"unknown op {name!r}; known ops: {', '.join(_OPS)}")
-    return spec
+    return OPS.get(name)
 
 
 def build_op(name: str, channels: int, stride: int = 1, affine: bool = True) -> nn.Module:

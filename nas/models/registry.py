@@ -17,8 +17,10 @@ from typing import Callable
 from torch import nn
 
 from nas.errors import ConfigError
+from nas.registry import Registry
 
 KINDS = ("stack", "baseline")
+KIND_WORDS = {"stack": "network stack", "baseline": "baseline"}
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,8 @@ class ModelSpec:
     defaults: dict = field(default_factory=dict)  # stacks: channels, cells
 
 
-_MODELS: dict[str, ModelSpec] = {}
+# Built-in stacks live in nas.models.networks, baselines in nas.models.baselines (and any module of the package).
+MODELS: Registry[ModelSpec] = Registry("model", discover=("nas.models",))
 
 
 def register_model(name: str, *, kind: str = "baseline", description: str = "", image_size: int = 32,
@@ -41,18 +44,16 @@ def register_model(name: str, *, kind: str = "baseline", description: str = "", 
         raise ValueError(f"model kind must be one of {KINDS}, got {kind!r}")
 
     def add(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        if name in _MODELS and not replace:
-            raise ValueError(f"model {name!r} is already registered (pass replace=True to override)")
         doc_lines = (builder.__doc__ or "").strip().splitlines()
         text = description or (doc_lines[0] if doc_lines else "")
-        _MODELS[name] = ModelSpec(name, kind, builder, text, image_size, dict(defaults))
+        MODELS.register(name, ModelSpec(name, kind, builder, text, image_size, dict(defaults)), replace=replace)
         return builder
 
     return add
 
 
 def list_models(kind: str | None = None) -> list[ModelSpec]:
-    return [spec for spec in _MODELS.values() if kind is None or spec.kind == kind]
+    return [spec for _, spec in MODELS.items() if kind is None or spec.kind == kind]
 
 
 def model_names(kind: str | None = None) -> list[str]:
@@ -61,8 +62,7 @@ def model_names(kind: str | None = None) -> list[str]:
 
 def get_model(name: str, kind: str | None = None) -> ModelSpec:
     """The entry called `name`; ConfigError listing the valid names (of `kind`, when given) otherwise."""
-    spec = _MODELS.get(name)
+    spec = MODELS.get(name) if name in MODELS else None
     if spec is None or (kind is not None and spec.kind != kind):
-        what = {"stack": "network stack", "baseline": "baseline"}.get(kind, "model")
-        raise ConfigError(f"unknown {what} {name!r}; valid: {', '.join(model_names(kind))}")
+        raise ConfigError(f"unknown {KIND_WORDS.get(kind, 'model')} {name!r}; valid: {', '.join(model_names(kind))}")
     return spec

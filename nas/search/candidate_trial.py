@@ -1,4 +1,4 @@
-"""What one Ray Tune trial runs: build the candidate's network, train it with the proxy recipe, report each epoch.
+"""What one Ray Tune trial runs: build the candidate's network, train it with the recipe, report each epoch.
 
 Runs inside a Ray worker process. Errors that come from the candidate (a network that cannot be built, a
 training step that raises) are caught and reported as a `failed` result with the reason, because trying the same
@@ -7,58 +7,76 @@ candidate again would fail the same way; only a worker that dies is retried by T
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from dataclasses import dataclass
 
 from ray import tune
 
+from nas.registry import import_user_modules
+from nas.search.trial_report import TrialReport
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    """The same for every trial of a search; travels to the workers as plain data."""
+
+    seed: int
+    recipe: dict  # resolved in the driver: a recipe file need not exist where the trial runs
+    stack: str
+    imports: tuple[str, ...] = ()
+    time_limit_s: float | None = None
+    cpus: float = 1
+    gpus: float = 0
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
 
 def train_candidate(config: dict, splits=None) -> None:
+    """Tune's trainable: `config` holds `settings` (TrialSettings as a dict) and the searcher's `genotype`."""
     # Imported here so the driver does not pay for torch model code it never runs.
     import torch
 
     from nas.models.profile import count_params_and_macs
-    from nas.search.runner import import_user_modules
     from nas.space.genotype import Genotype
     from nas.train.network_for_data import network_for_data
     from nas.train.recipe import Recipe
     from nas.train.trainer import train
 
+    settings = TrialSettings(**config["settings"])
     started = time.monotonic()
-    time_limit = config.get("time_limit_s")
-    device = "cuda" if config.get("gpus", 0) > 0 and torch.cuda.is_available() else "cpu"
-    torch.set_num_threads(max(1, int(config.get("cpus", 1))))
-    per_epoch: list[float] = []
-    costs: dict = {}
+    device = "cuda" if settings.gpus > 0 and torch.cuda.is_available() else "cpu"
+    torch.set_num_threads(max(1, int(settings.cpus)))
+    report = TrialReport(device=device)
 
     def on_epoch(metrics: dict) -> bool:
-        per_epoch.append(float(metrics["val_acc"]))
-        tune.report({"val_acc": per_epoch[-1], "epoch": len(per_epoch), "val_acc_per_epoch": list(per_epoch),
-                     "device": device, **costs})
-        out_of_time = time_limit is not None and time.monotonic() - started > time_limit
-        return out_of_time
+        report.val_acc_per_epoch.append(float(metrics["val_acc"]))
+        report.val_acc, report.epoch = report.val_acc_per_epoch[-1], len(report.val_acc_per_epoch)
+        tune.report(report.to_metrics())
+        return settings.time_limit_s is not None and time.monotonic() - started > settings.time_limit_s
 
-    # Tune insists on the metric in every report; a failed trial's 0.0 is never stored as its accuracy.
-    final = {"final": True, "device": device, "val_acc": 0.0}
     try:
-        import_user_modules(config["imports"])
-        recipe = Recipe(**config["recipe"])
-        model_options = config["model"]
-        model = network_for_data(recipe=recipe, genotype=Genotype.parse(config["genotype"]),
-                                 stack=model_options["stack"], channels=model_options["channels"],
-                                 cells=model_options["cells"], num_classes=splits.num_classes,
-                                 in_channels=splits.channels, image_size=splits.image_size, seed=config["seed"])
+        import_user_modules(settings.imports)
+        recipe = Recipe(**settings.recipe)
+        model = network_for_data(recipe=recipe, genotype=Genotype.parse(config["genotype"]), stack=settings.stack,
+                                 num_classes=splits.num_classes, in_channels=splits.channels,
+                                 image_size=splits.image_size, seed=settings.seed)
         costs = count_params_and_macs(model, (1, splits.channels, splits.image_size, splits.image_size))
-        result = train(model, splits, recipe, device=device, seed=config["seed"], on_epoch=on_epoch, progress=False)
-        final.update(costs, val_acc=result.val_acc if result.val_acc is not None else 0.0, val_acc_per_epoch=per_epoch, train_time_s=result.wall_time,
-                     images_per_sec=result.images_per_sec)
+        report.params, report.macs = costs["params"], costs["macs"]
+        result = train(model, splits, recipe, device=device, seed=settings.seed, on_epoch=on_epoch, progress=False)
+        report.val_acc = result.val_acc if result.val_acc is not None else 0.0
+        report.train_time_s, report.images_per_sec = result.wall_time, result.images_per_sec
         if result.status == "ok":
-            final.update(status="ok")
+            report.status = "ok"
         elif result.status == "diverged":
-            final.update(status="diverged", error="training loss became NaN or infinite")
+            report.status, report.error = "diverged", "training loss became NaN or infinite"
         else:  # stopped by on_epoch: the per-trial time limit
-            final.update(status="pruned", error=f"stopped at the per-trial time limit of {time_limit} s")
+            report.status = "pruned"
+            report.error = f"stopped at the per-trial time limit of {settings.time_limit_s} s"
     except Exception as error:  # noqa: BLE001 - the candidate's failure is data for the search, not a crash
         message = str(error).splitlines()[0] if str(error) else ""
-        final.update(costs, status="failed", error=f"{type(error).__name__}: {message}"[:500],
-                     val_acc_per_epoch=per_epoch)
-    tune.report(final)
+        report.status, report.error = "failed", f"{type(error).__name__}: {message}"[:500]
+        report.val_acc = 0.0
+    report.final = True
+    tune.report(report.to_metrics())

@@ -1,136 +1,197 @@
-"""The experiment config of a search: YAML file, then command-line overrides, checked key by key.
+"""The experiment config of a search: a YAML file, then command-line overrides, read into frozen dataclasses.
 
-Every key is listed in DEFAULTS; a key that is not there is an error, so a typo never silently does nothing.
-Relative paths (the space file) are read relative to the config file first, then to the working directory.
+Every key has a field below; a key that has none is an error, so a typo never silently does nothing. Relative
+paths (the space file, a recipe file) are read relative to the config file first, then to the working directory,
+then among the files that ship with the package. `to_dict()` is what experiment.yaml stores.
+
+The network's width and depth are the recipe's (`recipe_overrides: {channels: 8, cells: 5}`); the config names
+only how cells are stacked (`model.stack`).
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from nas.errors import ConfigError
-from nas.space.search_space import read_yaml
+from nas.package_files import DEFAULT_EXPERIMENT, SEARCH_SPACES_DIR
+from nas.yaml_files import read_yaml_mapping
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-DEFAULT_CONFIG = REPOSITORY / "search_spaces" / "quick.yaml"
-
-DEFAULTS = {
-    "name": "quick",
-    "space": "nasnet.yaml",
-    "sampler": "tpe",
-    "sampler_options": {},
-    "trials": 8,
-    "time_budget_s": None,  # wall-clock budget for the whole search
-    "seed": 0,
-    "objective": {"cost": "params"},  # the cost a multi-objective sampler (nsga2) minimises
-    "data": {
-        "dataset": "auto",  # auto | cifar10 | imagefolder
-        "root": None,  # folder; --data overrides
-        "subset": None,  # class-balanced subset of the training set; None for all of it
-        "val_size": None,  # held out from the (subset of the) training set, None for 10% (45,000/5,000 on
-        # CIFAR-10); the test split is never read by a search
-        "cache_dir": None,
-    },
-    "recipe": "proxy",
-    "recipe_overrides": {},
-    "model": {"stack": "cifar", "channels": None, "cells": None},  # None: the recipe's channels and cells
-    "resources": {"workers": 2, "cpus_per_trial": 1, "gpus_per_trial": 0},
-    "imports": [],  # modules imported in the driver and every trial first, e.g. ones that register_op new ops
-    "early_stopping": {"asha": False, "grace_period": 1, "reduction_factor": 3},
-    "trial_time_limit_s": None,  # per trial; the trial stops and is recorded as pruned
-    "max_retries": 2,  # Ray Tune retries of a trial whose worker died
-    "ray_address": None,  # None: start a local Ray; 'auto' or HOST:PORT: join a cluster
-    "storage": None,  # Ray Tune storage: None for <experiment>/ray, or a URI (shared folder, s3://...)
-    "optuna_storage": None,  # SQLAlchemy URL; None for sqlite in the experiment folder
-    "results_dir": "results",
-    "top_k": 5,  # cells exported to <experiment>/top/
-}
-
-FREE_MAPPINGS = ("sampler_options", "recipe_overrides")  # checked by the sampler and the recipe
-SECTIONS = {key for key, value in DEFAULTS.items() if isinstance(value, dict) and key not in FREE_MAPPINGS}
+DEFAULT_CONFIG = DEFAULT_EXPERIMENT
+COSTS = ("params", "macs")  # what a multi-objective sampler may minimise
 
 
-def _merge(defaults: dict, given: dict, where: str) -> dict:
-    merged = copy.deepcopy(defaults)
-    for key, value in given.items():
-        if key not in defaults:
-            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(defaults)})")
-        if where == "config" and key in SECTIONS:
-            if not isinstance(value, dict):
-                raise ConfigError(f"{where}: {key!r} must be a mapping")
-            merged[key] = _merge(defaults[key], value, f"{where} {key}")
-        else:
-            merged[key] = value
-    return merged
+@dataclass(frozen=True)
+class Objective:
+    cost: str = "params"  # the cost a multi-objective sampler (nsga2) minimises
 
 
-def load_experiment_config(path=None, overrides: dict | None = None) -> dict:
-    """The config file merged over DEFAULTS, then `overrides` ({'resources.workers': 4, 'sampler': 'random'})."""
+@dataclass(frozen=True)
+class DataSettings:
+    dataset: str = "auto"  # auto or a registered dataset source (cifar10, imagefolder, ...)
+    root: str | None = None  # folder; --data overrides
+    subset: int | None = None  # class-balanced subset of the training set; None for all of it
+    # held out from the (subset of the) training set, None for 10% (45,000/5,000 on CIFAR-10); the test split is
+    # never read by a search
+    val_size: int | None = None
+    cache_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    stack: str = "cifar"  # how cells are stacked; width and depth come from the recipe
+
+
+@dataclass(frozen=True)
+class Resources:
+    workers: int = 2  # trials at once
+    cpus_per_trial: float = 1
+    gpus_per_trial: float = 0  # fractions (0.25) let several small proxies share one GPU
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    asha: bool = False
+    grace_period: int = 1
+    reduction_factor: int = 3
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    name: str = "quick"
+    space: str = "nasnet.yaml"
+    sampler: str = "tpe"
+    sampler_options: dict = field(default_factory=dict)  # checked by the sampler itself
+    trials: int = 8
+    time_budget_s: float | None = None  # wall-clock budget for the whole search
+    seed: int = 0
+    objective: Objective = field(default_factory=Objective)
+    data: DataSettings = field(default_factory=DataSettings)
+    recipe: str = "proxy"
+    recipe_overrides: dict = field(default_factory=dict)  # checked by the recipe loader
+    model: ModelSettings = field(default_factory=ModelSettings)
+    resources: Resources = field(default_factory=Resources)
+    imports: tuple[str, ...] = ()  # modules imported in the driver and every trial first (new ops, samplers...)
+    early_stopping: EarlyStopping = field(default_factory=EarlyStopping)
+    trial_time_limit_s: float | None = None  # per trial; the trial stops and is recorded as pruned
+    max_retries: int = 2  # Ray Tune retries of a trial whose worker died
+    ray_address: str | None = None  # None: start a local Ray; 'auto' or HOST:PORT: join a cluster
+    storage: str | None = None  # Ray Tune storage: None for <experiment>/ray, or a URI (shared folder, s3://...)
+    optuna_storage: str | None = None  # SQLAlchemy URL; None for sqlite in the experiment folder
+    results_dir: str = "results"
+    top_k: int = 5  # cells exported to <experiment>/top/
+
+    def to_dict(self) -> dict:
+        document = dataclasses.asdict(self)
+        document["imports"] = list(self.imports)
+        return document
+
+    def replace(self, **changes) -> "ExperimentConfig":
+        return dataclasses.replace(self, **changes)
+
+
+SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(ExperimentConfig)
+            if dataclasses.is_dataclass(f.default_factory)}
+
+
+def load_experiment_config(path=None, overrides: dict | None = None) -> ExperimentConfig:
+    """The config file over the defaults, then `overrides` ({'resources.workers': 4, 'sampler': 'random'});
+    None values in `overrides` are skipped, so flags that were not given leave the file alone."""
     path = Path(path) if path else DEFAULT_CONFIG
-    given = read_yaml(path, "config file")
-    if not isinstance(given, dict):
-        raise ConfigError(f"config file {path} must be a YAML mapping")
-    config = _merge(DEFAULTS, given, "config")
+    document = read_yaml_mapping(path, "config file")
     for dotted, value in (overrides or {}).items():
         if value is None:
             continue
         section, _, key = dotted.rpartition(".")
-        target = config[section] if section else config
+        if section and document.get(section) is None:
+            document[section] = {}
+        target = document[section] if section else document
+        if not isinstance(target, dict):
+            raise ConfigError(f"config file {path}: {section!r} must be a mapping")
         target[key] = value
-    for key in FREE_MAPPINGS:  # `sampler_options:` left empty in YAML reads as None
-        config[key] = {} if config[key] is None else config[key]
-        if not isinstance(config[key], dict):
-            raise ConfigError(f"{key} must be a mapping, got {config[key]!r}")
-    config["space"] = str(_resolve_relative(config["space"], path))
-    if Path(str(config["recipe"])).suffix:  # a recipe file rather than a recipe name
-        config["recipe"] = str(_resolve_relative(config["recipe"], path, what="recipe file"))
+    config = config_from_dict(document, "config")
+    config = config.replace(name=str(config.name), results_dir=str(config.results_dir or ""),
+                            space=str(_resolve_relative(config.space, path)))
+    if Path(config.recipe).suffix:  # a recipe file rather than a recipe name
+        config = config.replace(recipe=str(_resolve_relative(config.recipe, path, what="recipe file")))
     _check(config)
     return config
 
 
+def config_from_dict(document: dict, where: str = "config") -> ExperimentConfig:
+    """An ExperimentConfig from its dict form, refusing keys it does not have."""
+    values = _known_keys(document, ExperimentConfig, where)
+    for key, section in SECTIONS.items():
+        given = values.get(key)
+        if given is None:
+            values.pop(key, None)
+            continue
+        if not isinstance(given, dict):
+            raise ConfigError(f"{where}: {key!r} must be a mapping")
+        if key == "model" and {"channels", "cells"} & set(given):
+            raise ConfigError(f"{where}: model.channels and model.cells are recipe keys now: set them in "
+                              f"recipe_overrides (the recipe is where a network's width and depth live)")
+        values[key] = section(**_known_keys(given, section, f"{where} {key}"))
+    for key in ("sampler_options", "recipe_overrides"):  # `sampler_options:` left empty in YAML reads as None
+        if values.get(key) is None:
+            values[key] = {}
+        elif not isinstance(values[key], dict):
+            raise ConfigError(f"{key} must be a mapping, got {values[key]!r}")
+    imports = values.get("imports", ())
+    if not isinstance(imports, (list, tuple)) or not all(isinstance(name, str) for name in imports):
+        raise ConfigError(f"imports must be a list of module names, got {imports!r}")
+    values["imports"] = tuple(imports)
+    return ExperimentConfig(**values)
+
+
+def _known_keys(given: dict, cls, where: str) -> dict[str, Any]:
+    known = [f.name for f in dataclasses.fields(cls)]
+    for key in given:
+        if key not in known:
+            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(known)})")
+    return dict(given)
+
+
 def _resolve_relative(name, config_path: Path, what: str = "space file") -> Path:
-    for candidate in (config_path.parent / name, Path(name), REPOSITORY / "search_spaces" / name):
+    for candidate in (config_path.parent / name, Path(name), SEARCH_SPACES_DIR / name):
         if candidate.is_file():
             return candidate.resolve()
     raise ConfigError(f"{what} {name!r} not found (looked beside {config_path} and in the working directory)")
 
 
-def _check(config: dict) -> None:
-    def whole(value, what, minimum=0, allow_none=False):
-        if value is None and allow_none:
-            return
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            raise ConfigError(f"{what} must be a whole number of at least {minimum}, got {value!r}")
+def _whole(value, what, minimum=0, allow_none=False) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ConfigError(f"{what} must be a whole number of at least {minimum}, got {value!r}")
 
-    whole(config["trials"], "trials", 1)
-    whole(config["seed"], "seed")
-    whole(config["resources"]["workers"], "workers", 1)
-    whole(config["max_retries"], "max_retries")
-    whole(config["top_k"], "top_k", 1)
-    whole(config["data"]["subset"], "data.subset", 10, allow_none=True)
-    whole(config["data"]["val_size"], "data.val_size", 1, allow_none=True)
+
+def _check(config: ExperimentConfig) -> None:
+    _whole(config.trials, "trials", 1)
+    _whole(config.seed, "seed")
+    _whole(config.resources.workers, "workers", 1)
+    _whole(config.max_retries, "max_retries")
+    _whole(config.top_k, "top_k", 1)
+    _whole(config.data.subset, "data.subset", 10, allow_none=True)
+    _whole(config.data.val_size, "data.val_size", 1, allow_none=True)
     for key in ("cpus_per_trial", "gpus_per_trial"):
-        value = config["resources"][key]
+        value = getattr(config.resources, key)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
             raise ConfigError(f"resources.{key} must be a number of at least 0, got {value!r}")
-    if config["resources"]["cpus_per_trial"] <= 0 and config["resources"]["gpus_per_trial"] <= 0:
+    if config.resources.cpus_per_trial <= 0 and config.resources.gpus_per_trial <= 0:
         raise ConfigError("a trial needs some CPUs or GPUs (cpus_per_trial and gpus_per_trial are both 0)")
     for key in ("time_budget_s", "trial_time_limit_s"):
-        value = config[key]
+        value = getattr(config, key)
         if value is not None and (not isinstance(value, (int, float)) or value <= 0):
             raise ConfigError(f"{key} must be a positive number of seconds, got {value!r}")
-    if config["data"]["dataset"] not in ("auto", "cifar10", "imagefolder"):
-        raise ConfigError(f"data.dataset must be auto, cifar10 or imagefolder, got {config['data']['dataset']!r}")
-    if config["objective"].get("cost") not in ("params", "macs"):
-        raise ConfigError(f"objective.cost must be params or macs, got {config['objective'].get('cost')!r}")
-    for key in ("grace_period", "reduction_factor"):
-        whole(config["early_stopping"][key], f"early_stopping.{key}", 1 if key == "grace_period" else 2)
-    if not isinstance(config["imports"], list) or not all(isinstance(name, str) for name in config["imports"]):
-        raise ConfigError(f"imports must be a list of module names, got {config['imports']!r}")
-    if not config["results_dir"]:
+    if config.objective.cost not in COSTS:
+        raise ConfigError(f"objective.cost must be {' or '.join(COSTS)}, got {config.objective.cost!r}")
+    _whole(config.early_stopping.grace_period, "early_stopping.grace_period", 1)
+    _whole(config.early_stopping.reduction_factor, "early_stopping.reduction_factor", 2)
+    if not config.results_dir:
         raise ConfigError("results_dir must name a folder")
-    config["results_dir"] = str(config["results_dir"])
-    name = config["name"] = str(config["name"])
+    name = str(config.name)
     if not name or "/" in name or name.startswith("."):
         raise ConfigError(f"experiment name {name!r} must be a plain folder name")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from nas.errors import ConfigError
-from nas.search.samplers import Outcome, make_sampler
+from nas.samplers import Outcome, make_sampler
 from nas.space.nasbench201 import NasBench201Space
 
 SIGNAL_COLUMN = "cifar10_valid_acc_12ep"

@@ -15,8 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from nas.atomic_files import write_bytes_atomic, write_text_atomic
-
-STATUSES = ("ok", "failed", "diverged", "pruned")
+from nas.samplers import STATUSES
 
 
 @dataclass

@@ -16,8 +16,10 @@ from typing import Callable
 
 from ray.tune.search import Searcher
 
-from nas.search.samplers import Outcome, Sampler, Suggestion
+from nas.samplers import Outcome, Sampler, Suggestion
+from nas.search.trial_report import TrialReport
 from nas.search.trial_store import TrialRecord, TrialStore
+from nas.space import SearchSpace
 
 # A sampler that keeps proposing cells already evaluated is answered from the store; past this many answers in a
 # row without a new cell, the space is taken as exhausted.
@@ -44,12 +46,12 @@ def reconcile_with_store(sampler: Sampler, store: TrialStore) -> list[Suggestion
 
 
 class SamplerSearcher(Searcher):
-    def __init__(self, *, sampler: Sampler, decode: Callable, store: TrialStore, sampler_path: Path,
-                 budget: int, rerun: list[Suggestion], on_record: Callable[[TrialRecord], None],
+    def __init__(self, *, sampler: Sampler, space: SearchSpace, store: TrialStore, sampler_path: Path,
+                 budget: int, rerun: list[Suggestion], on_record: Callable[[TrialRecord], None] = lambda record: None,
                  metric: str = "val_acc", mode: str = "max"):
         super().__init__(metric=metric, mode=mode)
         self.sampler = sampler
-        self.decode = decode  # decisions -> Genotype
+        self.space = space
         self.store = store
         self.sampler_path = Path(sampler_path)
         self.budget = budget
@@ -69,8 +71,8 @@ class SamplerSearcher(Searcher):
         known = self.store.by_hash()
         for _ in range(MAX_ANSWERED_IN_A_ROW):
             suggestion = self.rerun.pop(0) if self.rerun else self.sampler.ask()
-            genotype = self.decode(suggestion.choices)
-            cell_hash = genotype.hash()
+            genotype = self.space.decode(suggestion.choices)
+            cell_hash = self.space.canonical_key(genotype)
             if cell_hash in known:
                 self.sampler.tell(suggestion.token, outcome_of(known[cell_hash]))
                 self.answered_from_store += 1
@@ -94,7 +96,7 @@ class SamplerSearcher(Searcher):
             return
         suggestion, genotype, cell_hash = self._running.pop(trial_id)
         self._running_hashes.discard(cell_hash)
-        record = self._record(trial_id, suggestion, genotype, cell_hash, result or {}, error)
+        record = self._record(trial_id, suggestion, genotype, cell_hash, TrialReport.from_metrics(result or {}), error)
         self.store.append(record)
         outcome = outcome_of(record)
         self.sampler.tell(suggestion.token, outcome)
@@ -118,15 +120,15 @@ class SamplerSearcher(Searcher):
     def _save_sampler(self):
         self.sampler.save(self.sampler_path)
 
-    def _record(self, trial_id, suggestion, genotype, cell_hash, result, error) -> TrialRecord:
+    def _record(self, trial_id, suggestion, genotype, cell_hash, report: TrialReport, error) -> TrialRecord:
         if error:
             status = "failed"
-            message = result.get("error") or "the trial's worker died and Ray Tune's retries were used up"
-        elif result.get("final"):
-            status, message = result["status"], result.get("error", "")
+            message = report.error or "the trial's worker died and Ray Tune's retries were used up"
+        elif report.final:
+            status, message = report.status, report.error
         else:  # ended by the scheduler (ASHA) before its last epoch
             status, message = "pruned", "stopped early by the scheduler"
-        per_epoch = [round(float(value), 6) for value in result.get("val_acc_per_epoch", [])]
+        per_epoch = [round(float(value), 6) for value in report.val_acc_per_epoch]
         return TrialRecord(
             trial_id=trial_id,
             token=suggestion.token,
@@ -135,14 +137,14 @@ class SamplerSearcher(Searcher):
             hash=cell_hash,
             choices=list(suggestion.choices),
             status=status,
-            val_acc=result.get("val_acc") if status in ("ok", "pruned") else None,
+            val_acc=report.val_acc if status in ("ok", "pruned") else None,
             val_acc_per_epoch=per_epoch,
-            params=result.get("params"),
-            macs=result.get("macs"),
-            train_time_s=result.get("train_time_s"),
-            images_per_sec=result.get("images_per_sec"),
+            params=report.params,
+            macs=report.macs,
+            train_time_s=report.train_time_s,
+            images_per_sec=report.images_per_sec,
             epochs=len(per_epoch),
-            device=result.get("device", ""),
+            device=report.device,
             error=message,
             finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )

@@ -20,16 +20,11 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from nas.errors import GenotypeError
+from nas.space.op_registry import canonical_op_name  # aliases are read as the names they stand for
 
 COMBINES = ("add", "concat")
 NUM_CELL_INPUTS = 2  # the two previous cells' outputs
 CELL_NAMES = ("normal", "reduce")
-# Aliases accepted when reading; the canonical name is what gets written.
-OP_ALIASES = {"identity": "skip_connect", "conv_7x1_1x7": "conv_1x7_7x1"}
-
-
-def canonical_op_name(op: str) -> str:
-    return OP_ALIASES.get(op, op)
 
 
 @dataclass(frozen=True)
@@ -183,8 +178,9 @@ class Cell:
         blocks = []
         for old in order:
             block = self.blocks[old]
-            (op_a, in_a), (op_b, in_b) = sorted(((block.op_a, new_index[block.input_a]),
-                                                 (block.op_b, new_index[block.input_b])), key=lambda b: (b[1], b[0]))
+            (op_a, in_a), (op_b, in_b) = sorted(((canonical_op_name(block.op_a), new_index[block.input_a]),
+                                                 (canonical_op_name(block.op_b), new_index[block.input_b])),
+                                                key=lambda b: (b[1], b[0]))
             blocks.append(Block(in_a, op_a, in_b, op_b, block.combine))
         concat = tuple(sorted(new_index[node] for node in self.output_nodes()))
         return Cell(tuple(blocks), concat)

@@ -9,10 +9,9 @@ import yaml
 
 from nas.atomic_files import write_text_atomic
 from nas.errors import GenotypeError
+from nas.package_files import PUBLISHED_CELLS_DIR
 from nas.space.genotype import Genotype
-
-# Published cells ship beside the package (the repository's search_spaces/cells/).
-PUBLISHED_CELLS_DIR = Path(__file__).resolve().parents[2] / "search_spaces" / "cells"
+from nas.yaml_files import parse_yaml
 
 
 def published_cell_names() -> list[str]:
@@ -26,11 +25,7 @@ def parse_genotype_text(text: str, source: str = "genotype") -> Genotype:
         return Genotype.from_darts(stripped)
     if stripped.startswith("normal:") and "| reduce:" in stripped and "\n" not in stripped:
         return Genotype.parse(stripped)
-    try:
-        data = yaml.safe_load(text)  # JSON is YAML too
-    except yaml.YAMLError as error:
-        problem = str(error).splitlines()[0]
-        raise GenotypeError(f"{source}: not valid YAML/JSON ({problem})") from None
+    data = parse_yaml(text, source, GenotypeError)  # JSON is YAML too
     if isinstance(data, str):
         return parse_genotype_text(data, source) if data.strip() != stripped else Genotype.parse(data)
     try:

@@ -8,23 +8,22 @@ in the same order.
 
 from __future__ import annotations
 
-import random
 from typing import Any, Sequence
 
-import numpy as np
-
 from nas.errors import ConfigError
-from nas.space.decisions import Decision, check_choices, count_combinations
+from nas.space.base import SearchSpace, register_space
+from nas.space.decisions import Decision, check_choices
 
 NASBENCH201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 NUM_NODES = 4
 EDGES = tuple((node, source) for node in range(1, NUM_NODES) for source in range(node))
 
 
-class NasBench201Space:
+@register_space("nasbench201")
+class NasBench201Space(SearchSpace):
     """Six edges, one op each: 5^6 = 15,625 cells. Genotypes are the benchmark's architecture strings."""
 
-    type = "nasbench201"
+    trainable = False  # its cells are looked up in the benchmark's table (`nas bench`), not trained
 
     def __init__(self, ops: Sequence[str] = NASBENCH201_OPS, name: str = "nasbench201", description: str = ""):
         self.name = name
@@ -33,7 +32,11 @@ class NasBench201Space:
         if not ops or len(set(ops)) != len(ops) or any(not op or "~" in op or "|" in op or "+" in op for op in ops):
             raise ConfigError(f"NAS-Bench-201 space: ops must be distinct names without '~', '|' or '+', got {list(ops)}")
         self.ops = ops
-        self.decisions = [Decision(f"edge_{node}_{source}", ops) for node, source in EDGES]
+        self._decisions = [Decision(f"edge_{node}_{source}", ops) for node, source in EDGES]
+
+    @property
+    def decisions(self) -> list[Decision]:
+        return self._decisions
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any], source: str = "space") -> "NasBench201Space":
@@ -49,10 +52,6 @@ class NasBench201Space:
         if not isinstance(ops, (list, tuple)) or not all(isinstance(op, str) for op in ops):
             raise ConfigError("NAS-Bench-201 space: ops must be a list of op names")
         return cls(ops, name=str(cfg.get("name", "nasbench201")), description=str(cfg.get("description", "")))
-
-    @property
-    def size(self) -> int:
-        return count_combinations(self.decisions)
 
     def decode(self, choices: Sequence[int]) -> str:
         """Decision vector -> architecture string, e.g. `|nor_conv_3x3~0|+|skip_connect~0|none~1|+|...|`."""
@@ -87,9 +86,8 @@ class NasBench201Space:
                 choices.append(self.ops.index(op))
         return tuple(choices)
 
-    def sample(self, rng: np.random.Generator | random.Random | int | None = None) -> tuple[int, ...]:
-        """A uniformly random decision vector (from a numpy Generator, a random.Random, or a seed)."""
-        if isinstance(rng, random.Random):
-            return tuple(rng.randrange(d.num_choices) for d in self.decisions)
-        rng = np.random.default_rng(rng)
-        return tuple(int(rng.integers(d.num_choices)) for d in self.decisions)
+    def canonical_key(self, arch: str) -> str:
+        return arch  # one string per cell: the benchmark's own key
+
+    def describe_op(self, op: str) -> str:
+        return "answered from the benchmark's table"

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy
-import yaml
 
 from nas.errors import ConfigError
-
-RECIPES_DIR = Path(__file__).resolve().parents[2] / "search_spaces" / "recipes"
+from nas.package_files import RECIPES_DIR
+from nas.yaml_files import read_yaml
 
 
 @dataclass(frozen=True)
@@ -66,10 +65,7 @@ def load_recipe(name_or_path: str | Path, overrides: dict | None = None) -> Reci
                               "or give a YAML file")
     elif not path.exists():
         raise ConfigError(f"recipe file {path} does not exist")
-    try:
-        values = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"recipe {path} is not valid YAML: {str(error).splitlines()[0]}") from None
+    values = read_yaml(path, "recipe")
     if not isinstance(values, dict):
         raise ConfigError(f"recipe {path} must be a mapping of keys to values")
     values.setdefault("name", path.stem)

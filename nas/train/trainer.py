@@ -16,6 +16,7 @@ from tqdm import tqdm
 from nas.data.loaders import make_loader
 from nas.data.splits import Splits
 from nas.errors import ConfigError, DataError
+from nas.models.trainable import set_drop_path, training_forward
 from nas.train.checkpoint import load_checkpoint, save_checkpoint
 from nas.train.device_choice import resolve_device
 from nas.train.recipe import Recipe
@@ -77,22 +78,23 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
             return _result("diverged", history, started, "resumed a run that had diverged")
         log.info("resuming %s from epoch %d", checkpoint_path, start_epoch)
 
-    runner = torch.compile(model) if recipe.compile else model
+    forward_train, forward_eval = training_forward(model), model
+    if recipe.compile:
+        forward_train, forward_eval = torch.compile(forward_train), torch.compile(model)
     status, message = "ok", ""
     for epoch in range(start_epoch, recipe.epochs):
         # Seed per epoch, so dropout/drop-path draws after a resume match an uninterrupted run.
         torch.manual_seed(seed * 100_003 + epoch)
-        if hasattr(model, "drop_path_prob"):
-            model.drop_path_prob = recipe.drop_path * epoch / recipe.epochs
+        drop_path = set_drop_path(model, recipe.drop_path * epoch / recipe.epochs)
         train_loader.set_epoch(epoch)
-        outcome = _train_epoch(runner, model, train_loader, optimizer, scheduler, criterion, recipe, device,
+        outcome = _train_epoch(forward_train, model, train_loader, optimizer, scheduler, criterion, recipe, device,
                                memory_format, autocast, epoch, progress)
         if outcome["diverged"]:
             status = "diverged"
             message = f"loss became {outcome['train_loss']} in epoch {epoch + 1}; run stopped"
             log.warning(message)
             break
-        val_acc, val_loss = (_evaluate(runner, val_loader, device, memory_format, autocast, criterion)
+        val_acc, val_loss = (_evaluate(model, forward_eval, val_loader, device, memory_format, autocast, criterion)
                              if val_loader is not None else (None, None))
         metrics = {
             "epoch": epoch + 1,
@@ -101,7 +103,7 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
             "val_acc": val_acc,
             "val_loss": val_loss,
             "lr": optimizer.param_groups[0]["lr"],
-            "drop_path": getattr(model, "drop_path_prob", None),
+            "drop_path": drop_path,
             "images": outcome["images"],
             "train_seconds": outcome["seconds"],
             "time": time.perf_counter() - outcome["started"],
@@ -120,12 +122,13 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
 
     result = _result(status, history, started, message)
     if eval_test and status != "diverged":
-        result.test_acc, _ = _evaluate(runner, eval_loader(splits.test), device, memory_format, autocast, criterion)
+        result.test_acc, _ = _evaluate(model, forward_eval, eval_loader(splits.test), device, memory_format, autocast,
+                                       criterion)
     result.wall_time = time.perf_counter() - started
     return result
 
 
-def _train_epoch(runner, model, loader, optimizer, scheduler, criterion, recipe, device, memory_format, autocast,
+def _train_epoch(forward_train, model, loader, optimizer, scheduler, criterion, recipe, device, memory_format, autocast,
                  epoch, progress) -> dict:
     model.train()
     epoch_started = time.perf_counter()
@@ -140,11 +143,11 @@ def _train_epoch(runner, model, loader, optimizer, scheduler, criterion, recipe,
             inputs = inputs.to(device, non_blocking=True).contiguous(memory_format=memory_format)
             labels = labels.to(device, non_blocking=True)
             with autocast():
-                output = runner(inputs)
-                logits, aux_logits = output if isinstance(output, tuple) else (output, None)
+                output = forward_train(inputs)
+                logits = output.logits
                 loss = criterion(logits, labels)
-                if aux_logits is not None and recipe.auxiliary_weight > 0:
-                    loss = loss + recipe.auxiliary_weight * criterion(aux_logits, labels)
+                if output.aux_logits is not None and recipe.auxiliary_weight > 0:
+                    loss = loss + recipe.auxiliary_weight * criterion(output.aux_logits, labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if recipe.grad_clip > 0:
@@ -175,8 +178,8 @@ def _train_epoch(runner, model, loader, optimizer, scheduler, criterion, recipe,
     }
 
 
-def _evaluate(runner, loader, device, memory_format, autocast, criterion) -> tuple[float, float]:
-    runner.eval()
+def _evaluate(model, forward, loader, device, memory_format, autocast, criterion) -> tuple[float, float]:
+    model.eval()
     correct = torch.zeros((), device=device, dtype=torch.long)
     loss_sum = torch.zeros((), device=device)
     count = 0
@@ -184,8 +187,7 @@ def _evaluate(runner, loader, device, memory_format, autocast, criterion) -> tup
         for inputs, labels in loader:
             inputs = inputs.to(device, non_blocking=True).contiguous(memory_format=memory_format)
             labels = labels.to(device, non_blocking=True)
-            output = runner(inputs)
-            logits = output[0] if isinstance(output, tuple) else output
+            logits = forward(inputs)
             loss_sum += criterion(logits.float(), labels) * len(labels)
             correct += (logits.argmax(1) == labels).sum()
             count += len(labels)

@@ -16,10 +16,37 @@ from typing import Any, ClassVar, Mapping, Sequence
 
 from nas.atomic_files import write_text_atomic
 from nas.errors import ConfigError
+from nas.registry import Registry
 from nas.space.decisions import Decision, check_choices
 
-OUTCOME_STATUSES = ("ok", "failed", "diverged", "pruned")
+# How a trial ended: the one list of statuses, shared by outcomes, the trial store and the progress lines.
+STATUSES = ("ok", "failed", "diverged", "pruned")
+FAILURE_STATUSES = ("failed", "diverged")
 SAVE_FORMAT = "nas-sampler/1"
+
+# Every module of this package is imported the first time a sampler is looked up; a user's sampler module is
+# imported through a search's `imports:` / `--import`.
+SAMPLERS: Registry[type["Sampler"]] = Registry("sampler", discover=("nas.samplers",))
+
+
+def register_sampler(name: str, *, replace: bool = False):
+    """Class decorator: the sampler is found by `name` in searches, `nas bench` and saved sampler files."""
+
+    def add(cls: type["Sampler"]) -> type["Sampler"]:
+        cls.name = name
+        return SAMPLERS.register(name, cls, replace=replace)
+
+    return add
+
+
+@dataclass(frozen=True)
+class SearchContext:
+    """What a sampler may need to know of the search it runs in: where its state can live, what it minimises."""
+
+    experiment: str  # the experiment's name
+    folder: Path  # the experiment's folder
+    cost: str = "params"  # the cost a multi-objective sampler minimises (objective.cost)
+    database_url: str | None = None  # the user's SQLAlchemy URL for samplers that keep a database
 
 
 @dataclass(frozen=True)
@@ -45,8 +72,8 @@ class Outcome:
     costs: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.status not in OUTCOME_STATUSES:
-            raise ValueError(f"outcome status {self.status!r} is not one of {', '.join(OUTCOME_STATUSES)}")
+        if self.status not in STATUSES:
+            raise ValueError(f"outcome status {self.status!r} is not one of {', '.join(STATUSES)}")
         if self.status == "ok" and self.reward is None:
             raise ValueError("an 'ok' outcome needs a reward")
         if self.reward is not None:
@@ -76,6 +103,19 @@ class Sampler(ABC):
         self.options: dict[str, Any] = {**self.defaults, **options}
         self._pending: dict[int, Suggestion] = {}
         self._next_token = 0
+
+    # --- how a search sets a sampler up ------------------------------------------------------------------------
+
+    @classmethod
+    def options_for_search(cls, options: dict, context: SearchContext, *, resume: bool) -> dict:
+        """The options a search builds this sampler with: the user's, plus what the sampler derives from the
+        search (a database beside the experiment, the cost to minimise). A fresh search may refuse here."""
+        return dict(options)
+
+    @classmethod
+    def options_after_move(cls, context: SearchContext) -> dict:
+        """Saved options that name places, re-derived when a search resumes (its folder may have moved)."""
+        return {}
 
     # --- the interface ---------------------------------------------------------------------------------------
 

@@ -1,35 +1,34 @@
 """Samplers by name: `make_sampler(name, decisions, seed=..., **options)` and `load_sampler(path)`.
 
-Each sampler lives in its own module, imported only when asked for, so `random` never pays for torch.
+Samplers see only a space's decisions, never torch models or Ray, so this package depends on `nas.space` alone.
+Each sampler registers itself with `@register_sampler(name)`; a new one is one new module here, or one in the
+user's code named in a search's `imports:`.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Sequence
 
-from nas.errors import ConfigError
-from nas.search.samplers.base import Outcome, Sampler, Suggestion, read_saved_sampler
+from nas.samplers.base import (
+    FAILURE_STATUSES,
+    SAMPLERS,
+    STATUSES,
+    Outcome,
+    Sampler,
+    SearchContext,
+    Suggestion,
+    read_saved_sampler,
+    register_sampler,
+)
 from nas.space.decisions import Decision
 
-# name -> "module:Class"
-_REGISTRY = {
-    "tpe": "nas.search.samplers.tpe:TpeSampler",
-    "random": "nas.search.samplers.random_search:RandomSampler",
-    "nsga2": "nas.search.samplers.nsga2:Nsga2Sampler",
-    "evolution": "nas.search.samplers.evolution:EvolutionSampler",
-    "controller": "nas.search.samplers.controller:ControllerSampler",
-}
-SAMPLER_NAMES: tuple[str, ...] = tuple(_REGISTRY)
 DEFAULT_SAMPLER = "tpe"
 
 
 def sampler_class(name: str) -> type[Sampler]:
-    if name not in _REGISTRY:
-        raise ConfigError(f"unknown sampler {name!r}; valid samplers: {', '.join(SAMPLER_NAMES)}")
-    module_name, class_name = _REGISTRY[name].split(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    """The sampler class registered as `name`; ConfigError listing the valid names otherwise."""
+    return SAMPLERS.get(name)
 
 
 def make_sampler(name: str, decisions: Sequence[Decision], *, seed: int = 0, **options) -> Sampler:
@@ -52,11 +51,15 @@ def load_sampler(path: str | os.PathLike, **option_overrides) -> Sampler:
 
 __all__ = [
     "DEFAULT_SAMPLER",
-    "SAMPLER_NAMES",
+    "FAILURE_STATUSES",
+    "SAMPLERS",
+    "STATUSES",
     "Outcome",
     "Sampler",
+    "SearchContext",
     "Suggestion",
     "load_sampler",
     "make_sampler",
+    "register_sampler",
     "sampler_class",
 ]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import optuna
 
-from nas.search.samplers.optuna_study import STUDY_OPTIONS, OptunaStudySampler, quiet_experimental
+from nas.samplers.base import register_sampler
+from nas.samplers.optuna_study import STUDY_OPTIONS, OptunaStudySampler, quiet_experimental
 
 
+@register_sampler("tpe")
 class TpeSampler(OptunaStudySampler):
-    name = "tpe"
     # multivariate: NAS decisions interact (an op matters through the edges around it), so model them jointly.
     # constant_liar: parallel workers asking before results come back should not all get the same cell.
     defaults = {

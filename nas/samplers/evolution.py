@@ -15,11 +15,11 @@ from collections import deque
 
 import numpy as np
 
-from nas.search.samplers.base import Outcome, Sampler, Suggestion
+from nas.samplers.base import Outcome, Sampler, Suggestion, register_sampler
 
 
+@register_sampler("evolution")
 class EvolutionSampler(Sampler):
-    name = "evolution"
     # Tuned on NAS-Bench-201 at 100 cells (population 10..50 x sample 3..10): a population of 20 starts
     # selecting early, and a tournament of half of it gives strong pressure while aging keeps it from stalling.
     # Real et al. used 100/25 over 20,000 children; scale both up for searches of thousands.

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from nas.errors import ConfigError
-from nas.search.samplers.base import Outcome, Sampler, Suggestion
+from nas.samplers.base import Outcome, Sampler, Suggestion, register_sampler
 
 ALGORITHMS = ("reinforce", "ppo")
 
@@ -73,8 +73,8 @@ class ControllerPolicy(nn.Module):
         return torch.stack(picked, dim=1), log_prob, entropy
 
 
+@register_sampler("controller")
 class ControllerSampler(Sampler):
-    name = "controller"
     # Defaults tuned on NAS-Bench-201 at 100 cells (lr 0.002..0.02, batch 1..5, entropy 1e-3..1e-2, 40-100 runs
     # each): PPO, as NASNet used, beat REINFORCE there. NASNet's lr 3.5e-4 and batch 20 suit searches of thousands
     # of children across hundreds of workers; with a few hundred children the controller must learn faster.

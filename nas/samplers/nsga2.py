@@ -5,14 +5,14 @@ from __future__ import annotations
 import optuna
 
 from nas.errors import ConfigError
-from nas.search.samplers.base import Outcome
-from nas.search.samplers.optuna_study import STUDY_OPTIONS, OptunaStudySampler
+from nas.samplers.base import Outcome, SearchContext, register_sampler
+from nas.samplers.optuna_study import STUDY_OPTIONS, OptunaStudySampler
 
 COSTS = ("params", "macs")
 
 
+@register_sampler("nsga2")
 class Nsga2Sampler(OptunaStudySampler):
-    name = "nsga2"
     directions = ("maximize", "minimize")
     # A generation of 20 lets selection start working inside a 100-candidate budget; NSGA-II's usual 50 suits
     # searches of several hundred candidates.
@@ -23,6 +23,10 @@ class Nsga2Sampler(OptunaStudySampler):
         if cost not in COSTS:
             raise ConfigError(f"sampler 'nsga2': option cost={cost!r} is not one of {', '.join(COSTS)}")
         super().__init__(decisions, seed=seed, **options)
+
+    @classmethod
+    def options_for_search(cls, options: dict, context: SearchContext, *, resume: bool) -> dict:
+        return super().options_for_search({"cost": context.cost, **options}, context, resume=resume)
 
     def _optuna_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
         return optuna.samplers.NSGAIISampler(

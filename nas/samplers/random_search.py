@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import optuna
 
-from nas.search.samplers.optuna_study import STUDY_OPTIONS, OptunaStudySampler
+from nas.samplers.base import register_sampler
+from nas.samplers.optuna_study import STUDY_OPTIONS, OptunaStudySampler
 
 
+@register_sampler("random")
 class RandomSampler(OptunaStudySampler):
-    name = "random"
     defaults = dict(STUDY_OPTIONS)
 
     def _optuna_sampler(self, seed: int) -> optuna.samplers.BaseSampler:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import warnings
 from abc import abstractmethod
+from pathlib import Path
 from typing import Any, Sequence
 
 import optuna
@@ -27,13 +28,14 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
 from nas.errors import ConfigError
-from nas.search.samplers.base import Outcome, Sampler, Suggestion
+from nas.samplers.base import Outcome, Sampler, SearchContext, Suggestion
 from nas.space.decisions import Decision, check_choices
 
 # Optuna announces every study it opens; the search prints its own progress.
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 STUDY_OPTIONS = {"storage": None, "study_name": None}
+DATABASE_FILE = "optuna.db"  # in the experiment folder, unless the search names another database
 
 
 class OptunaStudySampler(Sampler):
@@ -71,6 +73,22 @@ class OptunaStudySampler(Sampler):
             raise
         if [d.name for d in self.study.directions] != [d.upper() for d in self.directions]:
             raise ConfigError(f"sampler {self.name!r}: study {study_name!r} exists with other objectives")
+
+    # --- how a search sets it up: the study lives in a database beside the experiment unless told otherwise ---
+
+    @classmethod
+    def options_for_search(cls, options: dict, context: SearchContext, *, resume: bool) -> dict:
+        options = dict(options)
+        options.setdefault("storage", context.database_url or default_database_url(context.folder))
+        options.setdefault("study_name", context.experiment)
+        if not resume:
+            refuse_existing_study(options["storage"], options["study_name"])
+        return options
+
+    @classmethod
+    def options_after_move(cls, context: SearchContext) -> dict:
+        # The default database is the one beside the experiment's sampler file now, wherever the folder went.
+        return {} if context.database_url else {"storage": default_database_url(context.folder)}
 
     @abstractmethod
     def _optuna_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
@@ -146,6 +164,17 @@ class OptunaStudySampler(Sampler):
         if not 0 <= token < len(trials) or trials[token].state != TrialState.RUNNING:
             raise ValueError(f"sampler {self.name!r}: token {token} is not pending (asked and not yet told)")
         return trials[token]
+
+
+def default_database_url(folder) -> str:
+    return f"sqlite:///{(Path(folder) / DATABASE_FILE).resolve()}"
+
+
+def refuse_existing_study(storage: str, study_name: str) -> None:
+    """A new experiment must not inherit another's trials from a shared Optuna database."""
+    if study_name in optuna.study.get_all_study_names(storage=storage):
+        raise ConfigError(f"the Optuna database {storage} already has a study named {study_name!r}; "
+                          f"pass --resume to continue it or --name to start another")
 
 
 def _trial_to_plain(trial: optuna.trial.FrozenTrial) -> dict:

@@ -1,4 +1,4 @@
-"""Search spaces read from YAML. A space is an ordered list of categorical decisions plus decode/encode.
+"""The NASNet search space: B blocks per cell, each picking two inputs, two ops and how to combine them.
 
 NASNet-style space file (search_spaces/nasnet.yaml):
 
@@ -16,33 +16,28 @@ the blocks before j, so every decision vector decodes to a valid cell.
 
 from __future__ import annotations
 
-import importlib
-import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
-
-import yaml
+from typing import Sequence
 
 from nas.errors import ConfigError, GenotypeError
-from nas.space.decisions import Decision, check_choices, count_combinations
-from nas.space.genotype import CELL_NAMES, COMBINES, NUM_CELL_INPUTS, Block, Cell, Genotype, canonical_op_name
+from nas.space.base import SearchSpace, register_space
+from nas.space.decisions import Decision, check_choices
+from nas.space.genotype import CELL_NAMES, COMBINES, NUM_CELL_INPUTS, Block, Cell, Genotype
+from nas.space.op_registry import canonical_op_name
 
 NASNET_KEYS = {"name", "type", "description", "blocks", "ops", "combine", "cells"}
 
 
+@register_space("nasnet")
 @dataclass(frozen=True)
-class NasnetSpace:
+class NasnetSpace(SearchSpace):
     name: str
     num_blocks: int
     ops: tuple[str, ...]
     combines: tuple[str, ...] = ("add",)
     searched_cells: tuple[str, ...] = CELL_NAMES
     description: str = ""
-
-    @property
-    def type(self) -> str:
-        return "nasnet"
 
     @property
     def decisions(self) -> list[Decision]:
@@ -61,11 +56,6 @@ class NasnetSpace:
                     decisions.append(Decision(f"{prefix}.combine", self.combines))
         return decisions
 
-    @property
-    def size(self) -> int:
-        """Decision vectors in the space; cells equal up to block or branch order are among them more than once."""
-        return count_combinations(self.decisions)
-
     def decode(self, choices: Sequence[int]) -> Genotype:
         try:
             values = iter(check_choices(self.decisions, choices))
@@ -82,7 +72,7 @@ class NasnetSpace:
         # A space that searches one cell uses it for both roles (as PNASNet does).
         return Genotype(cells.get("normal", cells.get("reduce")), cells.get("reduce", cells.get("normal")))
 
-    def encode(self, genotype: Genotype) -> list[int]:
+    def encode(self, genotype: Genotype) -> tuple[int, ...]:
         """The decisions that decode to `genotype`; GenotypeError when it is not in this space."""
         if len(self.searched_cells) == 1 and genotype.normal != genotype.reduce:
             raise GenotypeError(f"space {self.name} searches one cell, but the genotype's two cells differ")
@@ -108,16 +98,13 @@ class NasnetSpace:
                 choices += [block.input_a, self.ops.index(block.op_a), block.input_b, self.ops.index(block.op_b)]
                 if len(self.combines) > 1:
                     choices.append(self.combines.index(block.combine))
-        return choices
+        return tuple(choices)
 
-    def sample(self, rng: random.Random) -> list[int]:
-        return [rng.randrange(decision.num_choices) for decision in self.decisions]
+    def canonical_key(self, genotype: Genotype) -> str:
+        return genotype.hash()
 
-    def check_ops(self, known_ops: Iterable[str]) -> None:
-        known = set(known_ops)
-        unknown = [op for op in self.ops if op not in known]
-        if unknown:
-            raise ConfigError(f"space {self.name}: unknown op(s) {', '.join(unknown)}")
+    def size_note(self) -> str:
+        return "each one decision vector (cells differing only in block or branch order count once per order)"
 
     @classmethod
     def from_config(cls, config: dict, source: str = "space") -> "NasnetSpace":
@@ -144,43 +131,3 @@ class NasnetSpace:
             raise ConfigError(f"{source}: 'cells' must name normal and/or reduce, got {list(cells)!r}")
         return cls(str(config.get("name", Path(source).stem)), blocks, ops, combines, cells,
                    str(config.get("description", "")))
-
-
-# Space types by name, as "module:class", imported only when used.
-SPACE_TYPES = {
-    "nasnet": "nas.space.search_space:NasnetSpace",
-    "nasbench201": "nas.space.nasbench201:NasBench201Space",
-}
-
-
-def space_from_config(config, source: str = "space"):
-    if not isinstance(config, dict):
-        raise ConfigError(f"{source}: a space file must be a YAML mapping")
-    space_type = config.get("type", "nasnet")
-    if space_type not in SPACE_TYPES:
-        raise ConfigError(f"{source}: unknown space type {space_type!r} (known: {', '.join(SPACE_TYPES)})")
-    module_name, class_name = SPACE_TYPES[space_type].split(":")
-    space_class = getattr(importlib.import_module(module_name), class_name)
-    return space_class.from_config(config, source)
-
-
-def read_yaml(path, what: str = "file") -> dict:
-    """yaml.safe_load with errors a user can act on: missing file, or where the YAML breaks."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise ConfigError(f"cannot read {what} {path}: {error.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ConfigError(f"{what} {path} is not valid YAML{where}: {problem}") from None
-    return {} if data is None else data
-
-
-def load_space(path):
-    """A search space from a YAML file."""
-    return space_from_config(read_yaml(path, "space file"), str(path))

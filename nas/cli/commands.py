@@ -1,0 +1,90 @@
+"""The registry of `nas` subcommands and the argparse pieces every command shares.
+
+A command is one function registered with `@register_command(name, help=..., arguments=...)`: `arguments(parser)`
+adds its flags, the function runs with the parsed arguments and returns the exit code. Every module of this
+package is imported when the parser is built; a user's command comes from a module named in NAS_IMPORT.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from nas.registry import Registry
+
+COMMANDS: "Registry[CommandSpec]" = Registry("command", discover=("nas.cli",))
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    run: Callable[[argparse.Namespace], int | None]
+    help: str
+    description: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+
+
+def register_command(name: str, *, help: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda _: None,
+                     replace: bool = False):
+    """Function decorator: `nas <name>` parses `arguments` and calls the function; its docstring describes it."""
+
+    def add(run):
+        description = (run.__doc__ or help).strip()
+        COMMANDS.register(name, CommandSpec(name, run, help, description, arguments), replace=replace)
+        return run
+
+    return add
+
+
+class RegisteredName:
+    """An argparse `type` that accepts the names in a registry (checked when the flag is used, so building the
+    parser loads no registry), and lists them where a help text says %(type)s.
+
+    `check=False` leaves the check to the command, for names a module it imports later may register (a search's
+    `--import`)."""
+
+    def __init__(self, names: Callable[[], Iterable[str]], kind: str, extra: Iterable[str] = (), check: bool = True):
+        self.names = names
+        self.kind = kind
+        self.extra = tuple(extra)
+        self.check = check
+
+    def valid(self) -> list[str]:
+        return [*self.extra, *self.names()]
+
+    @property
+    def __name__(self) -> str:  # argparse's help formatting reads the type's __name__
+        return ", ".join(self.valid())
+
+    def __call__(self, value: str) -> str:
+        if not self.check:
+            return value
+        valid = self.valid()
+        if value not in valid:
+            raise argparse.ArgumentTypeError(f"unknown {self.kind} {value!r}; valid: {', '.join(valid)}")
+        return value
+
+
+def stack_name() -> RegisteredName:
+    from nas.models.registry import model_names  # imported when the flag is used or help is shown
+
+    return RegisteredName(lambda: model_names("stack"), "network stack")
+
+
+def dataset_name(check: bool = True) -> RegisteredName:
+    def names():
+        from nas.data.sources import dataset_choices
+
+        return dataset_choices()
+
+    return RegisteredName(names, "dataset", check=check)
+
+
+def sampler_name(extra: Iterable[str] = (), check: bool = True) -> RegisteredName:
+    def names():
+        from nas.samplers import SAMPLERS
+
+        return SAMPLERS.names()
+
+    return RegisteredName(names, "sampler", extra, check=check)

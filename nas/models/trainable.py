@@ -1,0 +1,43 @@
+"""What the trainer may ask of a network beyond `forward(x) -> logits`: the explicit seam between the two.
+
+A network that has drop-path or an auxiliary head subclasses TrainableNetwork: the trainer sets the drop-path
+probability each epoch with `set_drop_path`, and trains on `forward_train`, which also returns the auxiliary
+logits. Any other nn.Module (a torchvision baseline) is trained on its plain forward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+
+@dataclass
+class TrainingOutput:
+    logits: torch.Tensor
+    aux_logits: torch.Tensor | None = None  # from an auxiliary head, in training only
+
+
+class TrainableNetwork(nn.Module):
+    def set_drop_path(self, probability: float) -> None:
+        """Drop-path probability for the coming epoch (the trainer ramps it up); networks without it ignore it."""
+
+    def forward_train(self, x: torch.Tensor) -> TrainingOutput:
+        return TrainingOutput(self(x))
+
+
+def training_forward(model: nn.Module) -> Callable[[torch.Tensor], TrainingOutput]:
+    """The function the trainer calls on a batch in training."""
+    if isinstance(model, TrainableNetwork):
+        return model.forward_train
+    return lambda x: TrainingOutput(model(x))
+
+
+def set_drop_path(model: nn.Module, probability: float) -> float | None:
+    """Set the epoch's drop-path probability where the network has one; returns what was set (None: no drop-path)."""
+    if isinstance(model, TrainableNetwork):
+        model.set_drop_path(probability)
+        return probability
+    return None

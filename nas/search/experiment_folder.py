@@ -1,0 +1,97 @@
+"""The experiment folder (results/<name>/) and the rules for starting or resuming one.
+
+    experiment.yaml   the config it was started with, its recipe, and the space's decisions
+    trials.csv        one row per trained candidate (trials.parquet beside it when pyarrow is installed)
+    sampler.json      the sampler's state, saved after every ask and tell
+    optuna.db         the Optuna study (tpe, random, nsga2), unless the config names another database
+    ray/              Ray Tune's own trial folders and logs
+    best.yaml, top/   the best cells, as genotype files `nas train` / `nas show` read
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from nas.atomic_files import write_text_atomic
+from nas.errors import ConfigError
+from nas.search.experiment_config import ExperimentConfig
+from nas.yaml_files import read_yaml
+
+# What a resumed search may change; anything else would mix results trained differently in one table.
+CHANGEABLE_ON_RESUME = ("trials", "time_budget_s", "resources", "trial_time_limit_s", "max_retries", "ray_address",
+                        "storage", "results_dir", "top_k", "data", "early_stopping")
+DATA_KEYS_FIXED_ON_RESUME = ("dataset", "subset", "val_size")  # the folder may move; the split may not change
+
+
+@dataclass(frozen=True)
+class ExperimentPaths:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "experiment.yaml"
+
+    @property
+    def sampler(self) -> Path:
+        return self.root / "sampler.json"
+
+    @property
+    def best(self) -> Path:
+        return self.root / "best.yaml"
+
+    @property
+    def top(self) -> Path:
+        return self.root / "top"
+
+    @property
+    def ray(self) -> Path:
+        return self.root / "ray"
+
+
+def space_fingerprint(space) -> list:
+    return [[decision.name, list(decision.choices)] for decision in space.decisions]
+
+
+def check_start_or_resume(config: ExperimentConfig, resume: bool, space, recipe) -> ExperimentPaths:
+    """The experiment's paths, once the folder is known to be new (a start) or the same search (a resume)."""
+    paths = ExperimentPaths(Path(config.results_dir) / config.name)
+    exists = paths.config.exists()
+    if resume and not exists:
+        raise ConfigError(f"cannot resume: no experiment {config.name!r} in {paths.root.parent}/")
+    if not resume and exists:
+        raise ConfigError(f"experiment {config.name!r} already exists in {paths.root}; "
+                          f"pass --resume to continue it or --name to start another")
+    if resume:
+        check_resume_matches(read_yaml(paths.config, "experiment file"), config, space, recipe)
+    return paths
+
+
+def check_resume_matches(saved: dict, config: ExperimentConfig, space, recipe) -> None:
+    name = config.name
+    if saved.get("space_decisions") != space_fingerprint(space):
+        raise ConfigError(f"cannot resume {name!r}: it was made from another search space "
+                          f"({saved.get('config', {}).get('space')})")
+    saved_config, current = saved.get("config", {}), config.to_dict()
+    for key, value in current.items():
+        if key in CHANGEABLE_ON_RESUME or key in ("space", "recipe", "recipe_overrides"):
+            continue
+        if saved_config.get(key) != value:
+            raise ConfigError(f"cannot resume {name!r} with {key} = {value!r}: it was started with "
+                              f"{saved_config.get(key)!r}")
+    for key in DATA_KEYS_FIXED_ON_RESUME:
+        started_with = saved_config.get("data", {}).get(key)
+        if started_with != current["data"][key]:
+            raise ConfigError(f"cannot resume {name!r} with data.{key} = {current['data'][key]!r}: it was "
+                              f"started with {started_with!r}")
+    if saved.get("recipe") != dataclasses.asdict(recipe):
+        raise ConfigError(f"cannot resume {name!r} with another training recipe than it was started with")
+
+
+def write_experiment_file(paths: ExperimentPaths, config: ExperimentConfig, space, recipe) -> None:
+    document = {"config": config.to_dict(), "recipe": dataclasses.asdict(recipe),
+                "space_decisions": space_fingerprint(space)}
+    write_text_atomic(paths.config, yaml.safe_dump(document, sort_keys=False))

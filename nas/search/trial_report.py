@@ -1,0 +1,37 @@
+"""What a trial reports: to Ray Tune after every epoch (its scheduler reads `epoch` and `val_acc`), and once more
+at the end with `final` set, which the searcher turns into the trial's row in the store."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from nas.samplers import STATUSES
+
+
+@dataclass
+class TrialReport:
+    val_acc: float = 0.0  # Tune insists on the metric in every report; a failed trial's 0.0 is never stored
+    epoch: int = 0
+    val_acc_per_epoch: list[float] = field(default_factory=list)
+    device: str = ""
+    params: int | None = None
+    macs: int | None = None
+    final: bool = False
+    status: str | None = None  # set on the final report: one of STATUSES
+    error: str = ""
+    train_time_s: float | None = None
+    images_per_sec: float | None = None
+
+    def __post_init__(self):
+        if self.status is not None and self.status not in STATUSES:
+            raise ValueError(f"trial status {self.status!r} is not one of {', '.join(STATUSES)}")
+
+    def to_metrics(self) -> dict:
+        """The dict Tune is given (values that are not known yet are left out)."""
+        return {key: value for key, value in dataclasses.asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_metrics(cls, result: dict) -> "TrialReport":
+        """Back from Tune's result, which adds keys of its own."""
+        return cls(**{f.name: result[f.name] for f in dataclasses.fields(cls) if f.name in result})

@@ -1,0 +1,39 @@
+"""Reading YAML the one way the engine does: `yaml.safe_load`, with errors a user can act on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from nas.errors import ConfigError
+
+
+def read_yaml(path, what: str = "file", error: type[Exception] = ConfigError):
+    """The YAML document in `path` ({} when empty); `error` names a missing file or where the YAML breaks."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as problem:
+        raise error(f"cannot read {what} {path}: {problem.strerror}") from None
+    except UnicodeDecodeError:
+        raise error(f"{what} {path} is not a text file") from None
+    return parse_yaml(text, f"{what} {path}", error)
+
+
+def parse_yaml(text: str, where: str, error: type[Exception] = ConfigError):
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as problem:
+        mark = getattr(problem, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        reason = getattr(problem, "problem", None) or str(problem).splitlines()[0]
+        raise error(f"{where} is not valid YAML{at}: {reason}") from None
+    return {} if data is None else data
+
+
+def read_yaml_mapping(path, what: str = "file", error: type[Exception] = ConfigError) -> dict:
+    data = read_yaml(path, what, error)
+    if not isinstance(data, dict):
+        raise error(f"{what} {path} must be a YAML mapping")
+    return data

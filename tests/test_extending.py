@@ -1,0 +1,110 @@
+"""Extending the engine from outside `nas/`: a sampler, a space, a stack, a dataset source, a CLI command and an
+op alias, each one module in tests/extensions/ registered with the engine's own decorators, used for real."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from nas.cli import main
+from nas.cli.commands import COMMANDS
+from nas.data.sources import DATASETS
+from nas.models.registry import MODELS
+from nas.samplers import SAMPLERS
+from nas.space import SPACES
+from nas.space.op_registry import OPS
+from search_fixtures import make_image_folder, write_config
+
+
+EXTENSIONS = Path(__file__).resolve().parent / "extensions"
+
+
+@pytest.fixture
+def user_modules(monkeypatch):
+    """The extension folder on the import path; every registry and module restored afterwards."""
+    monkeypatch.syspath_prepend(str(EXTENSIONS))
+    before = set(sys.modules)
+    with OPS.restored_afterwards(), MODELS.restored_afterwards(), SAMPLERS.restored_afterwards(), \
+            SPACES.restored_afterwards(), DATASETS.restored_afterwards(), COMMANDS.restored_afterwards():
+        yield monkeypatch
+    for name in set(sys.modules) - before:
+        if (getattr(sys.modules[name], "__file__", None) or "").startswith(str(EXTENSIONS)):
+            del sys.modules[name]
+
+
+def test_a_user_command_runs_through_nas_import(user_modules, capsys):
+    assert main(["hello"]) == 2  # not registered yet: argparse refuses it in one line
+    assert "invalid choice: 'hello'" in capsys.readouterr().err
+    user_modules.setenv("NAS_IMPORT", "hello_command")
+    assert main(["hello", "--name", "cells"]) == 0
+    assert capsys.readouterr().out == "hello, cells\n"
+
+
+def test_a_missing_nas_import_module_is_one_line_and_exit_2(user_modules, capsys):
+    user_modules.setenv("NAS_IMPORT", "no_such_extension")
+    assert main(["ops"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "no_such_extension" in error and "NAS_IMPORT" in error
+
+
+def test_a_user_stack_is_profiled_by_name(user_modules, capsys):
+    user_modules.setenv("NAS_IMPORT", "wide_stem_stack")
+    assert main(["profile", "--genotype", "darts-v2", "--stack", "wide-stem-cifar", "--channels", "8",
+                 "--cells", "5", "--json"]) == 0
+    wide = yaml.safe_load(capsys.readouterr().out)
+    assert main(["profile", "--genotype", "darts-v2", "--stack", "cifar", "--channels", "8", "--cells", "5",
+                 "--json"]) == 0
+    plain = yaml.safe_load(capsys.readouterr().out)
+    assert wide["params"] > plain["params"]  # the wider stem has more weights, so the stack really was used
+
+
+def test_a_user_dataset_source_is_trained_on_and_found_by_auto(user_modules, tmp_path, capsys):
+    user_modules.setenv("NAS_IMPORT", "noise_dataset")
+    data = tmp_path / "noise-data"
+    data.mkdir()
+    (data / "NOISE").touch()
+    out = tmp_path / "run"
+    assert main(["train", "--baseline", "resnet20", "--data", str(data), "--epochs", "1", "--batch-size", "32",
+                 "--no-progress", "--out", str(out)]) == 0  # --dataset auto: the source recognised its folder
+    metrics = yaml.safe_load((out / "metrics.json").read_text())
+    assert metrics["dataset"]["name"] == "noise" and metrics["dataset"]["classes"] == 3
+    assert metrics["status"] == "ok"
+
+
+def test_a_user_alias_reaches_the_canonical_hash(user_modules):
+    from nas.models.ops import register_op
+    from nas.space.genotype import Block, Cell, Genotype
+
+    register_op("sep_3x3_twice", OPS.get("sep_conv_3x3").builder, description="an alias by another name",
+                aliases=("my_sep",))
+    written = Genotype.parse("normal: add(my_sep@0, skip_connect@1) | reduce: add(max_pool_3x3@0, my_sep@1)")
+    canonical = Genotype.parse("normal: add(sep_3x3_twice@0, identity@1) | reduce: add(max_pool_3x3@0, "
+                               "sep_3x3_twice@1)")
+    assert written == canonical and written.hash() == canonical.hash()
+    built = Genotype(Cell((Block(0, "my_sep", 1, "skip_connect"),)), Cell((Block(0, "max_pool_3x3", 1, "my_sep"),)))
+    assert built.hash() == canonical.hash()  # written with the alias in code, not parsed: same network, same hash
+
+
+@pytest.mark.slow  # a real search on a local Ray, started as a user would
+def test_a_user_sampler_and_space_drive_a_real_search(tmp_path):
+    data = make_image_folder(tmp_path / "data")
+    space = tmp_path / "chain.yaml"
+    space.write_text("type: chain\nname: chain\nblocks: 2\nops: [conv_1x1, max_pool_3x3, skip_connect]\n")
+    config = write_config(tmp_path / "search.yaml", data, tmp_path / "results", name="chained", trials=3,
+                          space=str(space), sampler="cyclic", sampler_options={"start": 1},
+                          imports=["chain_space", "cyclic_sampler"])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(EXTENSIONS), os.environ.get("PYTHONPATH", "")])}
+    finished = subprocess.run([sys.executable, "-m", "nas", "search", "--config", str(config)], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    trials = pd.read_csv(tmp_path / "results" / "chained" / "trials.csv")
+    assert set(trials["status"]) == {"ok"} and set(trials["sampler"]) == {"cyclic"}
+    # Candidate k of the cyclic sampler (from start 1) takes op k mod 3 everywhere.
+    expected = {f"add({op}@1, {op}@0) add({op}@2, {op}@0)" for op in ("max_pool_3x3", "skip_connect", "conv_1x1")}
+    assert {genotype.split(" | ")[0].removeprefix("normal: ") for genotype in trials["genotype"]} == expected
