@@ -24,7 +24,8 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-from nas.samplers import SAMPLER_NAMES, Outcome, make_sampler  # noqa: E402
+from nas.samplers import SAMPLERS, Outcome, make_sampler  # noqa: E402
+from nas.search.trial_report import TrialReport  # noqa: E402
 from nas.search.trial_store import TrialStore  # noqa: E402
 from nas.search.tune_searcher import SamplerSearcher  # noqa: E402
 from nas.space import load_space  # noqa: E402
@@ -33,8 +34,9 @@ from nas.space import load_space  # noqa: E402
 def trivial_trial(config):
     from ray import tune
 
-    tune.report({"val_acc": 0.5, "epoch": 1, "val_acc_per_epoch": [0.5]})
-    tune.report({"final": True, "status": "ok", "val_acc": 0.5, "val_acc_per_epoch": [0.5], "params": 1, "macs": 1})
+    tune.report(TrialReport(val_acc=0.5, epoch=1, val_acc_per_epoch=[0.5]).to_metrics())
+    tune.report(TrialReport(val_acc=0.5, epoch=1, val_acc_per_epoch=[0.5], params=1, macs=1, final=True,
+                            status="ok").to_metrics())
 
 
 def tune_overhead(trials: int, workers: int) -> dict:
@@ -47,9 +49,9 @@ def tune_overhead(trials: int, workers: int) -> dict:
         started = time.perf_counter()
         ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR")
         ray_start = time.perf_counter() - started
-        searcher = SamplerSearcher(sampler=make_sampler("random", space.decisions, seed=0), decode=space.decode,
+        searcher = SamplerSearcher(sampler=make_sampler("random", space.decisions, seed=0), space=space,
                                    store=TrialStore(folder), sampler_path=Path(folder) / "sampler.json",
-                                   budget=trials, rerun=[], on_record=lambda record: None)
+                                   budget=trials, rerun=[])
         tuner = tune.Tuner(
             tune.with_resources(trivial_trial, {"cpu": 1}),
             tune_config=tune.TuneConfig(search_alg=searcher, num_samples=trials, max_concurrent_trials=workers,
@@ -101,7 +103,7 @@ def main() -> None:
     parser.add_argument("--points", default="10,100,1000")
     args = parser.parse_args()
     points = [int(point) for point in args.points.split(",")]
-    samplers = SAMPLER_NAMES if args.samplers == "all" else args.samplers.split(",")
+    samplers = SAMPLERS.names() if args.samplers == "all" else args.samplers.split(",")
 
     print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
     overhead = tune_overhead(args.trials, args.workers)

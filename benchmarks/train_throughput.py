@@ -31,6 +31,7 @@ from torch import nn  # noqa: E402
 from nas.data import load_dataset, make_splits  # noqa: E402
 from nas.data.device_loader import DeviceLoader  # noqa: E402
 from nas.data.stream_loader import StreamLoader  # noqa: E402
+from nas.models.trainable import training_forward  # noqa: E402
 from nas.train import load_recipe  # noqa: E402
 from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
 
@@ -127,7 +128,9 @@ def measure_device(device, splits, recipe, args) -> dict:
     steps = args.steps or (50 if cuda else 8)
     warmup = args.warmup if args.warmup is not None else (10 if cuda else 2)
     model = build(args, device)
-    runner = torch.compile(model) if (args.compile and cuda) else model
+    forward_train = training_forward(model)
+    if args.compile and cuda:
+        forward_train = torch.compile(forward_train)
     optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
                                 nesterov=recipe.nesterov, weight_decay=recipe.weight_decay)
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if cuda else contextlib.nullcontext
@@ -137,9 +140,7 @@ def measure_device(device, splits, recipe, args) -> dict:
         images = images.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         labels = labels.to(device, non_blocking=True)
         with autocast():
-            output = runner(images)
-            logits = output[0] if isinstance(output, tuple) else output
-            loss = criterion(logits, labels)
+            loss = criterion(forward_train(images).logits, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)

@@ -21,7 +21,7 @@ import contextlib
 import importlib
 import os
 import pkgutil
-from typing import Callable, Generic, Iterable, Iterator, TypeVar
+from typing import Generic, Iterable, Iterator, TypeVar
 
 from nas.errors import ConfigError
 
@@ -128,17 +128,3 @@ def import_modules_from_environment(variable: str = "NAS_IMPORT") -> None:
     names = [name.strip() for name in os.environ.get(variable, "").split(",") if name.strip()]
     import_user_modules(names, where=variable)
 
-
-def decorator_for(registry: Registry, make_entry: Callable[..., T]):
-    """A `register_x(name, ..., **fields)` decorator that wraps the decorated object with `make_entry`.
-
-    Used where an entry carries more than the object itself (a description, defaults)."""
-
-    def register(name: str, *, aliases: Iterable[str] = (), replace: bool = False, **fields):
-        def add(value):
-            registry.register(name, make_entry(name, value, **fields), aliases=aliases, replace=replace)
-            return value
-
-        return add
-
-    return register
