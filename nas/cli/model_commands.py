@@ -20,8 +20,8 @@ def _profile_arguments(parser) -> None:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--genotype", metavar="NAME|FILE", help="published cell name or genotype file")
     what.add_argument("--baseline", metavar="NAME", help="hand-designed network (e.g. resnet56, resnet50)")
-    parser.add_argument("--stack", default="cifar", type=stack_name(),
-                        help="network stack for --genotype: %(type)s (default %(default)s)")
+    parser.add_argument("--stack", type=stack_name(),
+                        help="network stack for --genotype: %(type)s (default: cifar for small images)")
     parser.add_argument("--channels", type=int, help="initial channels C (default: the stack's published value)")
     parser.add_argument("--cells", type=int, help="cells, reductions included (default: the stack's)")
     parser.add_argument("--image-size", type=int, help="input height and width (default: the model's)")
@@ -106,9 +106,10 @@ def run_profile(args) -> int:
     """Count parameters (auxiliary head excluded) and multiply-adds of a cell network or a baseline."""
     import torch
 
-    from nas.models import build_model, count_params_and_macs, get_model
+    from nas.models import SMALL_IMAGE_STACK, build_model, count_params_and_macs, get_model
 
     if args.genotype is not None:
+        args.stack = args.stack or SMALL_IMAGE_STACK
         spec = get_model(args.stack, kind="stack")
     else:
         spec = get_model(args.baseline, kind="baseline")

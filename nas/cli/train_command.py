@@ -22,7 +22,7 @@ def _train_arguments(parser) -> None:
     what.add_argument("--genotype", help="published cell name (e.g. darts-v2) or genotype file")
     what.add_argument("--baseline", help="hand-designed network name (e.g. resnet20)")
     parser.add_argument("--data", required=True, help="dataset folder (CIFAR-10 batches or an image-folder tree)")
-    parser.add_argument("--dataset", type=dataset_name(), default="auto",
+    parser.add_argument("--dataset", type=dataset_name(),
                         help="%(type)s (default auto: an image-folder tree when DATA/train/ exists, else CIFAR-10, "
                              "downloaded into DATA when online)")
     parser.add_argument("--recipe", default="proxy", help="proxy, full or a recipe YAML file (default proxy)")
@@ -52,7 +52,6 @@ def run_train(args) -> int:
     # the cores (measured on a loaded 2-core VM: 0.5 s/step instead of 1-3 s, resnet20 batch 128).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-    from nas.data import load_dataset, make_splits
     from nas.models.profile import count_params_and_macs
     from nas.train import load_recipe, train
 
@@ -64,17 +63,7 @@ def run_train(args) -> int:
     recipe = load_recipe(args.recipe, {"epochs": args.epochs, "batch_size": args.batch_size,
                                        "channels": args.channels, "cells": args.cells})
     _check_model_name(args)
-    started = time.perf_counter()
-    dataset = load_dataset(args.dataset, args.data, cache_dir=args.cache_dir, progress=not args.no_progress)
-    load_seconds = time.perf_counter() - started
-    print(dataset.describe())
-    if dataset.cache_path:
-        verb = "used" if dataset.from_cache else "written"
-        print(f"dataset cache {verb}: {dataset.cache_path} ({load_seconds:.2f} s)")
-    splits = make_splits(dataset, purpose="final" if args.eval_test else "search", val_size=args.val_size,
-                         subset=args.subset, seed=args.seed)
-    print(splits.describe())
-
+    dataset, splits = _load_data(args)
     model = _build_model(args, recipe, dataset)
     profile = count_params_and_macs(model, (1, dataset.channels, dataset.image_size, dataset.image_size))
     print(f"model: {profile['params'] / 1e6:.3f}M params, {profile['macs'] / 1e6:.1f}M multiply-adds")
@@ -83,7 +72,37 @@ def run_train(args) -> int:
     result = train(model, splits, recipe, device=args.device, seed=args.seed,
                    checkpoint_path=out / CHECKPOINT_FILE, eval_test=args.eval_test, progress=not args.no_progress,
                    resume=args.resume)
-    metrics = {
+    _write_json(out / METRICS_FILE, _metrics_document(args, recipe, dataset, splits, profile, result, out))
+    test = f", test acc {result.test_acc:.4f}" if result.test_acc is not None else ""
+    val = f"{result.val_acc:.4f}" if result.val_acc is not None else "-"
+    print(f"{result.status}: val acc {val}{test}, {result.images_per_sec:.0f} img/s, {result.wall_time:.1f} s; "
+          f"wrote {out / METRICS_FILE}")
+    if result.status == "diverged":
+        print(f"nas train: {result.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _load_data(args):
+    from nas.data import load_dataset, make_splits
+    from nas.data.sources import AUTO
+
+    started = time.perf_counter()
+    dataset = load_dataset(args.dataset or AUTO, args.data, cache_dir=args.cache_dir, progress=not args.no_progress)
+    load_seconds = time.perf_counter() - started
+    print(dataset.describe())
+    if dataset.cache_path:
+        verb = "used" if dataset.from_cache else "written"
+        print(f"dataset cache {verb}: {dataset.cache_path} ({load_seconds:.2f} s)")
+    splits = make_splits(dataset, purpose="final" if args.eval_test else "search", val_size=args.val_size,
+                         subset=args.subset, seed=args.seed)
+    print(splits.describe())
+    return dataset, splits
+
+
+def _metrics_document(args, recipe, dataset, splits, profile, result, out: Path) -> dict:
+    """metrics.json: what was trained, on what, how it went, and how to run it again."""
+    return {
         "command": "nas " + " ".join(sys.argv[1:]) if sys.argv and Path(sys.argv[0]).name == "nas" else None,
         "model": {"genotype": args.genotype, "baseline": args.baseline,
                   "channels": recipe.channels if args.genotype else None,
@@ -107,15 +126,6 @@ def run_train(args) -> int:
         "seed": args.seed,
         "checkpoint": str(out / CHECKPOINT_FILE),
     }
-    _write_json(out / METRICS_FILE, metrics)
-    test = f", test acc {result.test_acc:.4f}" if result.test_acc is not None else ""
-    val = f"{result.val_acc:.4f}" if result.val_acc is not None else "-"
-    print(f"{result.status}: val acc {val}{test}, {result.images_per_sec:.0f} img/s, {result.wall_time:.1f} s; "
-          f"wrote {out / METRICS_FILE}")
-    if result.status == "diverged":
-        print(f"nas train: {result.message}", file=sys.stderr)
-        return 1
-    return 0
 
 
 def _check_model_name(args) -> None:

@@ -7,13 +7,16 @@ from torch import nn
 from nas.errors import ConfigError
 from nas.models import baselines as _baselines  # noqa: F401  (registers the baselines)
 from nas.models import networks as _networks  # noqa: F401  (registers the stacks)
+from nas.models.networks import SMALL_IMAGE_STACK, default_stack
 from nas.models.ops import build_op, known_op_names, list_ops, register_op
 from nas.models.profile import count_params_and_macs
 from nas.models.registry import get_model, list_models, model_names, register_model
 from nas.space.genotype import Genotype, resolve_genotype
 
 __all__ = [
+    "SMALL_IMAGE_STACK",
     "build_model",
+    "default_stack",
     "build_op",
     "count_params_and_macs",
     "get_model",
@@ -34,7 +37,7 @@ def resolve_genotype_for_model(genotype) -> Genotype:
     return genotype.validate(known_op_names())
 
 
-def build_model(*, genotype=None, baseline=None, stack: str = "cifar", channels: int | None = None,
+def build_model(*, genotype=None, baseline=None, stack: str = SMALL_IMAGE_STACK, channels: int | None = None,
                 cells: int | None = None, num_classes: int = 10, in_channels: int = 3, image_size: int = 32,
                 auxiliary: bool = False, drop_path: float = 0.0) -> nn.Module:
     """A cell network (`genotype` stacked as `stack`) or a registered `baseline`, exactly one of the two.

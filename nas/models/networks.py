@@ -163,7 +163,16 @@ class CellNetwork(TrainableNetwork):
         return TrainingOutput(self.classifier(self.dropout(out)), aux_logits)
 
 
-@register_model("cifar", kind="stack", image_size=32, channels=36, cells=20,
+SMALL_IMAGE_STACK = "cifar"  # the stack a cell gets when nothing names one: for small images (CIFAR, 32 px)
+LARGE_IMAGE_STACK = "imagenet"  # and for ImageNet-size images
+SMALL_IMAGE_MAX_SIDE = 64
+
+
+def default_stack(image_size: int) -> str:
+    return SMALL_IMAGE_STACK if image_size <= SMALL_IMAGE_MAX_SIDE else LARGE_IMAGE_STACK
+
+
+@register_model(SMALL_IMAGE_STACK, kind="stack", image_size=32, channels=36, cells=20,
                 description="CIFAR stack (DARTS): 3x3 conv stem to 3C, cells with reductions at 1/3 and 2/3")
 def cifar_network(genotype: Genotype, *, channels: int, cells: int, num_classes: int, in_channels: int = 3,
                   auxiliary: bool = False, drop_path: float = 0.0, stem_multiplier: int = 3) -> CellNetwork:
@@ -171,7 +180,7 @@ def cifar_network(genotype: Genotype, *, channels: int, cells: int, num_classes:
     return CellNetwork(genotype, stem, channels, cells, num_classes, auxiliary, drop_path)
 
 
-@register_model("imagenet", kind="stack", image_size=224, channels=48, cells=14,
+@register_model(LARGE_IMAGE_STACK, kind="stack", image_size=224, channels=48, cells=14,
                 description="DARTS ImageNet stack: three stride-2 convs in the stem, then the cells")
 def imagenet_network(genotype: Genotype, *, channels: int, cells: int, num_classes: int, in_channels: int = 3,
                      auxiliary: bool = False, drop_path: float = 0.0) -> CellNetwork:

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nas.data.sources import AUTO
 from nas.errors import ConfigError
+from nas.models.networks import SMALL_IMAGE_STACK
 from nas.package_files import DEFAULT_EXPERIMENT, SEARCH_SPACES_DIR
+from nas.samplers import DEFAULT_SAMPLER
 from nas.yaml_files import read_yaml_mapping
 
 DEFAULT_CONFIG = DEFAULT_EXPERIMENT
@@ -30,7 +33,7 @@ class Objective:
 
 @dataclass(frozen=True)
 class DataSettings:
-    dataset: str = "auto"  # auto or a registered dataset source (cifar10, imagefolder, ...)
+    dataset: str = AUTO  # auto or a registered dataset source (cifar10, imagefolder, ...)
     root: str | None = None  # folder; --data overrides
     subset: int | None = None  # class-balanced subset of the training set; None for all of it
     # held out from the (subset of the) training set, None for 10% (45,000/5,000 on CIFAR-10); the test split is
@@ -41,7 +44,7 @@ class DataSettings:
 
 @dataclass(frozen=True)
 class ModelSettings:
-    stack: str = "cifar"  # how cells are stacked; width and depth come from the recipe
+    stack: str = SMALL_IMAGE_STACK  # how cells are stacked; width and depth come from the recipe
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class EarlyStopping:
 class ExperimentConfig:
     name: str = "quick"
     space: str = "nasnet.yaml"
-    sampler: str = "tpe"
+    sampler: str = DEFAULT_SAMPLER
     sampler_options: dict = field(default_factory=dict)  # checked by the sampler itself
     trials: int = 8
     time_budget_s: float | None = None  # wall-clock budget for the whole search

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from nas.models import build_model
+from nas.models import build_model, default_stack
 from nas.train.recipe import Recipe
 
 
@@ -21,7 +21,7 @@ def network_for_data(*, recipe: Recipe, num_classes: int, in_channels: int, imag
     cell_network = genotype is not None
     return build_model(
         genotype=genotype, baseline=baseline,
-        stack=stack or ("cifar" if image_size <= 64 else "imagenet"),
+        stack=stack or default_stack(image_size),
         channels=recipe.channels if cell_network else None,
         cells=recipe.cells if cell_network else None,
         num_classes=num_classes, in_channels=in_channels, image_size=image_size,
