@@ -1,0 +1,96 @@
+"""A table of dataclass records in a CSV file (and parquet beside it when pyarrow is installed).
+
+One process writes it. Each append rewrites the file under a temporary name and renames it, so a crash at any
+moment leaves the previous table or the new one, never a torn row. Column types come from the dataclass's
+annotations: lists are stored as JSON, whole numbers stay whole when some rows have none (pandas' Int64).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import pandas as pd
+
+from nas.atomic_files import write_bytes_atomic, write_text_atomic
+
+R = TypeVar("R")
+
+
+def _kind(annotation) -> str:
+    """How a column is stored: list (JSON), int, float, bool or str; `X | None` is X with empty cells."""
+    options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) \
+        else (annotation,)
+    for option in options:
+        if option is list or typing.get_origin(option) is list:
+            return "list"
+        for kind in (bool, int, float):  # bool first: it is an int too
+            if option is kind:
+                return kind.__name__
+    return "str"
+
+
+class RecordTable(Generic[R]):
+    def __init__(self, csv_path, record_type: type[R]):
+        self.csv_path = Path(csv_path)
+        self.parquet_path = self.csv_path.with_suffix(".parquet")
+        self.record_type = record_type
+        hints = typing.get_type_hints(record_type)
+        self.columns = [f.name for f in dataclasses.fields(record_type)]
+        self.kinds = {name: _kind(hints[name]) for name in self.columns}
+        self._records: list[R] = self._read() if self.csv_path.exists() else []
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @property
+    def records(self) -> list[R]:
+        return list(self._records)
+
+    def append(self, record: R) -> None:
+        self._records.append(record)
+        self._write()
+
+    def replace_all(self, records: list[R]) -> None:
+        self._records = list(records)
+        self._write()
+
+    def frame(self) -> pd.DataFrame:
+        rows = []
+        for record in self._records:
+            row = dataclasses.asdict(record)
+            for column, kind in self.kinds.items():
+                if kind == "list":
+                    row[column] = json.dumps(row[column])
+            rows.append(row)
+        frame = pd.DataFrame(rows, columns=self.columns)
+        return frame.astype({column: "Int64" for column, kind in self.kinds.items() if kind == "int"})
+
+    def _read(self) -> list[R]:
+        frame = pd.read_csv(self.csv_path, dtype=str, keep_default_na=False)
+        convert = {"list": lambda text: json.loads(text) if text else [], "int": int, "float": float,
+                   "bool": lambda text: text == "True", "str": str}
+        records = []
+        for row in frame.to_dict("records"):
+            values = {}
+            for column in self.columns:
+                text, kind = row.get(column, ""), self.kinds[column]
+                values[column] = convert[kind](text) if (text != "" or kind in ("list", "str")) else None
+            records.append(self.record_type(**values))
+        return records
+
+    def _write(self) -> None:
+        frame = self.frame()
+        write_text_atomic(self.csv_path, frame.to_csv(index=False))
+        try:
+            import pyarrow  # noqa: F401 - parquet is optional
+        except ImportError:
+            return
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        write_bytes_atomic(self.parquet_path, buffer.getvalue())
