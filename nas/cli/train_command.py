@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -102,6 +101,8 @@ def _load_data(args):
 
 def _metrics_document(args, recipe, dataset, splits, profile, result, out: Path) -> dict:
     """metrics.json: what was trained, on what, how it went, and how to run it again."""
+    from nas.train.device_choice import describe_device
+
     return {
         "command": "nas " + " ".join(sys.argv[1:]) if sys.argv and Path(sys.argv[0]).name == "nas" else None,
         "model": {"genotype": args.genotype, "baseline": args.baseline,
@@ -121,7 +122,7 @@ def _metrics_document(args, recipe, dataset, splits, profile, result, out: Path)
         "macs": profile["macs"],
         "wall_time": result.wall_time,
         "images_per_sec": result.images_per_sec,
-        "device": _describe_device(args.device),
+        "device": describe_device(args.device),
         "recipe": recipe.to_dict(),
         "seed": args.seed,
         "checkpoint": str(out / CHECKPOINT_FILE),
@@ -145,27 +146,6 @@ def _build_model(args, recipe, dataset):
     return network_for_data(recipe=recipe, genotype=args.genotype, baseline=args.baseline, stack=args.stack,
                             num_classes=dataset.num_classes, in_channels=dataset.channels,
                             image_size=dataset.image_size, seed=args.seed)
-
-
-def _describe_device(device: str) -> str:
-    import torch
-
-    from nas.train.device_choice import resolve_device
-
-    resolved = resolve_device(device)
-    if resolved.type == "cuda":
-        return f"{resolved} ({torch.cuda.get_device_name(resolved)})"
-    return f"cpu ({_cpu_model()}, {torch.get_num_threads()} threads)"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -6,24 +6,23 @@ import logging
 import os
 
 from nas.errors import ConfigError
-from nas.search.experiment_config import ExperimentConfig
+from nas.search.experiment_config import Resources
 
 
-def start_ray(config: ExperimentConfig) -> None:
-    """A local Ray (or the cluster at ray_address), checked to have room for one trial."""
+def start_ray(address: str | None, resources: Resources) -> None:
+    """A local Ray (or the cluster at `address`), checked to have room for one trial."""
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # our progress lines replace Tune's console tables
     import ray
 
     if not ray.is_initialized():
         try:
             # PASSIVE: OpenMP threads that spin while idle take the CPU from a neighbouring trial.
-            ray.init(address=config.ray_address, include_dashboard=False, log_to_driver=False,
+            ray.init(address=address, include_dashboard=False, log_to_driver=False,
                      logging_level=logging.ERROR, runtime_env={"env_vars": {"OMP_WAIT_POLICY": "PASSIVE"}})
         except (ConnectionError, ValueError, RuntimeError) as error:
-            raise ConfigError(f"cannot start or join Ray at {config.ray_address or 'a local instance'}: "
+            raise ConfigError(f"cannot start or join Ray at {address or 'a local instance'}: "
                               f"{str(error).splitlines()[0]}") from None
     available = ray.cluster_resources()
-    resources = config.resources
     for name, asked in (("CPU", resources.cpus_per_trial), ("GPU", resources.gpus_per_trial)):
         if asked > available.get(name, 0):
             raise ConfigError(f"each trial asks for {asked:g} {name}(s), but the Ray cluster has "

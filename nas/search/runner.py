@@ -71,7 +71,7 @@ def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=pri
 
     paths, space, recipe = open_experiment(config, resume)
     splits = load_search_data(config, print_line)
-    start_ray(config)
+    start_ray(config.ray_address, config.resources)
 
     # Nothing above wrote into the experiment folder.
     paths.root.mkdir(parents=True, exist_ok=True)

@@ -48,13 +48,13 @@ def resolve_genotype(name_or_path) -> Genotype:
     if isinstance(name_or_path, Genotype):
         return name_or_path
     text = str(name_or_path)
+    if text.startswith("normal:") or text.startswith("Genotype("):  # inline: too long to be tried as a file name
+        return parse_genotype_text(text)
     published = PUBLISHED_CELLS_DIR / f"{text}.yaml"
     if published.is_file():
         return load_genotype(published)
     if Path(text).is_file():
         return load_genotype(text)
-    if text.startswith("normal:") or text.startswith("Genotype("):
-        return parse_genotype_text(text)
     raise GenotypeError(
         f"no genotype file or published cell named {text!r} (published: {', '.join(published_cell_names())})"
     )

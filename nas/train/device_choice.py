@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import platform
+from pathlib import Path
+
 import torch
 
 from nas.errors import ConfigError
@@ -17,3 +20,21 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} asked for, but torch sees no CUDA device here")
     return resolved
+
+
+def describe_device(device) -> str:
+    """The device in words, for tables and metrics: `cuda:0 (NVIDIA H100 80GB HBM3)`, `cpu (AMD EPYC ..., 2 threads)`."""
+    resolved = resolve_device(device)
+    if resolved.type == "cuda":
+        return f"{resolved} ({torch.cuda.get_device_name(resolved)})"
+    return f"cpu ({_cpu_model()}, {torch.get_num_threads()} threads)"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"

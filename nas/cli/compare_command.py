@@ -1,0 +1,44 @@
+"""`nas compare`: found or published cells against hand-designed baselines, under one recipe and budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nas.cli.campaign_options import add_campaign_arguments, load_campaign_recipe, load_final_splits, run_campaign
+from nas.cli.commands import register_command
+from nas.errors import ConfigError
+
+
+def _arguments(parser) -> None:
+    parser.add_argument("--cells", dest="cell_names", default="", metavar="NAME|FILE,...",
+                        help="published cell names (darts-v2) or genotype files (results/<exp>/best.yaml)")
+    parser.add_argument("--baselines", default="", metavar="NAME,...", help="e.g. resnet20,resnet56,densenet_bc100")
+    parser.add_argument("--name", required=True, help="the comparison's folder: RESULTS_DIR/compare/NAME/")
+    add_campaign_arguments(parser, default_recipe="proxy", depth_flag="--depth")
+
+
+@register_command("compare", help="train cells and baselines under one recipe and tabulate test accuracy",
+                  arguments=_arguments)
+def run_compare(args) -> int:
+    """Train every named cell and baseline for each seed under one recipe (Ray Tune trials, in parallel), then
+    write one table: test accuracy mean ± std over seeds, params, multiply-adds, training time, images/s."""
+    from nas.evaluation.jobs import TrainingJob
+    from nas.models import get_model, resolve_genotype_for_model
+
+    cells = [name for name in args.cell_names.split(",") if name]
+    baselines = [name for name in args.baselines.split(",") if name]
+    if not cells and not baselines:
+        raise ConfigError("nothing to compare: name --cells and/or --baselines")
+    recipe = load_campaign_recipe(args)
+    jobs = []
+    for cell in cells:
+        genotype = resolve_genotype_for_model(cell)
+        jobs += [TrainingJob(name=Path(cell).stem if Path(cell).suffix else cell, seed=seed, genotype=str(genotype),
+                             source=cell) for seed in range(args.seeds)]
+    for baseline in baselines:
+        get_model(baseline, kind="baseline")
+        jobs += [TrainingJob(name=baseline, seed=seed, baseline=baseline) for seed in range(args.seeds)]
+    splits = load_final_splits(args)
+    folder = Path(args.results_dir) / "compare" / args.name
+    return run_campaign(args, jobs, folder, recipe, splits, title=f"Comparison {args.name}",
+                        notes=[f"cells: {', '.join(cells) or 'none'}; baselines: {', '.join(baselines) or 'none'}"])

@@ -1,0 +1,42 @@
+"""`nas transfer`: retrain the best cells of a search at full size, on the CIFAR stack or ImageNet-scale stacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nas.cli.campaign_options import add_campaign_arguments, load_campaign_recipe, load_final_splits, run_campaign
+from nas.cli.commands import register_command, stack_name
+
+
+def _arguments(parser) -> None:
+    parser.add_argument("experiment", help="a search's folder, e.g. results/quick")
+    parser.add_argument("--top", type=int, default=1, help="how many of the best cells (default 1)")
+    parser.add_argument("--pareto", action="store_true",
+                        help="take them from the accuracy/params Pareto front instead of by accuracy alone")
+    parser.add_argument("--stack", type=stack_name(), help="%(type)s (default: by image size)")
+    parser.add_argument("--name", help="the transfer's folder: EXPERIMENT/transfer/NAME/ (default STACK-RECIPE)")
+    add_campaign_arguments(parser, default_recipe="full")
+
+
+@register_command("transfer", help="retrain a search's best cells at full size (CIFAR or ImageNet stacks)",
+                  arguments=_arguments)
+def run_transfer(args) -> int:
+    """Retrain the top K cells of a search (or its accuracy/params Pareto front) at full size, each cell and seed
+    one Ray Tune trial, into EXPERIMENT/transfer/NAME/ with one table. Running it again continues it."""
+    from nas.errors import ConfigError
+    from nas.evaluation.cell_selection import finished_cells, jobs_for_cells, pareto_cells, top_cells
+
+    if args.top < 1:
+        raise ConfigError("--top must be at least 1")
+    experiment = Path(args.experiment)
+    finished = finished_cells(experiment)
+    cells = pareto_cells(finished, args.top) if args.pareto else top_cells(finished, args.top)
+    recipe = load_campaign_recipe(args)
+    jobs = jobs_for_cells(experiment.name, cells, args.seeds, args.stack)
+    splits = load_final_splits(args)
+    name = args.name or f"{args.stack or 'auto'}-{recipe.name}"
+    folder = experiment / "transfer" / name
+    how = "the accuracy/params Pareto front" if args.pareto else "best validation accuracy"
+    return run_campaign(args, jobs, folder, recipe, splits, title=f"Transfer of {experiment.name} ({name})",
+                        notes=[f"{len(cells)} cell(s) of search {experiment.name} by {how}, "
+                               f"stack {args.stack or 'by image size'}"])

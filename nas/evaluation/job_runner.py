@@ -1,0 +1,80 @@
+"""Run training jobs as Ray Tune trials (as many at once as the resources allow) and keep their rows.
+
+Each job is one trial; rows are written as trials finish, so a campaign killed half-way keeps what finished, and
+running it again trains only the jobs without an `ok` row (an interrupted one continues from its checkpoint).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ray import tune
+
+from nas.evaluation.job_trial import train_job
+from nas.evaluation.jobs import JobRecord, JobTable, TrainingJob
+from nas.search.experiment_config import Resources
+from nas.search.ray_session import start_ray
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    folder: Path  # rows, checkpoints and metrics of every job
+    recipe: dict  # resolved in the driver: a recipe file need not exist on the workers
+    resources: Resources
+    imports: tuple[str, ...] = ()
+    ray_address: str | None = None
+
+
+def run_jobs(jobs: list[TrainingJob], splits, settings: CampaignSettings,
+             print_line: Callable[[str], None] = print) -> JobTable:
+    table = JobTable(settings.folder)
+    done = table.finished_ids()
+    todo = [job for job in jobs if job.job_id not in done]
+    print_line(f"{len(jobs)} runs: {len(jobs) - len(todo)} already finished, {len(todo)} to train "
+               f"({settings.resources.workers} at once)")
+    if not todo:
+        return table
+    start_ray(settings.ray_address, settings.resources)
+
+    resources = settings.resources
+    trainable = tune.with_resources(tune.with_parameters(train_job, splits=splits),
+                                    {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
+    trial_settings = {"folder": str(Path(settings.folder).resolve()), "recipe": settings.recipe,
+                      "imports": list(settings.imports), "cpus": resources.cpus_per_trial,
+                      "gpus": resources.gpus_per_trial}
+    tuner = tune.Tuner(
+        trainable,
+        param_space={"job": tune.grid_search([job.to_dict() for job in todo]), "settings": trial_settings},
+        tune_config=tune.TuneConfig(max_concurrent_trials=resources.workers, reuse_actors=True),
+        run_config=tune.RunConfig(name=f"{Path(settings.folder).name}-{time.strftime('%Y%m%d-%H%M%S')}",
+                                  storage_path=str((Path(settings.folder) / "ray").resolve()), verbose=0,
+                                  callbacks=[RecordRows(table, print_line, len(todo))]),
+    )
+    tuner.fit()
+    return table
+
+
+class RecordRows(tune.Callback):
+    """Each finished trial's row goes into the table at once, with a progress line."""
+
+    def __init__(self, table: JobTable, print_line, total: int):
+        self.table, self.print_line, self.total, self.finished = table, print_line, total, 0
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        self._record((trial.last_result or {}).get("record"), trial)
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self._record(None, trial)
+
+    def _record(self, row: dict | None, trial) -> None:
+        if row is None:  # the worker died and Tune's retries were used up
+            job = TrainingJob(**trial.config["job"])
+            row = JobRecord(job.job_id, job.name, job.kind, job.seed, "failed", error="the trial's worker died").__dict__
+        record = JobRecord(**row)
+        self.table.upsert(record)
+        self.finished += 1
+        outcome = f"test acc {record.test_acc:.4f}" if record.test_acc is not None else record.error
+        self.print_line(f"[{self.finished:>3}/{self.total}] {record.status:<8} {record.job_id}: {outcome}")

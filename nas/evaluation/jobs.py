@@ -1,0 +1,73 @@
+"""A training job (one network, one seed) and the table of their results."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from nas.record_table import RecordTable
+from nas.samplers import STATUSES
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """One network trained with one seed. Exactly one of `genotype` (one-line form) and `baseline` is set."""
+
+    name: str  # what the tables call it: a cell's name (`quick-1`, `darts-v2`) or a baseline's (`resnet56`)
+    seed: int
+    genotype: str | None = None
+    baseline: str | None = None
+    stack: str | None = None  # cell networks: how the cell is stacked (None: by image size)
+    source: str = ""  # where a cell came from (the search, its rank and val accuracy), for the tables
+
+    @property
+    def job_id(self) -> str:
+        return f"{self.name}-seed{self.seed}"
+
+    @property
+    def kind(self) -> str:
+        return "cell" if self.genotype is not None else "baseline"
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class JobRecord:
+    job_id: str
+    name: str
+    kind: str
+    seed: int
+    status: str
+    test_acc: float | None = None
+    params: int | None = None
+    macs: int | None = None
+    epochs: int | None = None
+    train_time_s: float | None = None
+    images_per_sec: float | None = None
+    device: str = ""
+    recipe: str = ""
+    stack: str = ""
+    model: str = ""  # the genotype's one-line form or the baseline's name
+    source: str = ""
+    error: str = ""
+    finished_at: str = ""
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"status {self.status!r} is not one of {STATUSES}")
+
+
+class JobTable(RecordTable[JobRecord]):
+    """`<folder>/runs.csv`: one row per finished job; a job with an `ok` row is never trained again."""
+
+    def __init__(self, folder):
+        super().__init__(Path(folder) / "runs.csv", JobRecord)
+
+    def finished_ids(self) -> set[str]:
+        return {record.job_id for record in self._records if record.status == "ok"}
+
+    def upsert(self, record: JobRecord) -> None:
+        """Add the row, replacing an earlier row of the same job (a failed run tried again)."""
+        self.replace_all([row for row in self._records if row.job_id != record.job_id] + [record])

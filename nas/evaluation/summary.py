@@ -1,0 +1,55 @@
+"""The table a transfer or comparison ends with: one row per network, test accuracy as mean ± std over seeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from nas.atomic_files import write_text_atomic
+from nas.evaluation.jobs import JobTable
+
+SPLIT_NOTE = "trained on the full training set, tested on the test set (as papers report); no model selection on it"
+
+
+def summary_frame(table: JobTable) -> pd.DataFrame:
+    frame = table.frame()
+    ok = frame[frame["status"] == "ok"]
+    if ok.empty:
+        return pd.DataFrame(columns=["name", "kind", "seeds", "test_acc_mean", "test_acc_std", "params", "macs",
+                                     "train_time_s", "images_per_sec", "device", "recipe", "source"])
+    grouped = ok.groupby("name", sort=False)
+    summary = pd.DataFrame({
+        "kind": grouped["kind"].first(),
+        "seeds": grouped["seed"].count(),
+        "test_acc_mean": grouped["test_acc"].mean(),
+        "test_acc_std": grouped["test_acc"].std(ddof=1).fillna(0.0),
+        "params": grouped["params"].first(),
+        "macs": grouped["macs"].first(),
+        "train_time_s": grouped["train_time_s"].mean(),
+        "images_per_sec": grouped["images_per_sec"].mean(),
+        "device": grouped["device"].first(),
+        "recipe": grouped["recipe"].first(),
+        "source": grouped["source"].first(),
+    }).reset_index()
+    return summary.sort_values("test_acc_mean", ascending=False, ignore_index=True)
+
+
+def markdown_table(summary: pd.DataFrame, title: str, notes: list[str]) -> str:
+    lines = [f"# {title}", "", *[f"- {note}" for note in notes], "",
+             "| network | kind | test accuracy (%) | seeds | params | MMACs | train time (s) | images/s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for row in summary.itertuples():
+        lines.append(f"| {row.name} | {row.kind} | {100 * row.test_acc_mean:.2f} ± {100 * row.test_acc_std:.2f} | "
+                     f"{row.seeds} | {int(row.params):,} | {row.macs / 1e6:.1f} | {row.train_time_s:.0f} | "
+                     f"{row.images_per_sec:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(table: JobTable, folder: Path, title: str, notes: list[str]) -> pd.DataFrame:
+    summary = summary_frame(table)
+    write_text_atomic(folder / "summary.csv", summary.to_csv(index=False))
+    devices = sorted(set(table.frame()["device"]) - {""})
+    notes = [*notes, SPLIT_NOTE, f"device: {', '.join(devices) or 'none finished'}"]
+    write_text_atomic(folder / "summary.md", markdown_table(summary, title, notes))
+    return summary

@@ -1,0 +1,117 @@
+"""`nas compare` and `nas transfer`: cells and baselines trained to the end as Ray Tune trials, one table each."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from nas.cli import main
+from nas.search.trial_store import TrialRecord, TrialStore
+from nas.space import load_space
+from search_fixtures import REPOSITORY, make_image_folder
+
+TINY = ["--epochs", "1", "--batch-size", "16", "--channels", "4"]
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory):
+    return make_image_folder(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_session():
+    import ray
+
+    yield
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+def fake_experiment(folder, accuracies_and_params):
+    """A finished search's folder: trials.csv with cells of the tiny space and the given results."""
+    space = load_space(REPOSITORY / "search_spaces" / "tiny.yaml")
+    store = TrialStore(folder)
+    for token, (accuracy, params) in enumerate(accuracies_and_params):
+        genotype = space.decode(space.sample(token))
+        store.append(TrialRecord(trial_id=f"t{token}", token=token, sampler="random", genotype=str(genotype),
+                                 hash=genotype.hash(), choices=[], status="ok", val_acc=accuracy, params=params))
+    return folder
+
+
+def one_line_error(capsys, *fragments):
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1, error
+    for fragment in fragments:
+        assert fragment in error, error
+
+
+def test_cell_selection_by_accuracy_and_by_the_pareto_front(tmp_path):
+    from nas.evaluation.cell_selection import finished_cells, pareto_cells, top_cells
+
+    experiment = fake_experiment(tmp_path / "search", [(0.5, 100), (0.7, 300), (0.6, 50), (0.4, 400)])
+    finished = finished_cells(experiment)
+    assert [cell.val_acc for cell in top_cells(finished, 2)] == [0.7, 0.6]
+    # (0.5, 100) loses to (0.6, 50) on both counts, (0.4, 400) to everything
+    assert [(cell.val_acc, cell.params) for cell in pareto_cells(finished, 5)] == [(0.7, 300), (0.6, 50)]
+
+
+@pytest.mark.parametrize("argv, fragments", [
+    (["transfer", "{exp}", "--top", "9"], ["--top 9", "4 finished"]),
+    (["transfer", "{empty}"], ["no finished trial"]),
+    (["transfer", "{nothing}"], ["no trials.csv"]),
+    (["compare", "--baselines", "resnet57", "--name", "x"], ["resnet57", "resnet56"]),
+    (["compare", "--cells", "no-such-cell", "--name", "x"], ["no-such-cell"]),
+    (["compare", "--name", "x"], ["nothing to compare"]),
+    (["compare", "--baselines", "resnet20", "--name", "x", "--data", "{no_test}"], ["no test split"]),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, image_folder, capsys, argv, fragments):
+    experiment = fake_experiment(tmp_path / "search", [(0.5, 100), (0.7, 300), (0.6, 50), (0.4, 400)])
+    (tmp_path / "empty").mkdir()
+    TrialStore(tmp_path / "empty").replace_all([])
+    no_test = tmp_path / "no-test"
+    shutil.copytree(image_folder / "train", no_test / "train")
+    places = {"exp": experiment, "empty": tmp_path / "empty", "nothing": tmp_path / "nothing", "no_test": no_test}
+    argv = [part.format(**places) for part in argv]
+    if "--data" not in argv:
+        argv += ["--data", str(image_folder)]
+    before = sorted(path for path in tmp_path.rglob("*"))
+    assert main([*argv, "--results-dir", str(tmp_path / "results"), *TINY]) == 2
+    one_line_error(capsys, *fragments)
+    assert sorted(path for path in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.slow  # trains on a local Ray
+def test_compare_trains_cells_and_baselines_per_seed_and_a_second_run_trains_nothing(tmp_path, image_folder, capsys):
+    argv = ["compare", "--cells", "darts-v2", "--baselines", "resnet20", "--name", "small", "--seeds", "2",
+            "--workers", "2", "--depth", "3", "--data", str(image_folder), "--results-dir", str(tmp_path), *TINY]
+    assert main(argv) == 0
+    folder = tmp_path / "compare" / "small"
+    runs = pd.read_csv(folder / "runs.csv")
+    assert sorted(runs["job_id"]) == ["darts-v2-seed0", "darts-v2-seed1", "resnet20-seed0", "resnet20-seed1"]
+    assert set(runs["status"]) == {"ok"} and runs["test_acc"].between(0, 1).all() and (runs["params"] > 0).all()
+    assert all((folder / job / "checkpoint.pt").is_file() for job in runs["job_id"])
+    summary = pd.read_csv(folder / "summary.csv")
+    assert sorted(summary["name"]) == ["darts-v2", "resnet20"] and set(summary["seeds"]) == {2}
+    darts = runs[runs["name"] == "darts-v2"]["test_acc"]
+    assert summary.set_index("name").loc["darts-v2", "test_acc_mean"] == pytest.approx(darts.mean())
+    assert "full training set" in (folder / "summary.md").read_text()
+
+    capsys.readouterr()
+    assert main(argv) == 0  # the same command again: everything is already there
+    assert "4 runs: 4 already finished, 0 to train" in capsys.readouterr().out
+    assert pd.read_csv(folder / "runs.csv").equals(runs)
+
+
+@pytest.mark.slow  # trains on a local Ray
+def test_transfer_retrains_the_top_cells_of_a_search(tmp_path, image_folder):
+    experiment = fake_experiment(tmp_path / "search", [(0.5, 100), (0.7, 300), (0.6, 50)])
+    assert main(["transfer", str(experiment), "--top", "2", "--stack", "cifar", "--cells", "3",
+                 "--data", str(image_folder), "--recipe", "proxy", *TINY]) == 0
+    folder = experiment / "transfer" / "cifar-proxy"
+    runs = pd.read_csv(folder / "runs.csv")
+    best = TrialStore(experiment).best(2)
+    assert list(runs.sort_values("name")["model"]) == [cell.genotype for cell in best]
+    assert list(runs.sort_values("name")["name"]) == ["search-1", "search-2"]
+    assert set(runs["status"]) == {"ok"} and set(runs["stack"]) == {"cifar"}
