@@ -47,3 +47,23 @@ def write_config(path: Path, data_root: Path, results: Path, **changes) -> Path:
             config[key] = value
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def fake_experiment(folder: Path, accuracies_and_params, sampler: str = "random", minutes_apart: float = 1.0):
+    """A finished search's folder without training: trials.csv with cells of the tiny space and the given results."""
+    from datetime import datetime, timedelta, timezone
+
+    from nas.search.trial_store import TrialRecord, TrialStore
+    from nas.space import load_space
+
+    space = load_space(REPOSITORY / "search_spaces" / "tiny.yaml")
+    store = TrialStore(folder)
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for token, (accuracy, params) in enumerate(accuracies_and_params):
+        genotype = space.decode(space.sample(token))
+        finished = start + timedelta(minutes=minutes_apart * (token + 1))
+        store.append(TrialRecord(trial_id=f"t{token}", token=token, sampler=sampler, genotype=str(genotype),
+                                 hash=genotype.hash(), choices=[], status="ok", val_acc=accuracy, params=params,
+                                 macs=params * 100, train_time_s=30.0, device="cpu",
+                                 finished_at=finished.isoformat(timespec="seconds")))
+    return folder

@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 
 from nas.cli import main
-from nas.search.trial_store import TrialRecord, TrialStore
-from nas.space import load_space
-from search_fixtures import REPOSITORY, make_image_folder
+from nas.search.trial_store import TrialStore
+from search_fixtures import fake_experiment, make_image_folder
 
 TINY = ["--epochs", "1", "--batch-size", "16", "--channels", "4"]
 
@@ -27,17 +26,6 @@ def ray_session():
     yield
     if ray.is_initialized():
         ray.shutdown()
-
-
-def fake_experiment(folder, accuracies_and_params):
-    """A finished search's folder: trials.csv with cells of the tiny space and the given results."""
-    space = load_space(REPOSITORY / "search_spaces" / "tiny.yaml")
-    store = TrialStore(folder)
-    for token, (accuracy, params) in enumerate(accuracies_and_params):
-        genotype = space.decode(space.sample(token))
-        store.append(TrialRecord(trial_id=f"t{token}", token=token, sampler="random", genotype=str(genotype),
-                                 hash=genotype.hash(), choices=[], status="ok", val_acc=accuracy, params=params))
-    return folder
 
 
 def one_line_error(capsys, *fragments):

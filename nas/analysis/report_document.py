@@ -1,0 +1,88 @@
+"""The report as one document: markdown (pictures beside it) or self-contained HTML (pictures inside it), plus
+the tables as CSV or LaTeX files."""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from nas.atomic_files import write_text_atomic
+
+
+@dataclass
+class Section:
+    title: str
+    notes: list[str] = field(default_factory=list)
+    table: pd.DataFrame | None = None
+    table_name: str = ""  # file stem for csv/latex output
+    pictures: list[Path] = field(default_factory=list)  # PNG files
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    rows = ["| " + " | ".join("" if pd.isna(value) else str(value) for value in row) + " |"
+            for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])
+
+
+def latex_table(frame: pd.DataFrame) -> str:
+    def cell(value) -> str:
+        text = "" if pd.isna(value) else str(value)
+        for char, escaped in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
+                              ("±", r"$\pm$")):
+            text = text.replace(char, escaped)
+        return text
+
+    lines = [r"\begin{tabular}{" + "l" * len(frame.columns) + "}", r"\hline",
+             " & ".join(cell(column) for column in frame.columns) + r" \\", r"\hline"]
+    lines += [" & ".join(cell(value) for value in row) + r" \\" for row in frame.itertuples(index=False)]
+    return "\n".join([*lines, r"\hline", r"\end{tabular}"]) + "\n"
+
+
+def write_markdown(sections: list[Section], title: str, out: Path) -> Path:
+    parts = [f"# {title}"]
+    for section in sections:
+        parts.append(f"## {section.title}")
+        parts += [f"- {note}" for note in section.notes]
+        if section.table is not None:
+            parts.append(markdown_table(section.table))
+        parts += [f"![{picture.stem}]({picture.name})" for picture in section.pictures]
+    path = out / "report.md"
+    write_text_atomic(path, "\n\n".join(parts) + "\n")
+    return path
+
+
+def write_html(sections: list[Section], title: str, out: Path) -> Path:
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    for section in sections:
+        body.append(f"<h2>{html.escape(section.title)}</h2>")
+        if section.notes:
+            body.append("<ul>" + "".join(f"<li>{html.escape(note)}</li>" for note in section.notes) + "</ul>")
+        if section.table is not None:
+            body.append(section.table.to_html(index=False, na_rep="", border=0, classes="table"))
+        for picture in section.pictures:
+            data = base64.b64encode(picture.read_bytes()).decode()
+            body.append(f'<img alt="{html.escape(picture.stem)}" src="data:image/png;base64,{data}">')
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;"
+             "font-size:13px}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}img{max-width:100%}")
+    document = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+                f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")
+    path = out / "report.html"
+    write_text_atomic(path, document)
+    return path
+
+
+def write_tables(sections: list[Section], out: Path, fmt: str) -> list[Path]:
+    written = []
+    for section in sections:
+        if section.table is None:
+            continue
+        path = out / f"{section.table_name}.{'csv' if fmt == 'csv' else 'tex'}"
+        write_text_atomic(path, section.table.to_csv(index=False) if fmt == "csv" else latex_table(section.table))
+        written.append(path)
+    return written
