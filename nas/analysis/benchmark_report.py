@@ -66,8 +66,9 @@ def markdown_table(summaries: Sequence, published: Sequence[PublishedSearchResul
         blank = [""] * len(checkpoints)
         optimum = summaries[0].optimum
         for result in published:
-            cells = [f"{result.method} (published)", str(result.runs), f"{result.test_mean:.2f} ± {result.test_std:.2f}",
-                     f"{optimum - result.test_mean:.2f}", *blank, "", ""]
+            accuracy = f"{result.test_mean:.2f} ± {result.test_std:.2f}"
+            cells = [f"{result.method} (published)", str(result.runs), accuracy, f"{optimum - result.test_mean:.2f}",
+                     *blank, "", ""]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
         sources = dict.fromkeys(result.source for result in published)  # ordered, unique

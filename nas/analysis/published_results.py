@@ -35,7 +35,8 @@ def nasbench201_published(dataset: str, path: str | Path = NASBENCH201_PUBLISHED
     results = []
     for entry in document.get("results") or []:
         if not isinstance(entry, dict) or set(entry) != _RESULT_KEYS:
-            raise ConfigError(f"published results {path}: each result needs exactly {sorted(_RESULT_KEYS)}, got {entry!r}")
+            raise ConfigError(f"published results {path}: each result needs exactly {sorted(_RESULT_KEYS)}, "
+                              f"got {entry!r}")
         if entry["source"] not in sources:
             raise ConfigError(f"published results {path}: result {entry['method']!r} cites unknown source "
                               f"{entry['source']!r}")
