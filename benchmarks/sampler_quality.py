@@ -1,6 +1,7 @@
 """Sampler quality on NAS-Bench-201: every sampler, many runs, against the published numbers.
 
-    python benchmarks/sampler_quality.py [--table CSV] [--runs 100] [--budget 100] [--out results/nasbench201]
+    python benchmarks/sampler_quality.py [--table CSV] [--dataset cifar10] [--runs 100] [--budget 100]
+        [--out results/nasbench201]
 
 Runs `nas bench nasbench201 --sampler all` and prints its markdown table with the command, the machine and the
 date, ready to paste into BENCHMARKS.md.
@@ -30,14 +31,15 @@ DEFAULT_TABLE = os.environ.get("NAS_NB201_TABLE",
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", default=DEFAULT_TABLE)
+    parser.add_argument("--dataset", default="cifar10", help="the table's dataset (column prefix)")
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="results/nasbench201")
     args = parser.parse_args()
     command = [
-        "bench", "nasbench201", "--table", args.table, "--sampler", "all", "--budget", str(args.budget),
-        "--runs", str(args.runs), "--seed", str(args.seed), "--out", args.out,
+        "bench", "nasbench201", "--table", args.table, "--dataset", args.dataset, "--sampler", "all",
+        "--budget", str(args.budget), "--runs", str(args.runs), "--seed", str(args.seed), "--out", args.out,
     ]  # fmt: skip
     started = time.perf_counter()
     captured = io.StringIO()

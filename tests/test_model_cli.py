@@ -1,7 +1,10 @@
 """`nas ops`, `nas space`, `nas show`, `nas profile`: output, drawings, and one-line errors with exit code 2."""
 
+import importlib.util
 import json
+import shutil
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -51,23 +54,88 @@ def test_space_with_an_unknown_op_exits_2(capsys, tmp_path):
     assert_one_line_error(code, err, "warp_conv")
 
 
-def test_show_prints_the_genotype_and_draws_png_and_svg(capsys, tmp_path):
-    code, out, _ = run_cli(capsys, "show", "darts-v2", "--out", tmp_path / "cell.png")
+GRAPHVIZ = pytest.mark.skipif(shutil.which("dot") is None or importlib.util.find_spec("graphviz") is None,
+                              reason="graphviz (the dot program and the Python package) is not installed")
+
+
+def svg_texts(path: Path) -> list[str]:
+    """Every text of an SVG, whitespace dropped (matplotlib writes c_{k-2} as tspans "c", "k", "−", "2"; dot as
+    the texts "c" and "k-2")."""
+    root = ElementTree.parse(path).getroot()
+    return ["".join("".join(element.itertext()).split()).replace("−", "-")
+            for element in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def assert_valid_png(path: Path) -> None:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image.verify()
+        assert image.format == "PNG" and min(image.size) > 300
+
+
+def test_show_prints_the_genotype_and_names_nodes_as_the_diagrams(capsys):
+    code, out, _ = run_cli(capsys, "show", "darts-v2")
     assert code == 0
     assert out.startswith("normal: add(sep_conv_3x3@0, sep_conv_3x3@1)")
     assert "hash: " in out and "DARTS: Genotype(" in out
-    assert (tmp_path / "cell.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    code, _, _ = run_cli(capsys, "show", "nasnet-a", "--out", tmp_path / "cell.svg")
-    assert code == 0 and b"<svg" in (tmp_path / "cell.svg").read_bytes()[:500]
+    assert "normal cell: 4 blocks, output = concat of node 2, node 3, node 4, node 5" in out
+    assert "  node 5 = add(skip_connect(c_{k-2}), dil_conv_3x3(node 2))" in out
 
 
-def test_show_a_file_with_concat_blocks(capsys, tmp_path):
-    path = tmp_path / "cell.yaml"
-    path.write_text("normal: 'concat(sep_conv_3x3@0, skip_connect@1) add(conv_1x1@2, se_block@0)'\n"
-                    "reduce: 'add(max_pool_3x3@0, sk_conv@1)'\n")
-    code, out, _ = run_cli(capsys, "show", path, "--out", tmp_path / "cell.png")
-    assert code == 0 and "concat(" in out and "DARTS" not in out
-    assert (tmp_path / "cell.png").exists()
+@pytest.mark.parametrize("renderer", ["matplotlib", pytest.param("graphviz", marks=GRAPHVIZ)])
+@pytest.mark.parametrize("name, blocks, outputs", [
+    ("darts-v2", 4, 4),
+    ("nasnet-a", 5, 6),  # the normal cell concatenates c_{k-2} with all five blocks
+    ("amoebanet-a", 5, 3),
+])  # fmt: skip
+def test_diagram_names_nodes_as_the_text_and_draws_every_op(capsys, tmp_path, renderer, name, blocks, outputs):
+    from nas.space.genotype import resolve_genotype
+
+    genotype = resolve_genotype(name)
+    code, out, _ = run_cli(capsys, "show", name, "--renderer", renderer, "--out", tmp_path / "cell.svg")
+    assert code == 0 and f"(drawn with {renderer})" in out
+    texts = svg_texts(tmp_path / "cell.svg")
+    block_names = [str(node) for node in range(2, 2 + blocks)]
+    # Each block's name once per cell, as `nas show` prints it; never the old 0-based numbering of blocks.
+    assert sorted(text for text in texts if text.isdigit()) == sorted(block_names * 2)
+    for subscript in ("k-2", "k-1"):  # c_{k-2} and c_{k-1}, once in each cell
+        assert sum(text.endswith(subscript) for text in texts) == 2
+    ops = [op for cell in genotype.cells().values() for block in cell.blocks for op in (block.op_a, block.op_b)]
+    assert sorted(text for text in texts if text in set(ops)) == sorted(ops)  # one label per op edge
+    assert {"normalcell", "reductioncell", name} <= set(texts)  # whitespace dropped
+    code, _, _ = run_cli(capsys, "show", name, "--renderer", renderer, "--out", tmp_path / "cell.png")
+    assert code == 0
+    assert_valid_png(tmp_path / "cell.png")
+
+
+def test_matplotlib_diagram_has_no_overlapping_boxes():
+    """Op labels sit in boxes on a grid: no two boxes of a drawing overlap, for every published cell."""
+    from nas.analysis.cell_diagram_matplotlib import CellLayout
+    from nas.analysis.cell_graph import CellGraph
+    from nas.models import resolve_genotype_for_model
+    from nas.package_files import PUBLISHED_CELLS_DIR
+
+    for path in sorted(PUBLISHED_CELLS_DIR.glob("*.yaml")):
+        genotype = resolve_genotype_for_model(path.stem)
+        for cell in (genotype.normal, genotype.reduce):
+            layout = CellLayout.of(CellGraph.of(cell))
+            boxes = [*layout.nodes.values(), *layout.ops.values()]
+            for i, a in enumerate(boxes):
+                for b in boxes[i + 1:]:
+                    apart = (abs(a.x - b.x) >= a.half_width + b.half_width
+                             or abs(a.y - b.y) >= a.half_height + b.half_height)
+                    assert apart, (path.stem, a, b)
+
+
+def test_auto_falls_back_to_matplotlib_where_dot_is_missing(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot on it
+    code, out, _ = run_cli(capsys, "show", "darts-v2", "--out", tmp_path / "cell.png")
+    assert code == 0 and "(drawn with matplotlib; " in out and "not installed" in out
+    assert_valid_png(tmp_path / "cell.png")
+    code, _, err = run_cli(capsys, "show", "darts-v2", "--renderer", "graphviz", "--out", tmp_path / "other.png")
+    assert_one_line_error(code, err, "cannot draw with graphviz", "not installed")
+    assert not (tmp_path / "other.png").exists()
 
 
 def test_show_to_an_unknown_format_exits_2(capsys, tmp_path):

@@ -82,8 +82,10 @@ def test_sample_is_seeded_and_in_range():
 # --- benchmark mode on a small synthetic table ------------------------------------------------------------------
 
 
-def write_table(path: Path, *, seed: int = 0, test_offset: float = 0.0) -> pd.DataFrame:
-    """A synthetic table over all 15,625 cells: the signal rises with conv edges; test accuracy is another function."""
+def write_table(path: Path, *, seed: int = 0, test_offset: float = 0.0, dataset: str = "cifar10",
+                test_base: float = 80.0) -> pd.DataFrame:
+    """A synthetic table over all 15,625 cells, with `dataset`'s columns: the signal rises with conv edges; test
+    accuracy (from `test_base`, up to about test_base + 13) is another function."""
     space = NasBench201Space()
     rng = np.random.default_rng(seed)
     cells = list(itertools.product(range(5), repeat=6))
@@ -92,10 +94,10 @@ def write_table(path: Path, *, seed: int = 0, test_offset: float = 0.0) -> pd.Da
         {
             "index": range(len(cells)),
             "arch": [space.decode(choices) for choices in cells],
-            "cifar10_valid_acc_12ep": 50 + 5 * convs + 10 * rng.random(len(cells)),
-            "cifar10_test_acc_200ep": 80 + 2 * convs + rng.random(len(cells)) + test_offset,
-            "params_M_cifar10": 0.1 + 0.2 * convs,
-            "flops_M_cifar10": 10 + 20 * convs,
+            f"{dataset}_valid_acc_12ep": 50 + 5 * convs + 10 * rng.random(len(cells)),
+            f"{dataset}_test_acc_200ep": test_base + 2 * convs + rng.random(len(cells)) + test_offset,
+            f"params_M_{dataset}": 0.1 + 0.2 * convs,
+            f"flops_M_{dataset}": 10 + 20 * convs,
         }
     )
     frame.to_csv(path, index=False)
@@ -190,3 +192,76 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys, arguments, messa
     assert main(base + arguments) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("nas bench: error:") and message in error
+
+
+# --- datasets other than CIFAR-10 -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dataset, test_base, published", [
+    ("ImageNet16-120", 30.0, False),
+    ("cifar100", 60.0, False),
+    ("cifar10", 80.0, True),
+])  # fmt: skip
+def test_cli_bench_on_each_dataset(tmp_path, capsys, dataset, test_base, published):
+    """--dataset picks the columns; summary.csv says where it came from; published rows only for their dataset;
+    the plot's y-axis follows the data (no CIFAR-10 floor of 80 on ImageNet16-120)."""
+    from PIL import Image
+
+    frame = write_table(tmp_path / "table.csv", dataset=dataset, test_base=test_base)
+    out = tmp_path / "out"
+    code = main(["bench", "nasbench201", "--table", str(tmp_path / "table.csv"), "--dataset", dataset,
+                 "--sampler", "random", "--budget", "100", "--runs", "2", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    title = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}.get(dataset, dataset)
+    assert f"NAS-Bench-201 {title} (table.csv)" in printed
+    optimum = frame[f"{dataset}_test_acc_200ep"].max()
+    assert f"optimum {optimum:.2f}" in printed
+    assert ("(published)" in printed) == published and ("REA (published) | 500 | 93.92" in printed) == published
+
+    summary = pd.read_csv(out / "summary.csv")
+    assert list(summary.columns[:3]) == ["table", "dataset", "sampler"]
+    assert (summary["table"] == str(tmp_path / "table.csv")).all() and (summary["dataset"] == dataset).all()
+    assert test_base <= summary.loc[0, "test_mean"] <= optimum
+    with Image.open(out / "nasbench201.png") as image:
+        image.verify()
+        assert image.format == "PNG" and image.size[0] > 500
+
+
+def test_plot_y_limits_follow_the_data(tmp_path):
+    from nas.analysis.benchmark_plot import SETTLED_AFTER, plot_search_curves
+
+    write_table(tmp_path / "table.csv", dataset="ImageNet16-120", test_base=30.0)
+    table = BenchmarkTable.read_csv(tmp_path / "table.csv", dataset="ImageNet16-120")
+    summaries = [benchmark_sampler(table, "random", budget=30, runs=3, seed=0)]
+    low, high = plot_search_curves(summaries, tmp_path / "plot.png", optimum=table.optimum, title="t")
+    settled = summaries[0].curves.mean(axis=0)[SETTLED_AFTER - 1:]
+    assert low < settled.min() and high > table.optimum  # everything after the first picks is on the axis
+    assert high < 50  # no CIFAR-10 floor: ImageNet16-120 accuracies (30-44 %) fill the plot
+    assert (high - low) < 1.3 * (table.optimum - settled.min()) + 0.5  # and the axis is not much wider than them
+
+
+def test_table_without_the_datasets_columns_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys):
+    write_table(tmp_path / "table.csv", dataset="cifar10")
+    out = tmp_path / "out"
+    code = main(["bench", "nasbench201", "--table", str(tmp_path / "table.csv"), "--dataset", "cifar100",
+                 "--runs", "1", "--budget", "5", "--out", str(out)])
+    assert code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert "cifar100_valid_acc_12ep" in lines[0] and "it has dataset(s) cifar10" in lines[0]
+    assert not out.exists()
+
+
+def test_published_rows_are_read_from_the_data_file_with_sources(tmp_path):
+    from nas.analysis.published_results import nasbench201_published
+
+    rows = nasbench201_published("cifar10")
+    assert [row.method for row in rows] == ["REA", "REINFORCE", "random search", "BOHB"]
+    assert rows[0].test_mean == 93.92 and rows[0].runs == 500 and "Dong & Yang" in rows[0].source
+    assert nasbench201_published("ImageNet16-120") == []
+    bad = tmp_path / "published.yaml"
+    bad.write_text("sources: {}\nresults:\n- {dataset: cifar10, method: X, test_mean: 1, test_std: 0, runs: 1, "
+                   "source: nobody}\n")
+    with pytest.raises(ConfigError, match="unknown source 'nobody'"):
+        nasbench201_published("cifar10", bad)

@@ -7,13 +7,23 @@ from typing import Sequence
 
 import pandas as pd
 
+from nas.analysis.published_results import PublishedSearchResult
 from nas.atomic_files import atomic_path
 
-from nas.analysis.published_results import NASBENCH201_CIFAR10, NASBENCH201_SOURCE
+# How papers write the NAS-Bench-201 datasets; other names are printed as given.
+DATASET_TITLES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "ImageNet16-120": "ImageNet16-120"}
 
 
-def summary_frame(summaries: Sequence) -> pd.DataFrame:
-    return pd.DataFrame([summary.row() for summary in summaries])
+def dataset_title(dataset: str) -> str:
+    return DATASET_TITLES.get(dataset, dataset)
+
+
+def summary_frame(summaries: Sequence, *, table: str | Path, dataset: str) -> pd.DataFrame:
+    """One row per sampler, led by the table and dataset it was measured on (so a CSV is never orphaned)."""
+    frame = pd.DataFrame([summary.row() for summary in summaries])
+    frame.insert(0, "dataset", dataset)
+    frame.insert(0, "table", str(table))
+    return frame
 
 
 def curves_frame(summaries: Sequence) -> pd.DataFrame:
@@ -34,8 +44,9 @@ def curves_frame(summaries: Sequence) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def markdown_table(summaries: Sequence, *, with_published: bool = True) -> str:
-    """One row per sampler: picked cell's test accuracy and regret (mean ± std), best-so-far at a few budgets."""
+def markdown_table(summaries: Sequence, published: Sequence[PublishedSearchResult] = ()) -> str:
+    """One row per sampler: picked cell's test accuracy and regret (mean ± std), best-so-far at a few budgets;
+    then the `published` rows (their regret against our table's optimum) and their sources."""
     checkpoints = summaries[0].checkpoints
     header = ["sampler", "runs", "test acc (%)", "regret (%)", *[f"@{c}" for c in checkpoints], "asks/run", "time (s)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -51,14 +62,17 @@ def markdown_table(summaries: Sequence, *, with_published: bool = True) -> str:
             f"{row['seconds']:.1f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    if with_published:
+    if published:
         blank = [""] * len(checkpoints)
-        for method, (mean, std) in NASBENCH201_CIFAR10.items():
-            optimum = summaries[0].optimum
-            cells = [f"{method} (published)", "500", f"{mean:.2f} ± {std:.2f}", f"{optimum - mean:.2f}", *blank, "", ""]
+        optimum = summaries[0].optimum
+        for result in published:
+            accuracy = f"{result.test_mean:.2f} ± {result.test_std:.2f}"
+            cells = [f"{result.method} (published)", str(result.runs), accuracy, f"{optimum - result.test_mean:.2f}",
+                     *blank, "", ""]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-        lines.append(f"Published rows: {NASBENCH201_SOURCE}.")
+        sources = dict.fromkeys(result.source for result in published)  # ordered, unique
+        lines.append(f"Published rows: {'; '.join(sources)}.")
     return "\n".join(lines)
 
 

@@ -17,6 +17,10 @@ BENCHMARKS = ("nasbench201",)
 def _bench_arguments(parser) -> None:
     parser.add_argument("benchmark", choices=BENCHMARKS)
     parser.add_argument("--table", required=True, help="the benchmark CSV (e.g. nb201_cifar10.csv)")
+    parser.add_argument("--dataset", default="cifar10",
+                        help="which of the table's datasets to search: cifar10 (default), cifar100, ImageNet16-120; "
+                             "selects the columns <dataset>_valid_acc_12ep, <dataset>_test_acc_200ep, "
+                             "params_M_<dataset>, flops_M_<dataset>")
     parser.add_argument("--sampler", default="all", type=sampler_name(extra=("all",)),
                         help="%(type)s (default all)")
     parser.add_argument("--budget", type=int, default=100, help="distinct cells evaluated per search (default 100)")
@@ -42,7 +46,10 @@ def run_bench(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from nas.analysis.benchmark_plot import plot_search_curves
-    from nas.analysis.benchmark_report import curves_frame, markdown_table, summary_frame, write_csv_atomically
+    from nas.analysis.benchmark_report import (
+        curves_frame, dataset_title, markdown_table, summary_frame, write_csv_atomically,
+    )  # fmt: skip
+    from nas.analysis.published_results import nasbench201_published
     from nas.samplers import SAMPLERS
     from nas.search.tabular_benchmark import BenchmarkTable, benchmark_sampler
 
@@ -52,7 +59,9 @@ def run_bench(args: argparse.Namespace) -> int:
         raise ConfigError(f"--runs must be at least 1, got {args.runs}")
     names = SAMPLERS.names() if args.sampler == "all" else [args.sampler]
     options = parse_options(args.option, names)
-    table = BenchmarkTable.read_csv(args.table)
+    table = BenchmarkTable.read_csv(args.table, dataset=args.dataset)
+    # Published rows come from full-length searches: beside a search of under 100 cells they would mislead.
+    published = nasbench201_published(table.dataset) if args.budget >= 100 else []
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one "trial finished" line per ask would drown the table
     torch.set_num_threads(1)  # the controller's LSTM is tiny: threads cost more than they give
 
@@ -72,16 +81,17 @@ def run_bench(args: argparse.Namespace) -> int:
         )
         summaries.append(summary)
 
-    print(f"\nNAS-Bench-201 CIFAR-10, budget {args.budget} distinct cells, optimum {table.optimum:.2f}; "
+    name = f"NAS-Bench-201 {dataset_title(table.dataset)}"
+    print(f"\n{name} ({table.path.name}), budget {args.budget} distinct cells, optimum {table.optimum:.2f}; "
           f"@N = mean test accuracy of the cell picked after N evaluations\n")
-    print(markdown_table(summaries, with_published=args.budget >= 100))
+    print(markdown_table(summaries, published))
     if args.out:
         out = Path(args.out)
-        write_csv_atomically(summary_frame(summaries), out / "summary.csv")
+        write_csv_atomically(summary_frame(summaries, table=table.path, dataset=table.dataset), out / "summary.csv")
         write_csv_atomically(curves_frame(summaries), out / "curves.csv")
         plot_search_curves(
             summaries, out / "nasbench201.png", optimum=table.optimum,
-            title=f"NAS-Bench-201 CIFAR-10: {args.runs} runs per sampler, budget {args.budget}",
+            title=f"{name}: {args.runs} runs per sampler, budget {args.budget}",
         )
         print(f"\nwrote {out / 'summary.csv'}, {out / 'curves.csv'}, {out / 'nasbench201.png'}")
     return 0

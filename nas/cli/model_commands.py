@@ -14,6 +14,8 @@ def _space_arguments(parser) -> None:
 def _show_arguments(parser) -> None:
     parser.add_argument("genotype", metavar="NAME|FILE", help="published cell name (e.g. darts-v2) or genotype file")
     parser.add_argument("--out", help="draw the normal and reduction cells to this .png, .svg or .pdf")
+    parser.add_argument("--renderer", choices=("auto", "graphviz", "matplotlib"), default="auto",
+                        help="auto (default): graphviz where its dot program is installed, else matplotlib")
 
 
 def _profile_arguments(parser) -> None:
@@ -77,27 +79,31 @@ def run_space(args) -> int:
 @register_command("show", help="print a genotype and optionally draw its cells", arguments=_show_arguments)
 def run_show(args) -> int:
     """Print a genotype (one-line form, hash, blocks, DARTS form) and optionally draw its cells."""
+    from nas.analysis.cell_graph import node_name
     from nas.models import resolve_genotype_for_model
     from nas.space.genotype import NUM_CELL_INPUTS
 
     genotype = resolve_genotype_for_model(args.genotype)
     print(genotype)
     print(f"hash: {genotype.hash()}")
-    names = {0: "c_{k-2}", 1: "c_{k-1}"}
+
+    def named(node: int) -> str:  # the names the diagrams use
+        return node_name(node) if node < NUM_CELL_INPUTS else f"node {node_name(node)}"
+
     for cell_name, cell in genotype.cells().items():
-        print(f"{cell_name} cell: {len(cell.blocks)} blocks, output = concat of nodes "
-              f"{', '.join(str(node) for node in cell.output_nodes())}")
+        print(f"{cell_name} cell: {len(cell.blocks)} blocks, output = concat of "
+              f"{', '.join(named(node) for node in cell.output_nodes())}")
         for index, block in enumerate(cell.blocks):
-            a = names.get(block.input_a, f"node {block.input_a}")
-            b = names.get(block.input_b, f"node {block.input_b}")
-            print(f"  node {NUM_CELL_INPUTS + index} = {block.combine}({block.op_a}({a}), {block.op_b}({b}))")
+            print(f"  {named(NUM_CELL_INPUTS + index)} = {block.combine}({block.op_a}({named(block.input_a)}), "
+                  f"{block.op_b}({named(block.input_b)}))")
     if all(block.combine == "add" for cell in genotype.cells().values() for block in cell.blocks):
         print(f"DARTS: {genotype.to_darts()}")
     if args.out:
         from nas.analysis.cell_diagram import save_cell_diagram
 
-        path = save_cell_diagram(genotype, args.out, title=str(args.genotype))
-        print(f"wrote {path}")
+        path, renderer, fallback_reason = save_cell_diagram(genotype, args.out, title=str(args.genotype),
+                                                            renderer=args.renderer)
+        print(f"wrote {path} (drawn with {renderer}" + (f"; {fallback_reason}" if fallback_reason else "") + ")")
     return 0
 
 

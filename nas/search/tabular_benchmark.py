@@ -20,18 +20,47 @@ from nas.errors import ConfigError
 from nas.samplers import Outcome, make_sampler
 from nas.space.nasbench201 import NasBench201Space
 
-SIGNAL_COLUMN = "cifar10_valid_acc_12ep"
-TEST_COLUMN = "cifar10_test_acc_200ep"
-COST_COLUMNS = {"params": "params_M_cifar10", "macs": "flops_M_cifar10"}  # millions
+DEFAULT_DATASET = "cifar10"
+# NAS-Bench-201 has one set of columns per dataset (cifar10, cifar100, ImageNet16-120), named by prefix.
+SIGNAL_SUFFIX = "_valid_acc_12ep"
+TEST_SUFFIX = "_test_acc_200ep"
+
+
+@dataclass(frozen=True)
+class DatasetColumns:
+    """The columns of one dataset in a NAS-Bench-201 table; costs in millions."""
+
+    signal: str
+    test: str
+    costs: Mapping[str, str]
+
+    @classmethod
+    def of(cls, dataset: str) -> "DatasetColumns":
+        return cls(signal=f"{dataset}{SIGNAL_SUFFIX}", test=f"{dataset}{TEST_SUFFIX}",
+                   costs={"params": f"params_M_{dataset}", "macs": f"flops_M_{dataset}"})
+
+    def names(self) -> list[str]:
+        return [self.signal, self.test, *self.costs.values()]
+
+
+def datasets_in(columns: Sequence[str]) -> list[str]:
+    """Datasets a table has both accuracy columns for, in column order."""
+    present = set(columns)
+    return [column[: -len(SIGNAL_SUFFIX)] for column in columns
+            if column.endswith(SIGNAL_SUFFIX) and column[: -len(SIGNAL_SUFFIX)] + TEST_SUFFIX in present]
+
+
 # A sampler that has converged keeps asking cells it has seen; stop after this many asks per budgeted cell.
 ASKS_PER_EVALUATION_LIMIT = 50
 
 
 @dataclass(frozen=True)
 class BenchmarkTable:
-    """The table indexed by decision vector. `signal` and `test` are accuracies in percent."""
+    """The table indexed by decision vector, for one dataset. `signal` and `test` are accuracies in percent."""
 
     space: NasBench201Space
+    path: Path
+    dataset: str
     rows: Mapping[tuple[int, ...], int]
     signal: np.ndarray
     test: np.ndarray
@@ -42,7 +71,9 @@ class BenchmarkTable:
         return float(self.test.max())
 
     @classmethod
-    def read_csv(cls, path: str | Path, space: NasBench201Space | None = None) -> "BenchmarkTable":
+    def read_csv(cls, path: str | Path, dataset: str = DEFAULT_DATASET,
+                 space: NasBench201Space | None = None) -> "BenchmarkTable":
+        """The rows of `path` with the columns of `dataset` (`<dataset>_valid_acc_12ep`, ...)."""
         space = space or NasBench201Space()
         path = Path(path)
         if not path.is_file():
@@ -51,10 +82,13 @@ class BenchmarkTable:
             frame = pd.read_csv(path)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
             raise ConfigError(f"benchmark table {str(path)!r} is not a readable CSV: {error}") from None
-        needed = ["arch", SIGNAL_COLUMN, TEST_COLUMN, *COST_COLUMNS.values()]
-        missing = [column for column in needed if column not in frame.columns]
+        columns = DatasetColumns.of(dataset)
+        missing = [column for column in ["arch", *columns.names()] if column not in frame.columns]
         if missing:
-            raise ConfigError(f"benchmark table {str(path)!r} lacks column(s) {', '.join(missing)}")
+            available = datasets_in(list(frame.columns))
+            has = f"it has dataset(s) {', '.join(available)}" if available else "it has no dataset's columns"
+            raise ConfigError(f"benchmark table {str(path)!r} lacks column(s) {', '.join(missing)} for dataset "
+                              f"{dataset!r} ({has})")
         if frame.empty:
             raise ConfigError(f"benchmark table {str(path)!r} has no rows")
         rows = {}
@@ -65,10 +99,12 @@ class BenchmarkTable:
             rows[choices] = row
         return cls(
             space=space,
+            path=path,
+            dataset=dataset,
             rows=rows,
-            signal=frame[SIGNAL_COLUMN].to_numpy(dtype=float),
-            test=frame[TEST_COLUMN].to_numpy(dtype=float),
-            costs={name: frame[column].to_numpy(dtype=float) * 1e6 for name, column in COST_COLUMNS.items()},
+            signal=frame[columns.signal].to_numpy(dtype=float),
+            test=frame[columns.test].to_numpy(dtype=float),
+            costs={name: frame[column].to_numpy(dtype=float) * 1e6 for name, column in columns.costs.items()},
         )
 
     def outcome(self, choices: tuple[int, ...]) -> Outcome:
