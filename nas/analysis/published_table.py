@@ -1,17 +1,20 @@
-"""Published CIFAR-10 numbers with their sources (published_cifar10.yaml beside this file), for reports."""
+"""Published CIFAR-10 numbers of NAS cells and hand-designed baselines, with their sources, for reports.
+
+The numbers live in nas/search_spaces/published/cifar10.yaml; this module only reads them."""
 
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib.resources import files
 
 import pandas as pd
-import yaml
+
+from nas.package_files import PUBLISHED_RESULTS_DIR
+from nas.yaml_files import read_yaml_mapping
 
 
 @lru_cache(maxsize=1)
 def _published() -> dict:
-    return yaml.safe_load((files("nas.analysis") / "published_cifar10.yaml").read_text())
+    return read_yaml_mapping(PUBLISHED_RESULTS_DIR / "cifar10.yaml", "published results")
 
 
 def published_baseline(name: str) -> dict | None:
