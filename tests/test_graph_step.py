@@ -184,3 +184,22 @@ def test_cuda_graph_setting_is_checked():
         use_cuda_graph(load_recipe("proxy", {"cuda_graph": "on"}), CPU)
     assert use_cuda_graph(load_recipe("proxy"), CPU) is False  # auto on a CPU: eager
     assert make_optimizer(tiny_net().parameters(), load_recipe("proxy"), graph=False).defaults["fused"] is None
+
+
+def test_the_captured_step_only_reads_the_learning_rate_tensor():
+    """A write to it inside the captured region would replay the capture-time rate at every step."""
+    step, optimizer = make_step(tiny_net())
+    writes_during_step = []
+
+    class WatchingRunner(EagerRunner):
+        def replay(self):
+            before = [t._version for t in graphed.lr_tensors]
+            super().replay()
+            writes_during_step.append([t._version for t in graphed.lr_tensors] != before)
+
+    graphed = GraphedTrainStep(step, runner_factory=WatchingRunner, warmup_steps=1)
+    for index, (inputs, labels) in enumerate(batches([4, 4, 4, 4])):
+        optimizer.param_groups[0]["lr"] = 0.1 / (index + 1)
+        graphed(inputs, labels)
+    assert writes_during_step == [False, False, False]
+    assert graphed.lr_tensors[0].item() == pytest.approx(0.1 / 4)  # filled from the schedule before the replay

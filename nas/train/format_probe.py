@@ -77,6 +77,8 @@ def fastest_format(model: nn.Module, make_optimizer: Callable, loss_for: Callabl
             continue
         timings[str(candidate)] = timer(lambda: graphed(batch, labels), TIMED_REPLAYS) / TIMED_REPLAYS
         del graphed, step, probe
+        if device.type == "cuda":
+            torch.cuda.empty_cache()  # give the probe's graph pool back before the next candidate
     if not timings:
         best = StepFormat(bf16=False, channels_last=False)
     else:

@@ -39,7 +39,8 @@ class CudaGraphRunner:
     def __init__(self, run: Callable[[], None], zero_grads: Callable[[], None]):
         # zero_grads is not needed: a backward captured with no gradients allocated writes fresh ones each replay
         self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
+        # thread_local: only this thread's CUDA calls must be capture-safe (a Ray worker has other threads)
+        with torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
             run()
 
     def replay(self) -> None:
@@ -112,9 +113,13 @@ class GraphedTrainStep:
             return self._eager(inputs, labels, set_to_none=False)
         self.static_inputs.copy_(inputs)
         self.static_labels.copy_(labels)
+        self._fill_learning_rates()
+        self.runner.replay()
+
+    def _fill_learning_rates(self) -> None:
+        # Outside the captured region: a fill inside it would replay the capture-time value every step.
         for tensor, group in zip(self.lr_tensors, self.optimizer.param_groups):
             tensor.fill_(float(group["lr"]))  # a host float: no sync
-        self.runner.replay()
 
     def _fits(self, inputs, labels) -> bool:
         return (inputs.shape == self.static_inputs.shape and inputs.dtype == self.static_inputs.dtype
@@ -135,6 +140,7 @@ class GraphedTrainStep:
         self.static_inputs = torch.empty_like(inputs).copy_(inputs)
         self.static_labels = torch.empty_like(labels).copy_(labels)
         self.optimizer.zero_grad(set_to_none=True)  # the captured backward allocates the gradients itself
+        self._fill_learning_rates()
         try:
             self.runner = self.runner_factory(self._run_on_static_buffers,
                                               lambda: self.optimizer.zero_grad(set_to_none=True))
@@ -161,8 +167,7 @@ class GraphedTrainStep:
         the scheduler, checkpoints and metrics keep seeing plain floats."""
         saved = [group["lr"] for group in self.optimizer.param_groups]
         for tensor, group in zip(self.lr_tensors, self.optimizer.param_groups):
-            tensor.fill_(float(group["lr"]))
-            group["lr"] = tensor
+            group["lr"] = tensor  # filled by the caller, outside any capture
         try:
             yield
         finally:
