@@ -8,7 +8,7 @@
 #   3 ours vs the DARTS reference, proxy and full size (benchmarks/vs_reference.py)
 #   4 the search-level figure: a real run_search.py, 4 candidates at 0.25 GPU, vs the reference one after another
 #   5 concurrent proxies on one GPU, 1/2/4 at once (benchmarks/gpu_sharing.py)
-#   6 the same with CUDA MPS, when nvidia-cuda-mps-control is there (GPU_SESSION_MPS=0 skips it)
+#   6 with CUDA MPS, when nvidia-cuda-mps-control is there (GPU_SESSION_MPS=0 skips it): steps 4 and 5 again
 # Output: everything in $OUT/session.log, the result tables in $OUT/summary.md (printed again at the end).
 # The DARTS reference is looked for in $NAS_DARTS_REFERENCE, .device/darts, shared/peers/darts, ../shared/peers/darts.
 # CPU try-out of the whole script (tiny sizes): GPU_SESSION_DEVICE=cpu bash benchmarks/gpu_session.sh DATA_DIR
@@ -30,13 +30,13 @@ START=$SECONDS
 if [ "$DEVICE" = cpu ]; then  # tiny sizes: proves the script runs end to end, measures nothing worth keeping
     CAP_SCALE=${GPU_SESSION_CAP_SCALE:-5}
     ABLATION="--modes proxy --steps 1 --batch 4 --formats first"
-    ABLATION_FULL="--modes full --steps 1 --batch 2 --formats first"
+    ABLATION_FULL="--modes full --steps 1 --batch 2 --formats first --no-checks"
     VS="--images 200 --epochs 2 --modes proxy"
     SEARCH="--images 200 --epochs 2 --modes proxy --search --search-trials 2 --search-workers 1 --search-cpus-per-trial 1 --search-subset 200 --search-val 40 --search-epochs 1"
     SHARING="--concurrency 1 --subset 400 --epochs 1"
 else
-    ABLATION="--modes proxy --steps 40"
-    ABLATION_FULL="--modes full --steps 10 --formats first"
+    ABLATION="--modes proxy --steps 25"
+    ABLATION_FULL="--modes full --steps 10 --formats first --no-checks"
     VS="--images 5000 --epochs 3 --modes proxy,full"
     SEARCH="--images 5000 --epochs 3 --modes proxy --search --search-trials 16 --search-workers 4 --search-cpus-per-trial 3 --search-subset 10000 --search-val 1000 --search-epochs 3"
     SHARING="--concurrency 1,2,4 --subset 10000 --epochs 2"
@@ -85,7 +85,8 @@ if [ "$DEVICE" != cpu ] && [ "${GPU_SESSION_MPS:-1}" = 1 ] && command -v nvidia-
     export CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps CUDA_MPS_LOG_DIRECTORY=/tmp/nvidia-mps-log
     mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
     if nvidia-cuda-mps-control -d >>"$LOG" 2>&1; then
-        step gpu_sharing_mps 90 python3 benchmarks/gpu_sharing.py --data "$DATA" --concurrency 2,4 --subset 10000 --epochs 2
+        step search_mps 150 python3 benchmarks/vs_reference.py --data "$DATA" --device "$DEVICE" $SEARCH
+        step gpu_sharing_mps 70 python3 benchmarks/gpu_sharing.py --data "$DATA" --concurrency 4 --subset 10000 --epochs 2
         echo quit | nvidia-cuda-mps-control >>"$LOG" 2>&1  # stop the daemon we started
     else
         echo "== gpu_sharing_mps: MPS daemon did not start" | tee -a "$LOG" "$SUMMARY"
