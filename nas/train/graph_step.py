@@ -79,6 +79,8 @@ class GraphedTrainStep:
         self.static_labels: torch.Tensor | None = None
         self.capture_seconds = 0.0  # summed over the run's captures
         self.captures = 0
+        # one side stream for all warm-ups: the allocator keeps a stream's freed blocks for that stream
+        self.side_stream = torch.cuda.Stream(step.device) if step.device.type == "cuda" else None
 
     @property
     def description(self) -> str:
@@ -131,7 +133,7 @@ class GraphedTrainStep:
 
     def _warmup(self, inputs, labels) -> None:
         # torch's capture recipe: warm up on a side stream, so lazily created state is not made under capture
-        with _side_stream(self.step.device):
+        with _on_stream(self.side_stream):
             self._eager(inputs, labels, set_to_none=True)
 
     def _capture(self, inputs, labels) -> bool:
@@ -176,12 +178,13 @@ class GraphedTrainStep:
 
 
 @contextlib.contextmanager
-def _side_stream(device: torch.device):
-    if device.type != "cuda":
+def _on_stream(side):
+    """Run the block on `side` (None: where we are), ordered after and before the current stream's work."""
+    if side is None:
         yield
         return
-    side = torch.cuda.Stream(device)
-    side.wait_stream(torch.cuda.current_stream(device))
+    current = torch.cuda.current_stream(side.device)
+    side.wait_stream(current)
     with torch.cuda.stream(side):
         yield
-    torch.cuda.current_stream(device).wait_stream(side)
+    current.wait_stream(side)
