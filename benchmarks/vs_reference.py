@@ -142,7 +142,7 @@ def search_config(args, directory: Path, gpu: bool) -> Path:
 
 
 def run_search_figure(args, reference_proxy: dict, gpu: bool) -> dict:
-    import pandas
+    import csv
 
     with tempfile.TemporaryDirectory(prefix="vs-reference-") as folder:
         config = search_config(args, Path(folder), gpu)
@@ -152,8 +152,9 @@ def run_search_figure(args, reference_proxy: dict, gpu: bool) -> dict:
         wall = time.perf_counter() - started
         if completed.returncode != 0:
             sys.exit(f"run_search.py failed ({completed.returncode}): {completed.stderr.strip()[-3000:]}")
-        trials = pandas.read_csv(Path(folder) / "vs-reference-search" / "trials.csv")
-    finished = int((trials["status"] == "ok").sum())
+        with open(Path(folder) / "vs-reference-search" / "trials.csv", newline="") as table:
+            trials = list(csv.DictReader(table))
+    finished = sum(row["status"] == "ok" for row in trials)
     train_images = args.search_subset - args.search_val
     reference_per_candidate = train_images * args.search_epochs / reference_proxy["images_per_sec"]
     ours_per_hour = finished / (wall / 3600)
