@@ -41,6 +41,8 @@ class Recipe:
     bf16: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     channels_last: bool = True  # NHWC activations: faster convolutions on GPUs and on CPUs (oneDNN)
     compile: bool = False  # torch.compile the model (CUDA); worth it only for long runs
+    cuda_graph: str = "auto"  # auto | on | off: capture the whole training step in a CUDA graph (auto: on CUDA)
+    tune_format: bool = True  # with a CUDA graph: time bf16/fp32 x channels_last/contiguous, train with the fastest
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -90,6 +92,8 @@ def _coerce(key: str, value, path):
         if "None" in kind:
             return None
         raise ConfigError(f"recipe key {key!r} needs a value")
+    if key == "cuda_graph" and isinstance(value, bool):  # YAML 1.1 reads a bare on/off as a boolean
+        return "on" if value else "off"
     # numbers.* rather than int/float: a search hands over numpy scalars from its samplers
     if kind.startswith("bool"):
         if isinstance(value, (bool, numpy.bool_)):
@@ -126,6 +130,7 @@ def validate(recipe: Recipe) -> Recipe:
         (recipe.cutout >= 0, "cutout must be >= 0"),
         (recipe.channels is None or recipe.channels >= 1, "channels must be at least 1"),
         (recipe.cells is None or recipe.cells >= 1, "cells must be at least 1"),
+        (recipe.cuda_graph in ("auto", "on", "off"), f"cuda_graph must be auto, on or off, got {recipe.cuda_graph!r}"),
     ]
     for ok, message in checks:
         if not ok:

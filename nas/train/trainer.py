@@ -22,6 +22,7 @@ from nas.train.device_choice import resolve_device
 from nas.train.recipe import Recipe
 from nas.train.result import TrainResult
 from nas.train.schedule import warmup_cosine
+from nas.train.step_setup import choose_step_format, make_optimizer, make_stepper, use_cuda_graph
 
 log = logging.getLogger("nas.train")
 
@@ -47,11 +48,16 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
             raise ConfigError("eval_test asked on a search split: the test images are kept from searches; "
                               "use make_splits(purpose='final')")
         raise DataError("the dataset has no test split (no test/ or val/ folder), so eval_test cannot run")
-    cuda = device.type == "cuda"
-    # channels_last helps convolutions on CPUs (oneDNN) as well as on tensor cores
-    memory_format = torch.channels_last if recipe.channels_last else torch.contiguous_format
+    graph = use_cuda_graph(recipe, device)
+    criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
+    # The recipe's bf16/channels_last, or on a CUDA graph the fastest of them by a short probe (format_probe.py)
+    step_format = choose_step_format(
+        model, recipe, graph=graph, device=device, num_classes=splits.num_classes,
+        batch_shape=(min(recipe.batch_size, len(splits.train)), splits.channels, splits.image_size, splits.image_size),
+        loss_for=lambda network: loss_function(training_forward(network), criterion, recipe.auxiliary_weight))
+    memory_format = step_format.memory_format
     model.to(device=device, memory_format=memory_format)
-    use_bf16 = cuda and recipe.bf16
+    use_bf16 = step_format.bf16
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_bf16 else contextlib.nullcontext
 
     train_loader = make_loader(splits.train, splits, train=True, batch_size=recipe.batch_size, device=device,
@@ -62,13 +68,11 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
 
     val_loader = eval_loader(splits.val) if splits.val is not None and len(splits.val) else None
 
-    optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
-                                nesterov=recipe.nesterov, weight_decay=recipe.weight_decay)
+    optimizer = make_optimizer(model.parameters(), recipe, graph=graph)
     steps_per_epoch = len(train_loader)
     scheduler = warmup_cosine(optimizer, total_steps=recipe.epochs * steps_per_epoch,
                               warmup_steps=round(recipe.warmup_epochs * steps_per_epoch), lr=recipe.lr,
                               lr_min=recipe.lr_min)
-    criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
 
     history: list[dict] = []
     start_epoch = 0
@@ -81,14 +85,18 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
     forward_train, forward_eval = training_forward(model), model
     if recipe.compile:
         forward_train, forward_eval = torch.compile(forward_train), torch.compile(model)
+    stepper = make_stepper(model, optimizer, loss_function(forward_train, criterion, recipe.auxiliary_weight), recipe,
+                           step_format, graph=graph, device=device)
     status, message = "ok", ""
     for epoch in range(start_epoch, recipe.epochs):
         # Seed per epoch, so dropout/drop-path draws after a resume match an uninterrupted run.
         torch.manual_seed(seed * 100_003 + epoch)
         drop_path = set_drop_path(model, recipe.drop_path * epoch / recipe.epochs)
         train_loader.set_epoch(epoch)
-        outcome = _train_epoch(forward_train, model, train_loader, optimizer, scheduler, criterion, recipe, device,
-                               memory_format, autocast, epoch, progress)
+        # drop-path is baked into a captured graph: a new probability asks for a new capture
+        stepper.start_epoch(capture_key=drop_path)
+        outcome = _train_epoch(stepper, model, train_loader, scheduler, recipe, device, memory_format, epoch,
+                               progress)
         if outcome["diverged"]:
             status = "diverged"
             message = f"loss became {outcome['train_loss']} in epoch {epoch + 1}; run stopped"
@@ -108,6 +116,8 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
             "train_seconds": outcome["seconds"],
             "time": time.perf_counter() - outcome["started"],
             "images_per_sec": outcome["images"] / max(outcome["seconds"], 1e-9),
+            "step": f"{stepper.description}, {step_format}",
+            "capture_seconds": stepper.capture_seconds,  # summed over the run so far
         }
         history.append(metrics)
         if progress:
@@ -128,12 +138,22 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
     return result
 
 
-def _train_epoch(forward_train, model, loader, optimizer, scheduler, criterion, recipe, device, memory_format, autocast,
-                 epoch, progress) -> dict:
+def loss_function(forward_train, criterion, auxiliary_weight: float):
+    """(inputs, labels) -> (loss, logits): what the training step optimises, the auxiliary head's loss included;
+    `forward_train` returns a TrainingOutput (nas.models.trainable)."""
+    def loss_and_logits(inputs, labels):
+        output = forward_train(inputs)
+        loss = criterion(output.logits, labels)
+        if output.aux_logits is not None and auxiliary_weight > 0:
+            loss = loss + auxiliary_weight * criterion(output.aux_logits, labels)
+        return loss, output.logits
+    return loss_and_logits
+
+
+def _train_epoch(stepper, model, loader, scheduler, recipe, device, memory_format, epoch, progress) -> dict:
     model.train()
     epoch_started = time.perf_counter()
-    loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), device=device, dtype=torch.long)
+    loss_sum, correct = stepper.step.loss_sum, stepper.step.correct  # summed on the device by the step
     images = 0
     bar = tqdm(total=len(loader), desc=f"epoch {epoch + 1}/{recipe.epochs}", unit="batch", disable=not progress,
                leave=False, dynamic_ncols=True, mininterval=0.5)
@@ -142,20 +162,8 @@ def _train_epoch(forward_train, model, loader, optimizer, scheduler, criterion, 
         for step, (inputs, labels) in enumerate(loader, start=1):
             inputs = inputs.to(device, non_blocking=True).contiguous(memory_format=memory_format)
             labels = labels.to(device, non_blocking=True)
-            with autocast():
-                output = forward_train(inputs)
-                logits = output.logits
-                loss = criterion(logits, labels)
-                if output.aux_logits is not None and recipe.auxiliary_weight > 0:
-                    loss = loss + recipe.auxiliary_weight * criterion(output.aux_logits, labels)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if recipe.grad_clip > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
-            optimizer.step()
+            stepper(inputs, labels)  # forward, backward, clip, optimizer step: eager or a graph replay
             scheduler.step()
-            loss_sum += loss.detach().float() * len(labels)
-            correct += (logits.detach().argmax(1) == labels).sum()
             images += len(labels)
             if step % SYNC_EVERY == 0 or step == len(loader):
                 mean_loss = loss_sum.item() / images  # the one device sync every SYNC_EVERY steps
