@@ -97,6 +97,7 @@ def test_reconcile_tells_rows_and_returns_unanswered(tmp_path):
     (["--recipe", "nope"], "unknown recipe"),
     (["--import", "no_such_module_anywhere"], "cannot import 'no_such_module_anywhere'"),
     (["--val-size", "0"], "data.val_size must be a whole number of at least 1"),
+    (["--gpus-per-trial", "lots"], "expected a number or auto, got 'lots'"),
 ])
 def test_bad_flags_exit_2_with_one_line(tmp_path, image_folder, capsys, flags, message):
     config = write_config(tmp_path / "c.yaml", image_folder, tmp_path / "results")
@@ -132,8 +133,9 @@ def test_bad_config_files_exit_2(tmp_path, image_folder, capsys):
 def test_search_records_every_trial_and_exports_the_best(tmp_path, image_folder, capsys):
     results = tmp_path / "results"
     config = write_config(tmp_path / "c.yaml", image_folder, results, trials=4)
-    assert main(["search", "--config", str(config)]) == 0
+    assert main(["search", "--config", str(config), "--gpus-per-trial", "auto"]) == 0
     out = capsys.readouterr().out
+    assert "gpus_per_trial auto: the Ray cluster has no GPU" in out  # auto on a CPU-only machine: 0 GPUs
     trials = read_trials(results)
     assert len(trials) == 4 and set(trials["status"]) == {"ok"}
     assert trials["hash"].is_unique and trials["token"].is_unique

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from nas.cli.commands import dataset_name, register_command, sampler_name
 from nas.package_files import DEFAULT_EXPERIMENT
 
@@ -37,7 +39,9 @@ def _search_arguments(parser) -> None:
     parser.add_argument("--trials", type=int, help="candidates to train in all (a resumed search counts old ones)")
     parser.add_argument("--workers", type=int, help="trials running at once")
     parser.add_argument("--cpus-per-trial", type=float)
-    parser.add_argument("--gpus-per-trial", type=float, help="fractions share one GPU between trials (0.25)")
+    parser.add_argument("--gpus-per-trial", type=gpu_share,
+                        help="fractions share one GPU between trials (0.25); auto: probe a candidate and fill "
+                             "each GPU with as many as raise throughput")
     parser.add_argument("--data", help="dataset folder (CIFAR-10 batches or an image-folder tree)")
     parser.add_argument("--dataset", type=dataset_name(check=False), help="%(type)s")
     parser.add_argument("--subset", type=int, help="class-balanced subset of the training images")
@@ -55,6 +59,16 @@ def _search_arguments(parser) -> None:
     parser.add_argument("--storage", help="Ray Tune storage URI (shared folder or object store)")
     parser.add_argument("--optuna-storage", help="SQLAlchemy URL of the Optuna database (default: SQLite file)")
     parser.add_argument("--results-dir", help="where experiment folders go (default: results)")
+
+
+def gpu_share(text: str):
+    """A fraction of a GPU, or auto."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or auto, got {text!r}") from None
 
 
 @register_command("search", help="run an architecture search on Ray Tune", arguments=_search_arguments)

@@ -24,6 +24,7 @@ from nas.yaml_files import read_yaml_mapping
 
 DEFAULT_CONFIG = DEFAULT_EXPERIMENT
 COSTS = ("params", "macs")  # what a multi-objective sampler may minimise
+AUTO_GPUS = "auto"  # gpus_per_trial: chosen by probing a candidate on a GPU (nas.search.gpu_share)
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class ModelSettings:
 class Resources:
     workers: int = 2  # trials at once
     cpus_per_trial: float = 1
-    gpus_per_trial: float = 0  # fractions (0.25) let several small proxies share one GPU
+    gpus_per_trial: float | str = 0  # fractions (0.25) let several small proxies share one GPU; or "auto"
 
 
 @dataclass(frozen=True)
@@ -181,9 +182,12 @@ def _check(config: ExperimentConfig) -> None:
     _whole(config.data.val_size, "data.val_size", 1, allow_none=True)
     for key in ("cpus_per_trial", "gpus_per_trial"):
         value = getattr(config.resources, key)
+        if key == "gpus_per_trial" and value == AUTO_GPUS:
+            continue
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-            raise ConfigError(f"resources.{key} must be a number of at least 0, got {value!r}")
-    if config.resources.cpus_per_trial <= 0 and config.resources.gpus_per_trial <= 0:
+            raise ConfigError(f"resources.{key} must be a number of at least 0{' or auto' * (key == 'gpus_per_trial')}"
+                              f", got {value!r}")
+    if config.resources.cpus_per_trial <= 0 and config.resources.gpus_per_trial in (0, 0.0):
         raise ConfigError("a trial needs some CPUs or GPUs (cpus_per_trial and gpus_per_trial are both 0)")
     for key in ("time_budget_s", "trial_time_limit_s"):
         value = getattr(config, key)

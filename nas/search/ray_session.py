@@ -23,7 +23,8 @@ def start_ray(address: str | None, resources: Resources) -> None:
             raise ConfigError(f"cannot start or join Ray at {address or 'a local instance'}: "
                               f"{str(error).splitlines()[0]}") from None
     available = ray.cluster_resources()
-    for name, asked in (("CPU", resources.cpus_per_trial), ("GPU", resources.gpus_per_trial)):
+    gpus = resources.gpus_per_trial if isinstance(resources.gpus_per_trial, (int, float)) else 0  # auto: probed later
+    for name, asked in (("CPU", resources.cpus_per_trial), ("GPU", gpus)):
         if asked > available.get(name, 0):
             raise ConfigError(f"each trial asks for {asked:g} {name}(s), but the Ray cluster has "
                               f"{available.get(name, 0):g}: no trial could ever start")

@@ -14,6 +14,7 @@ from nas.registry import import_user_modules
 from nas.search.best_cells import export_best
 from nas.search.experiment_config import ExperimentConfig
 from nas.search.experiment_folder import ExperimentPaths, check_start_or_resume, write_experiment_file
+from nas.search.gpu_share import resolve_gpu_share
 from nas.search.progress import ProgressPrinter
 from nas.search.ray_session import start_ray
 from nas.search.sampler_setup import build_sampler, check_sampler
@@ -72,6 +73,7 @@ def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=pri
     paths, space, recipe = open_experiment(config, resume)
     splits = load_search_data(config, print_line)
     start_ray(config.ray_address, config.resources)
+    config = resolve_gpu_share(config, space, recipe, splits, print_line)
 
     # Nothing above wrote into the experiment folder.
     paths.root.mkdir(parents=True, exist_ok=True)
