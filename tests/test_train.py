@@ -323,3 +323,48 @@ def test_eval_test_without_a_test_folder_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match="no test split"):
         train(TinyNet(classes=3), make_splits(dataset, purpose="final", val_size=3), recipe(epochs=1),
               eval_test=True, progress=False)
+
+
+# --- fine-tuning ---------------------------------------------------------------------------------------------------
+
+def test_fine_tuning_onto_other_classes_keeps_frozen_stages_fixed(tmp_path, capsys):
+    from search_fixtures import make_image_folder
+
+    from nas.models import build_model
+    from nas.train.fine_tune import modules_by_stage
+
+    source, target = make_image_folder(tmp_path / "three", classes=3), make_image_folder(tmp_path / "five", classes=5)
+    common = ["--genotype", "darts-v2", "--channels", "4", "--cells", "5", "--epochs", "1", "--batch-size", "16",
+              "--no-progress"]
+    assert cli_main(["train", *common, "--data", str(source), "--out", str(tmp_path / "first")]) == 0
+    assert cli_main(["train", *common, "--data", str(target), "--out", str(tmp_path / "tuned"), "--init",
+                     str(tmp_path / "first" / "checkpoint.pt"), "--freeze-stages", "2", "--lr-backbone", "0.1"]) == 0
+    assert "new for 5 classes: classifier.bias, classifier.weight" in capsys.readouterr().out
+    before = load_checkpoint(tmp_path / "first" / "checkpoint.pt")["model"]
+    after = load_checkpoint(tmp_path / "tuned" / "checkpoint.pt")["model"]
+    assert after["classifier.weight"].shape[0] == 5
+    model = build_model(genotype="darts-v2", channels=4, cells=5, num_classes=5, image_size=16)
+    names = {id(module): name for name, module in model.named_modules()}
+    stages = modules_by_stage(model, (3, 16, 16))
+    assert len(stages) == 3  # 16, 8 and 4 px
+    for stage, should_move in ((stages[0], False), (stages[1], False), (stages[2], True)):
+        keys = [key for module in stage for key in after if key.rsplit(".", 1)[0] == names[id(module)]]
+        moved = [key for key in keys if not torch.equal(before[key], after[key])]
+        assert bool(moved) == should_move, (should_move, moved[:3])
+        if not should_move:  # weights and batch-norm statistics alike
+            assert not moved
+
+
+def test_init_from_another_architecture_is_one_line_and_writes_nothing(tmp_path, capsys):
+    from search_fixtures import make_image_folder
+
+    data = make_image_folder(tmp_path / "data")
+    assert cli_main(["train", "--baseline", "resnet20", "--data", str(data), "--epochs", "1", "--batch-size", "16",
+                     "--no-progress", "--out", str(tmp_path / "resnet")]) == 0
+    capsys.readouterr()
+    assert cli_main(["train", "--genotype", "darts-v2", "--channels", "4", "--cells", "3", "--data", str(data),
+                     "--init", str(tmp_path / "resnet" / "checkpoint.pt"), "--no-progress",
+                     "--out", str(tmp_path / "cell")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "another architecture" in error
+    assert not (tmp_path / "cell").exists()

@@ -41,6 +41,12 @@ def _train_arguments(parser) -> None:
                                             "~/.cache/nas/datasets)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if it exists")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--init", metavar="CHECKPOINT",
+                        help="fine-tune: start from these weights (a nas train checkpoint.pt, or a state dict such as "
+                             "torchvision's); the classifier is replaced when the class count differs")
+    parser.add_argument("--freeze-stages", type=int, help="fine-tune: keep the first N stages (resolutions) fixed")
+    parser.add_argument("--lr-backbone", type=float, help="fine-tune: learning rate of all but the classifier, as a "
+                                                          "fraction of the recipe's (e.g. 0.1)")
     parser.add_argument("--out", required=True, help="folder for metrics.json and checkpoint.pt")
 
 
@@ -60,10 +66,19 @@ def run_train(args) -> int:
     if (out / CHECKPOINT_FILE).exists() and not args.resume:
         raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
     recipe = load_recipe(args.recipe, {"epochs": args.epochs, "batch_size": args.batch_size,
-                                       "channels": args.channels, "cells": args.cells})
+                                       "channels": args.channels, "cells": args.cells,
+                                       "freeze_stages": args.freeze_stages, "lr_backbone": args.lr_backbone})
     _check_model_name(args)
+    if args.init and not Path(args.init).is_file():
+        raise ConfigError(f"--init {args.init}: no such checkpoint file")
     dataset, splits = _load_data(args)
     model = _build_model(args, recipe, dataset)
+    if args.init:
+        from nas.train.fine_tune import load_initial_weights
+
+        fresh = load_initial_weights(model, args.init)
+        print(f"weights from {args.init}" + (f"; new for {dataset.num_classes} classes: {', '.join(fresh)}"
+                                             if fresh else ""))
     profile = count_params_and_macs(model, (1, dataset.channels, dataset.image_size, dataset.image_size))
     print(f"model: {profile['params'] / 1e6:.3f}M params, {profile['macs'] / 1e6:.1f}M multiply-adds")
 
@@ -125,6 +140,7 @@ def _metrics_document(args, recipe, dataset, splits, profile, result, out: Path)
         "device": describe_device(args.device),
         "recipe": recipe.to_dict(),
         "seed": args.seed,
+        "init": args.init,
         "checkpoint": str(out / CHECKPOINT_FILE),
     }
 

@@ -41,6 +41,8 @@ class Recipe:
     bf16: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     channels_last: bool = True  # NHWC activations: faster convolutions on GPUs and on CPUs (oneDNN)
     compile: bool = False  # torch.compile the model (CUDA); worth it only for long runs
+    freeze_stages: int = 0  # fine-tuning: the first N stages (resolutions) keep their weights
+    lr_backbone: float = 1.0  # fine-tuning: everything but the classifier trains at lr * lr_backbone
     cuda_graph: str = "auto"  # auto | on | off: capture the whole training step in a CUDA graph (auto: on CUDA)
     tune_format: bool = True  # with a CUDA graph: time bf16/fp32 x channels_last/contiguous, train with the fastest
 
@@ -130,6 +132,8 @@ def validate(recipe: Recipe) -> Recipe:
         (recipe.cutout >= 0, "cutout must be >= 0"),
         (recipe.channels is None or recipe.channels >= 1, "channels must be at least 1"),
         (recipe.cells is None or recipe.cells >= 1, "cells must be at least 1"),
+        (recipe.freeze_stages >= 0, "freeze_stages must be >= 0"),
+        (recipe.lr_backbone >= 0, "lr_backbone must be >= 0"),
         (recipe.cuda_graph in ("auto", "on", "off"), f"cuda_graph must be auto, on or off, got {recipe.cuda_graph!r}"),
     ]
     for ok, message in checks:

@@ -19,6 +19,7 @@ from nas.errors import ConfigError, DataError
 from nas.models.trainable import set_drop_path, training_forward
 from nas.train.checkpoint import load_checkpoint, save_checkpoint
 from nas.train.device_choice import resolve_device
+from nas.train.fine_tune import freeze_stages, parameter_groups
 from nas.train.recipe import Recipe
 from nas.train.result import TrainResult
 from nas.train.schedule import warmup_cosine
@@ -68,7 +69,8 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
 
     val_loader = eval_loader(splits.val) if splits.val is not None and len(splits.val) else None
 
-    optimizer = make_optimizer(model.parameters(), recipe, graph=graph)
+    frozen = freeze_stages(model, recipe.freeze_stages, (splits.channels, splits.image_size, splits.image_size))
+    optimizer = make_optimizer(parameter_groups(model, recipe.lr, recipe.lr_backbone), recipe, graph=graph)
     steps_per_epoch = len(train_loader)
     scheduler = warmup_cosine(optimizer, total_steps=recipe.epochs * steps_per_epoch,
                               warmup_steps=round(recipe.warmup_epochs * steps_per_epoch), lr=recipe.lr,
@@ -95,7 +97,7 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
         train_loader.set_epoch(epoch)
         # drop-path is baked into a captured graph: a new probability asks for a new capture
         stepper.start_epoch(capture_key=drop_path)
-        outcome = _train_epoch(stepper, model, train_loader, scheduler, recipe, device, memory_format, epoch,
+        outcome = _train_epoch(stepper, model, frozen, train_loader, scheduler, recipe, device, memory_format, epoch,
                                progress)
         if outcome["diverged"]:
             status = "diverged"
@@ -150,8 +152,10 @@ def loss_function(forward_train, criterion, auxiliary_weight: float):
     return loss_and_logits
 
 
-def _train_epoch(stepper, model, loader, scheduler, recipe, device, memory_format, epoch, progress) -> dict:
+def _train_epoch(stepper, model, frozen, loader, scheduler, recipe, device, memory_format, epoch, progress) -> dict:
     model.train()
+    for module in frozen:  # frozen stages keep their batch-norm statistics too
+        module.eval()
     epoch_started = time.perf_counter()
     loss_sum, correct = stepper.step.loss_sum, stepper.step.correct  # summed on the device by the step
     images = 0
