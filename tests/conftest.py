@@ -31,3 +31,22 @@ def shared_cifar10(tmp_path_factory):
         pytest.skip("NAS_CIFAR10_DIR is not set (extract ../shared/datasets/cifar10-jpeg.tar.gz and point it at "
                     "the folder holding train/ and test/)")
     return load_dataset("cifar10", folder, cache_dir=tmp_path_factory.mktemp("cifar10-cache"), progress=False)
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory):
+    """A small image-folder dataset (train/ and test/, 3 classes of 16 px images) for searches and campaigns."""
+    from search_fixtures import make_image_folder
+
+    return make_image_folder(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    """Modules that start a local Ray in-process (`pytestmark = pytest.mark.usefixtures("ray_session")`) shut it
+    down when they end, so each module starts from a clean Ray."""
+    import ray
+
+    yield
+    if ray.is_initialized():
+        ray.shutdown()

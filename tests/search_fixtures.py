@@ -1,4 +1,5 @@
-"""Small real inputs for search tests: an image-folder dataset and an experiment config that trains in seconds."""
+"""Small real inputs for tests: an image-folder dataset, a learnable in-memory dataset, an experiment config that
+trains in seconds, and a finished search's folder."""
 
 from __future__ import annotations
 
@@ -67,3 +68,27 @@ def fake_experiment(folder: Path, accuracies_and_params, sampler: str = "random"
                                  macs=params * 100, train_time_s=30.0, device="cpu",
                                  finished_at=finished.isoformat(timespec="seconds")))
     return folder
+
+
+def learnable_dataset(count: int = 320, classes: int = 4, size: int = 8, noise: float = 15.0):
+    """Each class brightens its own colour channel (the last class none) plus noise: learnt in an epoch or two."""
+    import torch
+
+    from nas.data import ImageSet
+    from nas.data.image_set import Dataset
+
+    generator = torch.Generator().manual_seed(0)
+    colours = torch.tensor([[200.0 if channel == c else 60.0 for channel in range(3)] for c in range(classes)])
+
+    def images(n):
+        labels = torch.arange(n) % classes
+        base = colours[labels][:, :, None, None]
+        spread = torch.randn((n, 3, size, size), generator=generator) * noise
+        return labels, (base + spread).clamp(0, 255).to(torch.uint8)
+
+    train_labels, train_pixels = images(count)
+    test_labels, test_pixels = images(count // 4)
+    return Dataset(name="levels", root="-", classes=[f"c{i}" for i in range(classes)],
+                   train=ImageSet(labels=train_labels, pixels=train_pixels, origin="train"),
+                   test=ImageSet(labels=test_labels, pixels=test_pixels, origin="test"),
+                   channels=3, image_size=size, mean=(0.5,) * 3, std=(0.25,) * 3)

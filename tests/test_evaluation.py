@@ -9,23 +9,12 @@ import pytest
 
 from nas.cli import main
 from nas.search.trial_store import TrialStore
-from search_fixtures import fake_experiment, make_image_folder
+from search_fixtures import fake_experiment
 
 TINY = ["--epochs", "1", "--batch-size", "16", "--channels", "4"]
 
 
-@pytest.fixture(scope="module")
-def image_folder(tmp_path_factory):
-    return make_image_folder(tmp_path_factory.mktemp("data"))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def ray_session():
-    import ray
-
-    yield
-    if ray.is_initialized():
-        ray.shutdown()
+pytestmark = pytest.mark.usefixtures("ray_session")  # conftest: Ray shut down when the module ends
 
 
 def one_line_error(capsys, *fragments):

@@ -11,8 +11,7 @@ from torch import nn
 
 import nas.train.graph_step as graph_step
 import nas.train.trainer as trainer
-from nas.data import ImageSet, make_splits
-from nas.data.image_set import Dataset
+from nas.data import make_splits
 from nas.errors import ConfigError
 from nas.models import build_model
 from nas.train import load_recipe, train
@@ -20,26 +19,9 @@ from nas.train.format_probe import StepFormat, candidate_formats, fastest_format
 from nas.train.graph_step import EagerRunner, GraphedTrainStep
 from nas.train.step_setup import make_optimizer, use_cuda_graph
 from nas.train.train_step import EagerTrainStep, TrainStep
+from search_fixtures import learnable_dataset
 
 CPU = torch.device("cpu")
-
-
-def coloured_squares(count: int = 200, classes: int = 4, size: int = 8) -> Dataset:
-    """Each class brightens its own colour channel, plus noise: learnable in an epoch."""
-    generator = torch.Generator().manual_seed(0)
-    colours = torch.tensor([[200.0 if channel == c else 60.0 for channel in range(3)] for c in range(classes)])
-
-    def images(n):
-        labels = torch.arange(n) % classes
-        noise = torch.randn((n, 3, size, size), generator=generator) * 25
-        return labels, (colours[labels][:, :, None, None] + noise).clamp(0, 255).to(torch.uint8)
-
-    train_labels, train_pixels = images(count)
-    test_labels, test_pixels = images(count // 4)
-    return Dataset(name="squares", root="-", classes=[f"c{i}" for i in range(classes)],
-                   train=ImageSet(labels=train_labels, pixels=train_pixels, origin="train"),
-                   test=ImageSet(labels=test_labels, pixels=test_pixels, origin="test"),
-                   channels=3, image_size=size, mean=(0.5,) * 3, std=(0.25,) * 3)
 
 
 def small_cell_network(auxiliary: bool, drop_path: float) -> nn.Module:
@@ -55,7 +37,7 @@ def train_once(monkeypatch, *, graph: bool, **overrides):
         monkeypatch.setattr(graph_step, "CudaGraphRunner", EagerRunner)
     recipe = load_recipe("proxy", {"epochs": 3, "batch_size": 24, "eval_batch_size": 64, "lr": 0.1,
                                    "warmup_epochs": 0.5, "tune_format": False, **overrides})
-    splits = make_splits(coloured_squares(), purpose="search", val_size=40, seed=0)
+    splits = make_splits(learnable_dataset(count=200, noise=25.0), purpose="search", val_size=40, seed=0)
     model = small_cell_network(recipe.auxiliary_weight > 0, recipe.drop_path)
     result = train(model, splits, recipe, device="cpu", seed=3, progress=False)
     monkeypatch.undo()

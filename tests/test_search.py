@@ -20,21 +20,10 @@ from nas.search.trial_store import TrialRecord, TrialStore
 from nas.search.tune_searcher import SamplerSearcher, reconcile_with_store
 from nas.space.genotype import Genotype
 from nas.space import load_space
-from search_fixtures import REPOSITORY, make_image_folder, write_config
+from search_fixtures import REPOSITORY, write_config
 
 
-@pytest.fixture(scope="module")
-def image_folder(tmp_path_factory):
-    return make_image_folder(tmp_path_factory.mktemp("data"))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def ray_session():
-    import ray
-
-    yield
-    if ray.is_initialized():
-        ray.shutdown()
+pytestmark = pytest.mark.usefixtures("ray_session")  # conftest: Ray shut down when the module ends
 
 
 def read_trials(results, name="test") -> pd.DataFrame:

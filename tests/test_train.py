@@ -10,13 +10,13 @@ import torch
 from torch import nn
 
 from nas.cli import main as cli_main
-from nas.data import ImageSet, make_splits
-from nas.data.image_set import Dataset
+from nas.data import make_splits
 from nas.errors import ConfigError, DataError
 from nas.models.trainable import TrainableNetwork, TrainingOutput
 from nas.train import Recipe, TrainResult, load_recipe, train
 from nas.train.checkpoint import load_checkpoint
 from nas.train.schedule import warmup_cosine
+from search_fixtures import learnable_dataset
 
 pytestmark = pytest.mark.filterwarnings("ignore:The image decoding and encoding:DeprecationWarning")
 
@@ -24,25 +24,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:The image decoding and encoding:
 
 
 QUICK = {"epochs": 2, "batch_size": 16, "eval_batch_size": 64, "lr": 0.1, "warmup_epochs": 0.5}
-
-
-def learnable_dataset(count: int = 320, classes: int = 4, size: int = 8) -> Dataset:
-    """Each class brightens its own colour channel (the last class none) plus noise: learnt in an epoch or two."""
-    generator = torch.Generator().manual_seed(0)
-    colours = torch.tensor([[200.0 if channel == c else 60.0 for channel in range(3)] for c in range(classes)])
-
-    def images(n):
-        labels = torch.arange(n) % classes
-        base = colours[labels][:, :, None, None]
-        noise = torch.randn((n, 3, size, size), generator=generator) * 15
-        return labels, (base + noise).clamp(0, 255).to(torch.uint8)
-
-    train_labels, train_pixels = images(count)
-    test_labels, test_pixels = images(count // 4)
-    return Dataset(name="levels", root="-", classes=[f"c{i}" for i in range(classes)],
-                   train=ImageSet(labels=train_labels, pixels=train_pixels, origin="train"),
-                   test=ImageSet(labels=test_labels, pixels=test_pixels, origin="test"),
-                   channels=3, image_size=size, mean=(0.5,) * 3, std=(0.25,) * 3)
 
 
 class TinyNet(TrainableNetwork):
