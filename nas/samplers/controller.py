@@ -267,8 +267,8 @@ def _text_to_bytes(text: str) -> torch.Tensor:
     return torch.frombuffer(bytearray(base64.b64decode(text)), dtype=torch.uint8)
 
 
-# In-memory state dicts and saves from before weights files are JSON; these turn tensors and int-keyed dicts (optimizer state) into plain data
-# and back, exactly: float32 values survive the trip through JSON's float64.
+# In-memory state dicts, and saves from before weights files, are JSON; these turn tensors and int-keyed dicts
+# (optimizer state) into plain data and back, exactly: float32 values survive the trip through JSON's float64.
 def _to_plain(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return {"__tensor__": value.tolist(), "dtype": str(value.dtype).removeprefix("torch."), "shape": list(value.shape)}

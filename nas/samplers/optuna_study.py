@@ -53,7 +53,6 @@ class OptunaStudySampler(Sampler):
         self._distributions = {d.name: CategoricalDistribution(labels) for d, labels in zip(self.decisions, self._labels)}
         self._live_trials: dict[int, optuna.Trial] = {}
         self._trial_count: int | None = None  # trials in the study, counted at the first ask
-        self._database_file = database_file(self.options["storage"]) if self.options["storage"] else None
         storage = self.options["storage"]
         study_name = self.options["study_name"]
         if storage is not None and study_name is None:
@@ -74,6 +73,7 @@ class OptunaStudySampler(Sampler):
             if type(error).__module__.startswith("sqlalchemy"):
                 raise ConfigError(f"sampler {self.name!r}: cannot open storage {storage!r}: {error}") from None
             raise
+        self._database_file = database_file(storage) if storage is not None else None  # synced after ask/tell
         if [d.name for d in self.study.directions] != [d.upper() for d in self.directions]:
             raise ConfigError(f"sampler {self.name!r}: study {study_name!r} exists with other objectives")
 
