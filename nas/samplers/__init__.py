@@ -8,6 +8,7 @@ user's code named in a search's `imports:`.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Sequence
 
 from nas.samplers.base import (
@@ -45,7 +46,7 @@ def load_sampler(path: str | os.PathLike, **option_overrides) -> Sampler:
     decisions = [Decision(name, tuple(choices)) for name, choices in payload["decisions"]]
     options = {**payload["options"], **option_overrides}
     sampler = make_sampler(payload["sampler"], decisions, seed=payload["seed"], **options)
-    sampler.load_state_dict(payload["state"])
+    sampler.load_saved_state(payload["state"], Path(path))
     return sampler
 
 

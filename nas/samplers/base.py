@@ -135,30 +135,30 @@ class Sampler(ABC):
         return [self._pending[token] for token in sorted(self._pending)]
 
     def state_dict(self) -> dict:
-        return {
-            "next_token": self._next_token,
-            "pending": [[s.token, list(s.choices)] for s in self.pending()],
-            **self._state(),
-        }
+        return {**self._token_state(), **self._state()}
 
     def load_state_dict(self, state: dict) -> None:
-        self._next_token = int(state["next_token"])
-        self._pending = {int(token): Suggestion(int(token), tuple(choices)) for token, choices in state["pending"]}
+        self._load_token_state(state)
         self._load_state(state)
 
     # --- files -----------------------------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the sampler (name, seed, options, decisions, state) as JSON, atomically."""
+        """Write the sampler (name, seed, options, decisions, state) as JSON, atomically.
+
+        A sampler with bulky state (the controller's weights) writes it to files beside `path` first and names
+        them in the JSON, so the JSON is the one switch from the old state to the new one."""
+        path = Path(path)
         payload = {
             "format": SAVE_FORMAT,
             "sampler": self.name,
             "seed": self.seed,
             "options": self.options,
             "decisions": [[d.name, list(d.choices)] for d in self.decisions],
-            "state": self.state_dict(),
+            "state": self._state_to_save(path),
         }
-        write_json_atomically(Path(path), payload)
+        write_json_atomically(path, payload)
+        self._after_save(path)
 
     def restore(self, path: str | os.PathLike) -> None:
         """Load state saved by `save` into this sampler; the file must come from the same sampler and space."""
@@ -167,7 +167,11 @@ class Sampler(ABC):
             raise ConfigError(f"{path}: saved by sampler {payload['sampler']!r}, not {self.name!r}")
         if payload["decisions"] != [[d.name, list(d.choices)] for d in self.decisions]:
             raise ConfigError(f"{path}: saved for a different search space (its decisions differ)")
-        self.load_state_dict(payload["state"])
+        self.load_saved_state(payload["state"], Path(path))
+
+    def load_saved_state(self, state: dict, path: Path) -> None:
+        """Load the state `save` wrote to the file at `path` (files it names are beside it)."""
+        self.load_state_dict(state)
 
     # --- for subclasses ----------------------------------------------------------------------------------------
 
@@ -182,6 +186,20 @@ class Sampler(ABC):
     def _state(self) -> dict:
         """Subclass state as JSON-able data."""
         return {}
+
+    def _token_state(self) -> dict:
+        return {"next_token": self._next_token, "pending": [[s.token, list(s.choices)] for s in self.pending()]}
+
+    def _load_token_state(self, state: dict) -> None:
+        self._next_token = int(state["next_token"])
+        self._pending = {int(token): Suggestion(int(token), tuple(choices)) for token, choices in state["pending"]}
+
+    def _state_to_save(self, path: Path) -> dict:
+        """The state as `save` writes it into the JSON at `path`; may first write bulky parts to files beside it."""
+        return self.state_dict()
+
+    def _after_save(self, path: Path) -> None:
+        """Called once the JSON at `path` is in place: e.g. remove files beside it that it no longer names."""
 
     def _load_state(self, state: dict) -> None:
         pass

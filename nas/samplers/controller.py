@@ -17,6 +17,9 @@ is skipped if it has none.
 
 from __future__ import annotations
 
+import base64
+import contextlib
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,6 +27,7 @@ from torch import nn
 
 from nas.errors import ConfigError
 from nas.samplers.base import Outcome, Sampler, Suggestion, register_sampler
+from nas.samplers.weights_files import WeightsFiles, load_weights, weights_file_name
 
 ALGORITHMS = ("reinforce", "ppo")
 
@@ -73,6 +77,19 @@ class ControllerPolicy(nn.Module):
         return torch.stack(picked, dim=1), log_prob, entropy
 
 
+@contextlib.contextmanager
+def one_torch_thread():
+    """Run the controller's tiny LSTM on one thread: its ops are too small to share, and on a busy machine a
+    second intra-op thread waiting for a core made a learning update 5x slower (BENCHMARKS.md, search overhead).
+    The setting is per process, so it is put back afterwards for whatever else the process runs."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 @register_sampler("controller")
 class ControllerSampler(Sampler):
     # Defaults tuned on NAS-Bench-201 at 100 cells (lr 0.002..0.02, batch 1..5, entropy 1e-3..1e-2, 40-100 runs
@@ -117,11 +134,12 @@ class ControllerSampler(Sampler):
         self._batch: list[tuple[tuple[int, ...], float, float]] = []  # (choices, reward, old log-prob)
         self._sampled: list[tuple[list[int], float]] = []  # sampled by the current policy, not yet asked
         self.updates = 0
+        self._weights_files = WeightsFiles()
 
     def ask(self) -> Suggestion:
         if not self._sampled:
             # As in NASNet, one policy version samples a whole batch of children; an update discards the rest.
-            with torch.no_grad():
+            with torch.no_grad(), one_torch_thread():
                 choices, log_probs, _ = self.policy(
                     None, temperature=self.temperature, tanh_constant=self.tanh_constant,
                     generator=self.generator, batch=self.batch_size,
@@ -142,7 +160,8 @@ class ControllerSampler(Sampler):
         reward = outcome.reward if outcome.reward is not None else 0.0
         self._batch.append((suggestion.choices, float(reward), old_log_prob))
         if len(self._batch) >= self.batch_size:
-            self._update()
+            with one_torch_thread():
+                self._update()
 
     def _update(self) -> None:
         choices = torch.tensor([c for c, _, _ in self._batch], dtype=torch.long)
@@ -187,10 +206,41 @@ class ControllerSampler(Sampler):
         return rows
 
     def _state(self) -> dict:
+        return {**self._bookkeeping(), "policy": _to_plain(self.policy.state_dict()),
+                "optimizer": _to_plain(self.optimizer.state_dict())}
+
+    def _load_state(self, state: dict) -> None:
+        self.policy.load_state_dict(_from_plain(state["policy"]))
+        self.optimizer.load_state_dict(_from_plain(state["optimizer"]))
+        self._load_bookkeeping(state)
+
+    # --- files: small JSON every ask and tell, weights in a binary file written only after an update ------------
+
+    def _state_to_save(self, path: Path) -> dict:
+        weights_file = self._weights_files.save(path, self.updates, self._weights)
+        return {**self._token_state(), **self._bookkeeping(), "weights_file": weights_file}
+
+    def _after_save(self, path: Path) -> None:
+        self._weights_files.remove_unnamed(path, weights_file_name(path, self.updates))
+
+    def load_saved_state(self, state: dict, path: Path) -> None:
+        if "weights_file" not in state:  # a save from before weights files: everything inline, as plain lists
+            self.load_state_dict(state)
+            return
+        weights = load_weights(path, state["weights_file"])
+        self.policy.load_state_dict(weights["policy"])
+        self.optimizer.load_state_dict(weights["optimizer"])
+        self._load_token_state(state)
+        self._load_bookkeeping(state)
+        self._weights_files.loaded(path, self.updates)
+
+    def _weights(self) -> dict:
+        return {"policy": self.policy.state_dict(), "optimizer": self.optimizer.state_dict()}
+
+    def _bookkeeping(self) -> dict:
+        """What changes on every ask and tell: small, so it is rewritten each time."""
         return {
-            "policy": _to_plain(self.policy.state_dict()),
-            "optimizer": _to_plain(self.optimizer.state_dict()),
-            "generator": _to_plain(self.generator.get_state()),
+            "generator": _bytes_to_text(self.generator.get_state()),
             "baseline": self.baseline,
             "ask_log_probs": [[token, value] for token, value in self._ask_log_probs.items()],
             "batch": [[list(c), r, lp] for c, r, lp in self._batch],
@@ -198,10 +248,9 @@ class ControllerSampler(Sampler):
             "updates": self.updates,
         }
 
-    def _load_state(self, state: dict) -> None:
-        self.policy.load_state_dict(_from_plain(state["policy"]))
-        self.optimizer.load_state_dict(_from_plain(state["optimizer"]))
-        self.generator.set_state(_from_plain(state["generator"]))
+    def _load_bookkeeping(self, state: dict) -> None:
+        generator = state["generator"]
+        self.generator.set_state(_text_to_bytes(generator) if isinstance(generator, str) else _from_plain(generator))
         self.baseline = state["baseline"]
         self._ask_log_probs = {int(token): float(value) for token, value in state["ask_log_probs"]}
         self._batch = [(tuple(c), float(r), float(lp)) for c, r, lp in state["batch"]]
@@ -209,8 +258,17 @@ class ControllerSampler(Sampler):
         self.updates = int(state["updates"])
 
 
-# Saved samplers are JSON (no pickle); these turn tensors and int-keyed dicts (optimizer state) into plain data
-# and back, exactly: float32 values survive the trip through JSON's float64.
+# The generator's state is 5 kB of bytes: base64 in the JSON (a third of the size of a list of numbers).
+def _bytes_to_text(state: torch.Tensor) -> str:
+    return base64.b64encode(state.numpy().tobytes()).decode("ascii")
+
+
+def _text_to_bytes(text: str) -> torch.Tensor:
+    return torch.frombuffer(bytearray(base64.b64decode(text)), dtype=torch.uint8)
+
+
+# In-memory state dicts, and saves from before weights files, are JSON; these turn tensors and int-keyed dicts
+# (optimizer state) into plain data and back, exactly: float32 values survive the trip through JSON's float64.
 def _to_plain(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return {"__tensor__": value.tolist(), "dtype": str(value.dtype).removeprefix("torch."), "shape": list(value.shape)}

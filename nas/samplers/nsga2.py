@@ -6,6 +6,7 @@ import optuna
 
 from nas.errors import ConfigError
 from nas.samplers.base import Outcome, SearchContext, register_sampler
+from nas.samplers.known_search_space import KnownSpaceNSGAIISampler
 from nas.samplers.optuna_study import STUDY_OPTIONS, OptunaStudySampler
 
 COSTS = ("params", "macs")
@@ -29,7 +30,8 @@ class Nsga2Sampler(OptunaStudySampler):
         return super().options_for_search({"cost": context.cost, **options}, context, resume=resume)
 
     def _optuna_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
-        return optuna.samplers.NSGAIISampler(
+        return KnownSpaceNSGAIISampler(
+            self._distributions,
             seed=seed,
             population_size=self._option("population_size", int, low=2),
             mutation_prob=self._option("mutation_prob", float, low=0.0, high=1.0),

@@ -29,6 +29,7 @@ from optuna.trial import TrialState
 
 from nas.errors import ConfigError
 from nas.samplers.base import Outcome, Sampler, SearchContext, Suggestion
+from nas.samplers.sqlite_storage import database_file, open_storage, sync
 from nas.space.decisions import Decision, check_choices
 
 # Optuna announces every study it opens; the search prints its own progress.
@@ -51,13 +52,14 @@ class OptunaStudySampler(Sampler):
         ]
         self._distributions = {d.name: CategoricalDistribution(labels) for d, labels in zip(self.decisions, self._labels)}
         self._live_trials: dict[int, optuna.Trial] = {}
+        self._trial_count: int | None = None  # trials in the study, counted at the first ask
         storage = self.options["storage"]
         study_name = self.options["study_name"]
         if storage is not None and study_name is None:
             raise ConfigError(f"sampler {self.name!r}: option storage needs a study_name to reattach to")
         try:
             self.study = optuna.create_study(
-                storage=storage,
+                storage=open_storage(storage),
                 study_name=study_name,
                 directions=list(self.directions),
                 sampler=self._optuna_sampler(self.seed),
@@ -71,6 +73,7 @@ class OptunaStudySampler(Sampler):
             if type(error).__module__.startswith("sqlalchemy"):
                 raise ConfigError(f"sampler {self.name!r}: cannot open storage {storage!r}: {error}") from None
             raise
+        self._database_file = database_file(storage) if storage is not None else None  # synced after ask/tell
         if [d.name for d in self.study.directions] != [d.upper() for d in self.directions]:
             raise ConfigError(f"sampler {self.name!r}: study {study_name!r} exists with other objectives")
 
@@ -100,10 +103,20 @@ class OptunaStudySampler(Sampler):
     # --- the interface ---------------------------------------------------------------------------------------
 
     def ask(self) -> Suggestion:
-        number = len(self.study.get_trials(deepcopy=False))
+        # The trial number the study will give is the count of its trials; this adapter is the study's only
+        # writer, so count once and then keep count (a count reads every trial, a large share of a short ask).
+        if self._trial_count is None:
+            self._trial_count = self.study._storage.get_n_trials(self.study._study_id)
+        number = self._trial_count
         self.study.sampler = self._optuna_sampler((self.seed * 1_000_003 + number) % 2**32)
         trial = self.study.ask(self._distributions)
+        self._trial_count += 1
+        if trial.number != number:  # another process added trials: the seed above was not this trial's
+            self._trial_count = None
+            raise ConfigError(f"sampler {self.name!r}: study {self.study.study_name!r} gained trials from elsewhere "
+                              f"(trial {trial.number}, expected {number}); one search per study")
         self._live_trials[trial.number] = trial
+        sync(self._database_file)
         return Suggestion(trial.number, self._choices(trial.params))
 
     def tell(self, token: int, outcome: Outcome) -> None:
@@ -121,6 +134,7 @@ class OptunaStudySampler(Sampler):
         else:
             reward = outcome.reward if outcome.reward is not None else 0.0
             self.study.tell(token, self._objective_values(reward, outcome))
+        sync(self._database_file)
 
     def pending(self) -> list[Suggestion]:
         running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
@@ -160,10 +174,19 @@ class OptunaStudySampler(Sampler):
         )
 
     def _running_trial(self, token: int) -> optuna.trial.FrozenTrial:
-        trials = self.study.get_trials(deepcopy=False)
-        if not 0 <= token < len(trials) or trials[token].state != TrialState.RUNNING:
+        # One trial from the storage, not the whole study (a copy of every trial per tell, before).
+        storage, live = self.study._storage, self._live_trials.get(token)
+        frozen = None
+        if live is not None:
+            frozen = storage.get_trial(live._trial_id)
+        elif isinstance(token, int) and token >= 0:
+            try:  # after a resume: the stored trial of that number
+                frozen = storage.get_trial(storage.get_trial_id_from_study_id_trial_number(self.study._study_id, token))
+            except KeyError:
+                pass
+        if frozen is None or frozen.state != TrialState.RUNNING:
             raise ValueError(f"sampler {self.name!r}: token {token} is not pending (asked and not yet told)")
-        return trials[token]
+        return frozen
 
 
 def default_database_url(folder) -> str:

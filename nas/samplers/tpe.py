@@ -5,6 +5,7 @@ from __future__ import annotations
 import optuna
 
 from nas.samplers.base import register_sampler
+from nas.samplers.known_search_space import KnownSpaceTPESampler
 from nas.samplers.optuna_study import STUDY_OPTIONS, OptunaStudySampler, quiet_experimental
 
 
@@ -22,13 +23,14 @@ class TpeSampler(OptunaStudySampler):
     }
 
     def _optuna_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
-        return quiet_experimental(
-            lambda: optuna.samplers.TPESampler(
-                seed=seed,
-                n_startup_trials=self._option("n_startup_trials", int, low=0),
-                n_ei_candidates=self._option("n_ei_candidates", int, low=1),
-                multivariate=bool(self.options["multivariate"]),
-                group=bool(self.options["group"]),
-                constant_liar=bool(self.options["constant_liar"]),
-            )
+        options = dict(
+            seed=seed,
+            n_startup_trials=self._option("n_startup_trials", int, low=0),
+            n_ei_candidates=self._option("n_ei_candidates", int, low=1),
+            multivariate=bool(self.options["multivariate"]),
+            group=bool(self.options["group"]),
+            constant_liar=bool(self.options["constant_liar"]),
         )
+        if options["multivariate"] and not options["group"]:  # the default: skip Optuna's search-space scan
+            return quiet_experimental(lambda: KnownSpaceTPESampler(self._distributions, **options))
+        return quiet_experimental(lambda: optuna.samplers.TPESampler(**options))

@@ -2,8 +2,10 @@
 
     experiment.yaml   the config it was started with, its recipe, and the space's decisions
     trials.csv        one row per trained candidate (trials.parquet beside it when pyarrow is installed)
-    sampler.json      the sampler's state, saved after every ask and tell
-    optuna.db         the Optuna study (tpe, random, nsga2), unless the config names another database
+    sampler.json      the sampler's state, saved after every ask and tell (the controller's weights beside it in
+                      sampler.json.weights-<update>.pt, which sampler.json names)
+    optuna.db         the Optuna study (tpe, random, nsga2), unless the config names another database (in WAL
+                      mode: optuna.db-wal and optuna.db-shm beside it while it is open)
     ray/              Ray Tune's own trial folders and logs
     best.yaml, top/   the best cells, as genotype files `nas train` / `nas show` read
 """
