@@ -6,6 +6,7 @@ import contextlib
 import logging
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -20,6 +21,7 @@ from nas.models.trainable import set_drop_path, training_forward
 from nas.train.checkpoint import load_checkpoint, save_checkpoint
 from nas.train.device_choice import resolve_device
 from nas.train.fine_tune import freeze_stages, parameter_groups
+from nas.train.format_probe import StepFormat
 from nas.train.recipe import Recipe
 from nas.train.result import TrainResult
 from nas.train.schedule import warmup_cosine
@@ -44,100 +46,136 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
     """
     started = time.perf_counter()
     device = resolve_device(device)
-    if eval_test and splits.test is None:
-        if splits.purpose == "search":
-            raise ConfigError("eval_test asked on a search split: the test images are kept from searches; "
-                              "use make_splits(purpose='final')")
-        raise DataError("the dataset has no test split (no test/ or val/ folder), so eval_test cannot run")
-    graph = use_cuda_graph(recipe, device)
-    criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
-    # The recipe's bf16/channels_last, or on a CUDA graph the fastest of them by a short probe (format_probe.py)
-    step_format = choose_step_format(
-        model, recipe, graph=graph, device=device, num_classes=splits.num_classes,
-        batch_shape=(min(recipe.batch_size, len(splits.train)), splits.channels, splits.image_size, splits.image_size),
-        loss_for=lambda network: loss_function(training_forward(network), criterion, recipe.auxiliary_weight))
-    memory_format = step_format.memory_format
-    model.to(device=device, memory_format=memory_format)
-    use_bf16 = step_format.bf16
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_bf16 else contextlib.nullcontext
-
-    train_loader = make_loader(splits.train, splits, train=True, batch_size=recipe.batch_size, device=device,
-                               crop_padding=recipe.crop_padding, flip=recipe.flip, cutout=recipe.cutout, seed=seed)
-
-    def eval_loader(images):
-        return make_loader(images, splits, train=False, batch_size=recipe.eval_batch_size, device=device)
-
-    val_loader = eval_loader(splits.val) if splits.val is not None and len(splits.val) else None
-
-    frozen = freeze_stages(model, recipe.freeze_stages, (splits.channels, splits.image_size, splits.image_size))
-    optimizer = make_optimizer(parameter_groups(model, recipe.lr, recipe.lr_backbone), recipe, graph=graph)
-    steps_per_epoch = len(train_loader)
-    scheduler = warmup_cosine(optimizer, total_steps=recipe.epochs * steps_per_epoch,
-                              warmup_steps=round(recipe.warmup_epochs * steps_per_epoch), lr=recipe.lr,
-                              lr_min=recipe.lr_min)
-
+    _check_test_split(splits, eval_test)
+    run = _Run.set_up(model, splits, recipe, device, seed)
     history: list[dict] = []
     start_epoch = 0
     if checkpoint_path is not None and resume and Path(checkpoint_path).exists():
-        start_epoch, history, status = _restore(checkpoint_path, model, optimizer, scheduler, recipe, seed)
+        start_epoch, history, status = _restore(checkpoint_path, model, run.optimizer, run.scheduler, recipe, seed)
         if status == "diverged":
             return _result("diverged", history, started, "resumed a run that had diverged")
         log.info("resuming %s from epoch %d", checkpoint_path, start_epoch)
-
-    forward_train, forward_eval = training_forward(model), model
-    if recipe.compile:
-        forward_train, forward_eval = torch.compile(forward_train), torch.compile(model)
-    stepper = make_stepper(model, optimizer, loss_function(forward_train, criterion, recipe.auxiliary_weight), recipe,
-                           step_format, graph=graph, device=device)
+    run.build_step()
     status, message = "ok", ""
     for epoch in range(start_epoch, recipe.epochs):
         # Seed per epoch, so dropout/drop-path draws after a resume match an uninterrupted run.
         torch.manual_seed(seed * 100_003 + epoch)
         drop_path = set_drop_path(model, recipe.drop_path * epoch / recipe.epochs)
-        train_loader.set_epoch(epoch)
+        run.train_loader.set_epoch(epoch)
         # drop-path is baked into a captured graph: a new probability asks for a new capture
-        stepper.start_epoch(capture_key=drop_path)
-        outcome = _train_epoch(stepper, model, frozen, train_loader, scheduler, recipe, device, memory_format, epoch,
-                               progress)
+        run.stepper.start_epoch(capture_key=drop_path)
+        outcome = _train_epoch(run.stepper, model, run.frozen, run.train_loader, run.scheduler, recipe, device,
+                               run.step_format.memory_format, epoch, progress)
         if outcome["diverged"]:
             status = "diverged"
             message = f"loss became {outcome['train_loss']} in epoch {epoch + 1}; run stopped"
             log.warning(message)
             break
-        val_acc, val_loss = (_evaluate(model, forward_eval, val_loader, device, memory_format, autocast, criterion)
-                             if val_loader is not None else (None, None))
-        metrics = {
-            "epoch": epoch + 1,
-            "train_loss": outcome["train_loss"],
-            "train_acc": outcome["train_acc"],
-            "val_acc": val_acc,
-            "val_loss": val_loss,
-            "lr": optimizer.param_groups[0]["lr"],
-            "drop_path": drop_path,
-            "images": outcome["images"],
-            "train_seconds": outcome["seconds"],
-            "time": time.perf_counter() - outcome["started"],
-            "images_per_sec": outcome["images"] / max(outcome["seconds"], 1e-9),
-            "step": f"{stepper.description}, {step_format}",
-            "capture_seconds": stepper.capture_seconds,  # summed over the run so far
-        }
-        history.append(metrics)
+        history.append(run.epoch_metrics(epoch, outcome, drop_path))
         if progress:
-            tqdm.write(_epoch_line(metrics, recipe.epochs))
-        stop = bool(on_epoch(dict(metrics))) if on_epoch is not None else False
+            tqdm.write(_epoch_line(history[-1], recipe.epochs))
+        stop = bool(on_epoch(dict(history[-1]))) if on_epoch is not None else False
         if stop and epoch + 1 < recipe.epochs:
             status, message = "stopped", f"stopped by the epoch callback after epoch {epoch + 1}"
         if checkpoint_path is not None:
-            _save(checkpoint_path, model, optimizer, scheduler, epoch + 1, history, status, recipe, seed)
+            _save(checkpoint_path, model, run.optimizer, run.scheduler, epoch + 1, history, status, recipe, seed)
         if status == "stopped":
             break
 
     result = _result(status, history, started, message)
     if eval_test and status != "diverged":
-        result.test_acc, _ = _evaluate(model, forward_eval, eval_loader(splits.test), device, memory_format, autocast,
-                                       criterion)
+        result.test_acc, _ = run.evaluate(run.loader_for(splits.test))
     result.wall_time = time.perf_counter() - started
     return result
+
+
+def _check_test_split(splits: Splits, eval_test: bool) -> None:
+    if eval_test and splits.test is None:
+        if splits.purpose == "search":
+            raise ConfigError("eval_test asked on a search split: the test images are kept from searches; "
+                              "use make_splits(purpose='final')")
+        raise DataError("the dataset has no test split (no test/ or val/ folder), so eval_test cannot run")
+
+
+@dataclass
+class _Run:
+    """What one run sets up before its first epoch: step format, loaders, frozen stages, optimizer, schedule, and
+    (after a checkpoint is restored) the training step itself."""
+
+    model: nn.Module
+    splits: Splits
+    recipe: Recipe
+    device: torch.device
+    graph: bool
+    criterion: nn.Module
+    step_format: StepFormat
+    train_loader: object
+    val_loader: object
+    frozen: list
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    stepper: object = None
+    forward_eval: Callable | None = None
+
+    @classmethod
+    def set_up(cls, model, splits: Splits, recipe: Recipe, device: torch.device, seed: int) -> "_Run":
+        graph = use_cuda_graph(recipe, device)
+        criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
+        shape = (splits.channels, splits.image_size, splits.image_size)
+        # The recipe's bf16/channels_last, or on a CUDA graph the fastest of them by a short probe (format_probe.py)
+        step_format = choose_step_format(
+            model, recipe, graph=graph, device=device, num_classes=splits.num_classes,
+            batch_shape=(min(recipe.batch_size, len(splits.train)), *shape),
+            loss_for=lambda network: loss_function(training_forward(network), criterion, recipe.auxiliary_weight))
+        model.to(device=device, memory_format=step_format.memory_format)
+        train_loader = make_loader(splits.train, splits, train=True, batch_size=recipe.batch_size, device=device,
+                                   crop_padding=recipe.crop_padding, flip=recipe.flip, cutout=recipe.cutout,
+                                   seed=seed)
+        frozen = freeze_stages(model, recipe.freeze_stages, shape)
+        optimizer = make_optimizer(parameter_groups(model, recipe.lr, recipe.lr_backbone), recipe, graph=graph)
+        steps = len(train_loader)
+        scheduler = warmup_cosine(optimizer, total_steps=recipe.epochs * steps, lr=recipe.lr, lr_min=recipe.lr_min,
+                                  warmup_steps=round(recipe.warmup_epochs * steps))
+        run = cls(model, splits, recipe, device, graph, criterion, step_format, train_loader, None, frozen,
+                  optimizer, scheduler)
+        run.val_loader = run.loader_for(splits.val) if splits.val is not None and len(splits.val) else None
+        return run
+
+    def loader_for(self, images):
+        return make_loader(images, self.splits, train=False, batch_size=self.recipe.eval_batch_size,
+                           device=self.device)
+
+    def build_step(self) -> None:
+        forward_train, self.forward_eval = training_forward(self.model), self.model
+        if self.recipe.compile:
+            forward_train, self.forward_eval = torch.compile(forward_train), torch.compile(self.model)
+        loss = loss_function(forward_train, self.criterion, self.recipe.auxiliary_weight)
+        self.stepper = make_stepper(self.model, self.optimizer, loss, self.recipe, self.step_format, graph=self.graph,
+                                    device=self.device)
+
+    def evaluate(self, loader) -> tuple[float, float]:
+        bf16 = self.step_format.bf16
+        autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
+        return _evaluate(self.model, self.forward_eval, loader, self.device, self.step_format.memory_format,
+                         autocast, self.criterion)
+
+    def epoch_metrics(self, epoch: int, outcome: dict, drop_path: float | None) -> dict:
+        val_acc, val_loss = self.evaluate(self.val_loader) if self.val_loader is not None else (None, None)
+        return {
+            "epoch": epoch + 1,
+            "train_loss": outcome["train_loss"],
+            "train_acc": outcome["train_acc"],
+            "val_acc": val_acc,
+            "val_loss": val_loss,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "drop_path": drop_path,
+            "images": outcome["images"],
+            "train_seconds": outcome["seconds"],
+            "time": time.perf_counter() - outcome["started"],
+            "images_per_sec": outcome["images"] / max(outcome["seconds"], 1e-9),
+            "step": f"{self.stepper.description}, {self.step_format}",
+            "capture_seconds": self.stepper.capture_seconds,  # summed over the run so far
+        }
 
 
 def loss_function(forward_train, criterion, auxiliary_weight: float):
