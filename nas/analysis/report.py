@@ -50,7 +50,8 @@ def campaign_sections(campaigns: Sequence[Campaign], out: Path) -> list[Section]
     sections = []
     for campaign in campaigns:
         stem = out / f"{campaign.folder.parent.name}-{campaign.folder.name}"
-        notes = [describe_recipe(campaign.recipe),
+        devices = ", ".join(sorted(set(campaign.summary["device"].dropna())))
+        notes = [describe_recipe(campaign.recipe), f"device: {devices or 'unknown'}",
                  "trained on the full training set, tested on the test set; published numbers are the papers' "
                  "own full-length training, not runs of this engine"]
         sections.append(Section(campaign.title, notes, campaign_table(campaign), stem.name,
