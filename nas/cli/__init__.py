@@ -10,6 +10,11 @@ from nas.errors import NasError
 from nas.registry import import_modules_from_environment
 
 
+DESCRIPTION = ("Neural architecture search over NASNet-style cells: search, train, transfer, compare and report. "
+               "NAS_IMPORT=module[,module] first imports modules that register your own ops, models, spaces, "
+               "samplers, datasets or commands.")
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse prints usage plus the error; users asked for one line naming the problem."""
 
@@ -19,7 +24,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="nas", description=__doc__)
+    parser = OneLineParser(prog="nas", description=DESCRIPTION)
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     for name, spec in COMMANDS.items():
         command = subparsers.add_parser(name, help=spec.help, description=spec.description)
