@@ -7,10 +7,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from nas.errors import ConfigError
 from nas.search.trial_store import TrialStore
+from nas.yaml_files import read_yaml_mapping
 
 
 @dataclass
@@ -51,8 +51,8 @@ def load_search(folder) -> SearchResults:
     finished = pd.to_datetime(trials["finished_at"], errors="coerce", utc=True)
     started = finished - pd.to_timedelta(trials["train_time_s"].fillna(0), unit="s")
     trials["elapsed_s"] = (finished - started.min()).dt.total_seconds()
-    settings = yaml.safe_load((folder / "experiment.yaml").read_text()) if (folder / "experiment.yaml").is_file() \
-        else {}
+    settings = read_yaml_mapping(folder / "experiment.yaml", "experiment file") \
+        if (folder / "experiment.yaml").is_file() else {}
     campaigns = [load_campaign(path.parent) for path in sorted(folder.glob("transfer/*/summary.csv"))]
     return SearchResults(folder.name, folder, settings or {}, trials, campaigns)
 
@@ -61,7 +61,8 @@ def load_campaign(folder) -> Campaign:
     folder = Path(folder)
     if not (folder / "summary.csv").is_file():
         raise ConfigError(f"{folder} holds no transfer or comparison (no summary.csv)")
-    settings = yaml.safe_load((folder / "campaign.yaml").read_text()) if (folder / "campaign.yaml").is_file() else {}
+    settings = read_yaml_mapping(folder / "campaign.yaml", "campaign file") if (folder / "campaign.yaml").is_file() \
+        else {}
     return Campaign(settings.get("title", folder.name), folder, pd.read_csv(folder / "summary.csv"),
                     settings.get("recipe", {}))
 

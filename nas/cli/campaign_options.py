@@ -10,6 +10,7 @@ import yaml
 from nas.atomic_files import write_text_atomic
 from nas.cli.commands import dataset_name
 from nas.errors import ConfigError
+from nas.yaml_files import read_yaml_mapping
 
 
 def add_campaign_arguments(parser, default_recipe: str, depth_flag: str = "--cells") -> None:
@@ -90,6 +91,6 @@ def _check_same_recipe(folder: Path, recipe) -> None:
     """A second run continues the first: it must train with the same recipe, or the table would mix two."""
     saved = folder / "campaign.yaml"
     if saved.is_file():
-        started = yaml.safe_load(saved.read_text()).get("recipe")
+        started = read_yaml_mapping(saved, "campaign file").get("recipe")
         if started != recipe.to_dict():
             raise ConfigError(f"{folder} was started with another recipe; pass another --name to start afresh")
