@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from nas.atomic_files import write_text_atomic
+from nas.markdown_table import markdown_table
 
 
 @dataclass
@@ -20,14 +21,6 @@ class Section:
     table: pd.DataFrame | None = None
     table_name: str = ""  # file stem for csv/latex output
     pictures: list[Path] = field(default_factory=list)  # PNG files
-
-
-def markdown_table(frame: pd.DataFrame) -> str:
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
-    rows = ["| " + " | ".join("" if pd.isna(value) else str(value) for value in row) + " |"
-            for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *rows])
 
 
 def latex_table(frame: pd.DataFrame) -> str:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from nas.analysis.experiment_results import Campaign, SearchResults
 from nas.analysis.published_table import published_baseline
+from nas.evaluation.summary import readable_summary
 
 
 def leaderboard(search: SearchResults, top: int) -> pd.DataFrame:
@@ -40,19 +41,13 @@ def sampler_summary(searches: Sequence[SearchResults]) -> pd.DataFrame:
 
 
 def campaign_table(campaign: Campaign) -> pd.DataFrame:
-    """Our test accuracy beside the published one (baselines whose paper we cite), with the source."""
-    rows = []
-    for row in campaign.summary.itertuples():
-        published = published_baseline(row.name) if row.kind == "baseline" else None
-        rows.append({
-            "network": row.name, "kind": row.kind, "seeds": row.seeds,
-            "test_acc_%": f"{100 * row.test_acc_mean:.2f} ± {100 * row.test_acc_std:.2f}",
-            "params_M": round(row.params / 1e6, 3), "MMACs": round(row.macs / 1e6, 1),
-            "train_s": round(row.train_time_s), "images_per_s": round(row.images_per_sec),
-            "published_test_acc_%": f"{100 - published['test_error']:.2f}" if published else "",
-            "published_source": published["source"] if published else "",
-        })
-    return pd.DataFrame(rows)
+    """The campaign's summary with the published test accuracy beside ours (baselines whose paper we cite)."""
+    table = readable_summary(campaign.summary)
+    published = [published_baseline(name) if kind == "baseline" else None
+                 for name, kind in zip(campaign.summary["name"], campaign.summary["kind"])]
+    table["published test accuracy (%)"] = [f"{100 - p['test_error']:.2f}" if p else "" for p in published]
+    table["published source"] = [p["source"] if p else "" for p in published]
+    return table
 
 
 def describe_recipe(recipe: dict) -> str:

@@ -8,6 +8,7 @@ import pandas as pd
 
 from nas.atomic_files import write_text_atomic
 from nas.evaluation.jobs import JobTable
+from nas.markdown_table import markdown_table
 
 SPLIT_NOTE = "trained on the full training set, tested on the test set (as papers report); no model selection on it"
 
@@ -35,15 +36,19 @@ def summary_frame(table: JobTable) -> pd.DataFrame:
     return summary.sort_values("test_acc_mean", ascending=False, ignore_index=True)
 
 
-def markdown_table(summary: pd.DataFrame, title: str, notes: list[str]) -> str:
-    lines = [f"# {title}", "", *[f"- {note}" for note in notes], "",
-             "| network | kind | test accuracy (%) | seeds | params | MMACs | train time (s) | images/s |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for row in summary.itertuples():
-        lines.append(f"| {row.name} | {row.kind} | {100 * row.test_acc_mean:.2f} ± {100 * row.test_acc_std:.2f} | "
-                     f"{row.seeds} | {int(row.params):,} | {row.macs / 1e6:.1f} | {row.train_time_s:.0f} | "
-                     f"{row.images_per_sec:.0f} |")
-    return "\n".join(lines) + "\n"
+def readable_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary as people read it (summary.md, reports): accuracy in % as mean ± std, sizes with units."""
+    return pd.DataFrame({
+        "network": summary["name"],
+        "kind": summary["kind"],
+        "test accuracy (%)": [f"{100 * mean:.2f} ± {100 * std:.2f}"
+                              for mean, std in zip(summary["test_acc_mean"], summary["test_acc_std"])],
+        "seeds": summary["seeds"],
+        "params": [f"{int(params):,}" for params in summary["params"]],
+        "MMACs": [f"{macs / 1e6:.1f}" for macs in summary["macs"]],
+        "train time (s)": [f"{seconds:.0f}" for seconds in summary["train_time_s"]],
+        "images/s": [f"{rate:.0f}" for rate in summary["images_per_sec"]],
+    })
 
 
 def write_summary(table: JobTable, folder: Path, title: str, notes: list[str]) -> pd.DataFrame:
@@ -51,5 +56,6 @@ def write_summary(table: JobTable, folder: Path, title: str, notes: list[str]) -
     write_text_atomic(folder / "summary.csv", summary.to_csv(index=False))
     devices = sorted(set(table.frame()["device"]) - {""})
     notes = [*notes, SPLIT_NOTE, f"device: {', '.join(devices) or 'none finished'}"]
-    write_text_atomic(folder / "summary.md", markdown_table(summary, title, notes))
+    document = [f"# {title}", "", *[f"- {note}" for note in notes], "", markdown_table(readable_summary(summary))]
+    write_text_atomic(folder / "summary.md", "\n".join(document) + "\n")
     return summary
