@@ -15,3 +15,9 @@ class GenotypeError(NasError):
 
 class DataError(NasError):
     """A dataset folder is missing, laid out wrongly, empty or unreadable."""
+
+
+def failure_line(error: Exception, limit: int = 500) -> str:
+    """A failure as one line for a results table: the error's type and the first line of its message."""
+    message = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {message}"[:limit]

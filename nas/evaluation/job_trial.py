@@ -15,23 +15,21 @@ from pathlib import Path
 from ray import tune
 
 from nas.atomic_files import write_text_atomic
+from nas.errors import failure_line
 from nas.evaluation.jobs import JobRecord, TrainingJob
 from nas.registry import import_user_modules
 
 
 def train_job(config: dict, splits=None) -> None:
     """Tune's trainable: `config` holds `job` (a TrainingJob as a dict) and `settings` (recipe, folder, ...)."""
-    import torch
-
     from nas.models.profile import count_params_and_macs
-    from nas.train.device_choice import describe_device
+    from nas.train.device_choice import claim_trial_device, describe_device
     from nas.train.network_for_data import network_for_data
     from nas.train.recipe import Recipe
     from nas.train.trainer import train
 
     job, settings = TrainingJob(**config["job"]), config["settings"]
-    device = "cuda" if settings["gpus"] > 0 and torch.cuda.is_available() else "cpu"
-    torch.set_num_threads(max(1, int(settings["cpus"])))
+    device = claim_trial_device(settings["cpus"], settings["gpus"])
     folder = Path(settings["folder"]) / job.job_id
     record = JobRecord(job_id=job.job_id, name=job.name, kind=job.kind, seed=job.seed, status="failed",
                        device=describe_device(device), recipe=settings["recipe"]["name"], stack=job.stack or "",
@@ -54,7 +52,6 @@ def train_job(config: dict, splits=None) -> None:
         record.train_time_s, record.images_per_sec = time.monotonic() - started, result.images_per_sec
         write_text_atomic(folder / "metrics.json", json.dumps({"job": job.to_dict(), **result.to_dict()}, indent=2))
     except Exception as error:  # noqa: BLE001 - the network's failure is a row in the table, not a crash
-        message = str(error).splitlines()[0] if str(error) else ""
-        record.error = f"{type(error).__name__}: {message}"[:500]
+        record.error = failure_line(error)
     record.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     tune.report({"epoch": record.epochs or 0, "record": record.__dict__})

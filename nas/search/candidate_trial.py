@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ray import tune
 
+from nas.errors import failure_line
 from nas.registry import import_user_modules
 from nas.search.trial_report import TrialReport
 
@@ -36,18 +37,16 @@ class TrialSettings:
 def train_candidate(config: dict, splits=None) -> None:
     """Tune's trainable: `config` holds `settings` (TrialSettings as a dict) and the searcher's `genotype`."""
     # Imported here so the driver does not pay for torch model code it never runs.
-    import torch
-
     from nas.models.profile import count_params_and_macs
     from nas.space.genotype import Genotype
+    from nas.train.device_choice import claim_trial_device
     from nas.train.network_for_data import network_for_data
     from nas.train.recipe import Recipe
     from nas.train.trainer import train
 
     settings = TrialSettings(**config["settings"])
     started = time.monotonic()
-    device = "cuda" if settings.gpus > 0 and torch.cuda.is_available() else "cpu"
-    torch.set_num_threads(max(1, int(settings.cpus)))
+    device = claim_trial_device(settings.cpus, settings.gpus)
     report = TrialReport(device=device)
 
     def on_epoch(metrics: dict) -> bool:
@@ -75,8 +74,7 @@ def train_candidate(config: dict, splits=None) -> None:
             report.status = "pruned"
             report.error = f"stopped at the per-trial time limit of {settings.time_limit_s} s"
     except Exception as error:  # noqa: BLE001 - the candidate's failure is data for the search, not a crash
-        message = str(error).splitlines()[0] if str(error) else ""
-        report.status, report.error = "failed", f"{type(error).__name__}: {message}"[:500]
+        report.status, report.error = "failed", failure_line(error)
         report.val_acc = 0.0
     report.final = True
     tune.report(report.to_metrics())

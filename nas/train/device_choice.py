@@ -38,3 +38,9 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
+
+
+def claim_trial_device(cpus: float, gpus: float) -> str:
+    """In a Ray trial: the device it was given (a GPU share, or CPUs), with torch's threads set to its CPUs."""
+    torch.set_num_threads(max(1, int(cpus)))
+    return "cuda" if gpus > 0 and torch.cuda.is_available() else "cpu"
