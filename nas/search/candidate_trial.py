@@ -11,6 +11,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
+import ray
 from ray import tune
 
 from nas.errors import failure_line
@@ -47,7 +48,7 @@ def train_candidate(config: dict, splits=None) -> None:
     settings = TrialSettings(**config["settings"])
     started = time.monotonic()
     device = claim_trial_device(settings.cpus, settings.gpus)
-    report = TrialReport(device=device)
+    report = TrialReport(device=device, node=ray.util.get_node_ip_address())
 
     def on_epoch(metrics: dict) -> bool:
         report.val_acc_per_epoch.append(float(metrics["val_acc"]))

@@ -14,6 +14,7 @@ from nas.registry import import_user_modules
 from nas.search.best_cells import export_best
 from nas.search.experiment_config import ExperimentConfig
 from nas.search.experiment_folder import ExperimentPaths, check_start_or_resume, write_experiment_file
+from nas.search.experiment_lock import ExperimentLock
 from nas.search.gpu_share import resolve_gpu_share
 from nas.search.progress import ProgressPrinter
 from nas.search.ray_session import start_ray
@@ -49,6 +50,7 @@ def open_experiment(config: ExperimentConfig, resume: bool):
     recipe = load_recipe(config.recipe, config.recipe_overrides)
     get_model(config.model.stack, kind="stack")
     paths = check_start_or_resume(config, resume, space, recipe)
+    ExperimentLock(paths.root, config.name).check_free()  # early, so a second driver is refused in seconds
     return paths, space, recipe
 
 
@@ -67,16 +69,27 @@ def load_search_data(config: ExperimentConfig, print_line=print):
 
 def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=print) -> SearchOutcome:
     """Run (or resume) the search the config describes."""
-    from nas.search.tune_run import run_trials
-    from nas.search.tune_searcher import SamplerSearcher, reconcile_with_store
-
     paths, space, recipe = open_experiment(config, resume)
+    start_ray(config.ray_address, config.resources)  # before the data: a wrong address fails in seconds
     splits = load_search_data(config, print_line)
-    start_ray(config.ray_address, config.resources)
     config = resolve_gpu_share(config, space, recipe, splits, print_line)
 
     # Nothing above wrote into the experiment folder.
     paths.root.mkdir(parents=True, exist_ok=True)
+    with ExperimentLock(paths.root, config.name) as lock:
+        took_over = lock.acquire()
+        if took_over:
+            print_line(took_over)
+        store = _run_locked(config, resume, paths, space, recipe, splits, print_line)
+        return SearchOutcome(paths, store, export_best(store, paths, config.top_k))
+
+
+def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, space, recipe, splits,
+                print_line) -> TrialStore:
+    """The search proper, while this driver holds the experiment's lock."""
+    from nas.search.tune_run import run_trials
+    from nas.search.tune_searcher import SamplerSearcher, reconcile_with_store
+
     sampler = build_sampler(config, space, paths, resume)
     if not resume:  # written last, so a start that failed can simply be run again
         write_experiment_file(paths, config, space, recipe)
@@ -93,7 +106,7 @@ def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=pri
         run_trials(config, recipe, paths, searcher, splits, remaining)
         _explain_ending(searcher, store, config, print_line)
     sampler.save(paths.sampler)
-    return SearchOutcome(paths, store, export_best(store, paths, config.top_k))
+    return store
 
 
 def _explain_ending(searcher, store: TrialStore, config: ExperimentConfig, print_line) -> None:

@@ -15,6 +15,7 @@ class TrialReport:
     epoch: int = 0
     val_acc_per_epoch: list[float] = field(default_factory=list)
     device: str = ""
+    node: str = ""  # the Ray node's address, so a cluster's table says where each candidate ran
     params: int | None = None
     macs: int | None = None
     final: bool = False

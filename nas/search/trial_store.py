@@ -30,6 +30,7 @@ class TrialRecord:
     images_per_sec: float | None = None
     epochs: int | None = None
     device: str = ""
+    node: str = ""  # address of the Ray node that trained it
     error: str = ""
     finished_at: str = ""
 

@@ -145,6 +145,7 @@ class SamplerSearcher(Searcher):
             images_per_sec=report.images_per_sec,
             epochs=len(per_epoch),
             device=report.device,
+            node=report.node,
             error=message,
             finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )

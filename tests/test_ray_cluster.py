@@ -1,0 +1,131 @@
+"""Ray for a search: a local Ray that only this machine can reach, and the README's cluster recipe run for real
+(two `ray start` nodes with token authentication, a search joining by HOST:PORT, a node lost mid-search)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from nas.errors import ConfigError
+from nas.search.experiment_config import Resources
+from nas.search.ray_cluster import split_address
+from search_fixtures import REPOSITORY, write_config
+from ray_nodes import HEAD_IP, WORKER_IP, free_port, two_node_cluster
+
+
+def _outward_address() -> str | None:
+    """This machine's address on its network (no packet is sent), or None on a machine without one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: any routable address does
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=3):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_a_local_ray_listens_on_loopback_only():
+    import ray
+
+    from nas.search.ray_session import start_ray
+
+    outward = _outward_address()
+    if outward is None:
+        pytest.skip("this machine has no network address to try from")
+    start_ray(None, Resources(workers=1, cpus_per_trial=1, gpus_per_trial=0))
+    node = ray.nodes()[0]
+    ports = {"GCS": int(ray.get_runtime_context().gcs_address.rsplit(":", 1)[1]),
+             "raylet": node["NodeManagerPort"], "object manager": node["ObjectManagerPort"]}
+    assert node["NodeManagerAddress"] == "127.0.0.1"
+    for name, port in ports.items():
+        assert _reachable("127.0.0.1", port), name
+        assert not _reachable(outward, port), f"the {name} port {port} answers on {outward}"
+
+
+@pytest.mark.parametrize("address", ["nocolon", "host:", ":6379", "host:99999", "host:port"])
+def test_a_malformed_ray_address_is_refused(address):
+    with pytest.raises(ConfigError, match="HOST:PORT"):
+        split_address(address)
+
+
+def _search(tmp_path, image_folder, address, env, *extra, name="cluster", trials=4):
+    config = write_config(tmp_path / f"{name}.yaml", image_folder, tmp_path / "results", name=name, trials=trials,
+                          resources={"workers": 2, "cpus_per_trial": 1, "gpus_per_trial": 0})
+    command = [sys.executable, str(REPOSITORY / "run_search.py"), "--config", str(config),
+               "--ray-address", address, *extra]
+    return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_nothing_listening_at_the_address_is_one_line(tmp_path, image_folder):
+    finished = _search(tmp_path, image_folder, f"127.0.0.1:{free_port()}", None)
+    assert finished.returncode == 2
+    assert finished.stderr.strip().count("\n") == 0 and "nothing answers at" in finished.stderr
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.slow  # two `ray start` nodes and a search on them
+def test_the_readme_cluster_recipe_runs_a_search_on_both_nodes(tmp_path, image_folder):
+    with two_node_cluster() as cluster:
+        # Refused in one line, before anything is written: no token, a wrong token, a GPU the cluster lacks.
+        refusals = {
+            "requires an authentication token and this machine has none":
+                cluster.driver_env(RAY_AUTH_TOKEN="", HOME=str(tmp_path)),
+            "refused the token from RAY_AUTH_TOKEN": cluster.driver_env(RAY_AUTH_TOKEN="0" * 32),
+        }
+        for message, env in refusals.items():
+            finished = _search(tmp_path, image_folder, cluster.address, env)
+            assert finished.returncode == 2 and message in finished.stderr, finished.stderr[-2000:]
+            assert finished.stderr.strip().count("\n") == 0
+        finished = _search(tmp_path, image_folder, cluster.address, cluster.driver_env(), "--gpus-per-trial", "1")
+        assert finished.returncode == 2 and "the Ray cluster has 0" in finished.stderr
+        assert not (tmp_path / "results").exists()
+
+        finished = _search(tmp_path, image_folder, cluster.address, cluster.driver_env())
+        assert finished.returncode == 0, finished.stderr[-3000:]
+    trials = pd.read_csv(tmp_path / "results" / "cluster" / "trials.csv")
+    assert len(trials) == 4 and set(trials["status"]) == {"ok"}
+    assert set(trials["node"]) == {HEAD_IP, WORKER_IP}  # one CPU a node, two trials at once: both nodes train
+
+
+@pytest.mark.slow  # two `ray start` nodes; one is killed while it trains
+def test_a_node_lost_mid_search_costs_no_trial(tmp_path, image_folder):
+    with two_node_cluster() as cluster:
+        config_trials = 8
+        config = write_config(tmp_path / "lost.yaml", image_folder, tmp_path / "results", name="lost",
+                              trials=config_trials, resources={"workers": 2, "cpus_per_trial": 1, "gpus_per_trial": 0},
+                              recipe_overrides={"epochs": 3}, max_retries=3)
+        command = [sys.executable, str(REPOSITORY / "run_search.py"), "--config", str(config),
+                   "--ray-address", cluster.address]
+        driver = subprocess.Popen(command, cwd=tmp_path, env=cluster.driver_env(), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        csv = tmp_path / "results" / "lost" / "trials.csv"
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not (csv.exists() and WORKER_IP in set(pd.read_csv(csv)["node"])):
+            time.sleep(0.1)
+        done_before = len(pd.read_csv(csv))
+        cluster.stop_node(cluster.groups[1])  # the second node dies, with the trial it went on to train
+        output, errors = driver.communicate(timeout=300)
+        assert driver.returncode == 0, errors[-3000:]
+    assert done_before < config_trials
+    trials = pd.read_csv(csv)
+    assert len(trials) == config_trials and trials["hash"].is_unique and trials["token"].is_unique
+    # The trial that was training on the lost node is recorded failed, with the reason; every other one trains.
+    lost = trials[trials["status"] != "ok"]
+    assert len(lost) <= 1 and set(lost["status"]) <= {"failed"}
+    assert lost["error"].str.contains("worker died").all(), lost["error"]
+    assert WORKER_IP in set(trials["node"][:done_before])
+    assert set(trials[trials["status"] == "ok"]["node"][done_before:]) == {HEAD_IP}
