@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -75,6 +76,14 @@ def test_nothing_listening_at_the_address_is_one_line(tmp_path, image_folder):
     assert finished.returncode == 2
     assert finished.stderr.strip().count("\n") == 0 and "nothing answers at" in finished.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_ray_address_in_the_environment_is_joined_like_the_flag(tmp_path, image_folder):
+    config = write_config(tmp_path / "c.yaml", image_folder, tmp_path / "results")
+    env = {**os.environ, "RAY_ADDRESS": f"127.0.0.1:{free_port()}"}
+    finished = subprocess.run([sys.executable, str(REPOSITORY / "run_search.py"), "--config", str(config)],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 2 and "nothing answers at 127.0.0.1" in finished.stderr
 
 
 @pytest.mark.slow  # two `ray start` nodes and a search on them

@@ -25,6 +25,7 @@ def start_ray(address: str | None, resources: Resources) -> None:
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # our progress lines replace Tune's console tables
     import ray
 
+    address = address or os.environ.get("RAY_ADDRESS") or None  # Ray's own variable is an explicit choice too
     if not ray.is_initialized():
         if address is None:
             _start_local_ray()
