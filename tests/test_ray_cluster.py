@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -55,6 +56,70 @@ def test_a_local_ray_listens_on_loopback_only():
     for name, port in ports.items():
         assert _reachable("127.0.0.1", port), name
         assert not _reachable(outward, port), f"the {name} port {port} answers on {outward}"
+
+
+@pytest.mark.slow  # a real search, its driver killed with SIGKILL
+def test_a_driver_killed_with_sigkill_leaves_no_ray_process_behind(tmp_path, image_folder):
+    config = write_config(tmp_path / "c.yaml", image_folder, tmp_path / "results", name="orphans", trials=40,
+                          resources={"workers": 1})
+    driver = subprocess.Popen([sys.executable, str(REPOSITORY / "run_search.py"), "--config", str(config)],
+                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    csv = tmp_path / "results" / "orphans" / "trials.csv"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not csv.exists():
+        time.sleep(0.2)
+    ray_processes = _descendants(driver.pid) - {_watchdog_of(driver.pid)}
+    names = {_name(pid) for pid in ray_processes}
+    assert {"gcs_server", "raylet", "ray::DashboardAgent", "ray::RuntimeEnvAgent"} <= names, names
+    driver.kill()  # SIGKILL: no atexit, no ray.shutdown
+    driver.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_running(pid) for pid in ray_processes):
+        time.sleep(0.5)
+    assert not [_name(pid) for pid in ray_processes if _running(pid)]
+
+
+def _children_table() -> dict[int, int]:
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            table[int(entry.name)] = int(fields[1])
+    return table
+
+
+def _descendants(root: int) -> set[int]:
+    table, found, frontier = _children_table(), set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in table.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _watchdog_of(pid: int) -> int | None:
+    return next((child for child in _descendants(pid) if "ray_watchdog" in _command(child)), None)
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _name(pid: int) -> str:
+    command = _command(pid).split()
+    return Path(command[0]).name if command else "?"
+
+
+def _running(pid: int) -> bool:
+    try:
+        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
+    except OSError:
+        return False
 
 
 @pytest.mark.parametrize("address", ["nocolon", "host:", ":6379", "host:99999", "host:port"])

@@ -14,6 +14,7 @@ import os
 from nas.errors import ConfigError
 from nas.search.experiment_config import Resources
 from nas.search.ray_cluster import join_cluster
+from nas.search.ray_watchdog import watch_driver
 
 # Ray binds its servers to 127.0.0.1 only when a node's address is 127.0.0.1, and it turns that address into the
 # machine's network address unless multi-node clusters are switched off, which is this variable's job.
@@ -54,6 +55,7 @@ def _start_local_ray() -> None:
             _init("local")
         except (ConnectionError, ValueError, RuntimeError) as error:
             raise ConfigError(f"cannot start a local Ray: {str(error).splitlines()[0]}") from None
+    watch_driver()  # so a driver killed with SIGKILL leaves no Ray agents behind
 
 
 @contextlib.contextmanager
