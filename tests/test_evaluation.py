@@ -92,3 +92,18 @@ def test_transfer_retrains_the_top_cells_of_a_search(tmp_path, image_folder):
     assert list(runs.sort_values("name")["model"]) == [cell.genotype for cell in best]
     assert list(runs.sort_values("name")["name"]) == ["search-1", "search-2"]
     assert set(runs["status"]) == {"ok"} and set(runs["stack"]) == {"cifar"}
+
+
+def test_a_campaign_folder_in_use_by_another_driver_is_refused(tmp_path, image_folder, capsys):
+    from nas.search.experiment_lock import ExperimentLock
+
+    folder = tmp_path / "compare" / "busy"
+    folder.mkdir(parents=True)
+    with ExperimentLock(folder, "busy") as held:
+        held.acquire()
+        lock_text = (folder / "driver.lock").read_bytes()
+        argv = ["compare", "--baselines", "resnet20", "--name", "busy", "--data", str(image_folder),
+                "--results-dir", str(tmp_path), *TINY]
+        assert main(argv) == 2
+        one_line_error(capsys, "being run by another driver")
+        assert (folder / "driver.lock").read_bytes() == lock_text and sorted(folder.iterdir()) == [folder / "driver.lock"]

@@ -65,18 +65,24 @@ def run_campaign(args, jobs, folder: Path, recipe, splits, title: str, notes: li
     from nas.evaluation.job_runner import CampaignSettings, run_jobs
     from nas.evaluation.summary import write_summary
     from nas.search.experiment_config import Resources
+    from nas.search.experiment_lock import ExperimentLock
     from nas.search.ray_session import start_ray
 
     resources = Resources(workers=args.workers, cpus_per_trial=args.cpus_per_trial,
                           gpus_per_trial=args.gpus_per_trial)
     _check_same_recipe(folder, recipe)
+    ExperimentLock(folder, folder.name).check_free()
     start_ray(args.ray_address, resources)  # before the folder is written: a wrong address writes nothing
     folder.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(folder / "campaign.yaml", yaml.safe_dump(
-        {"title": title, "recipe": recipe.to_dict(), "jobs": [job.to_dict() for job in jobs]}, sort_keys=False))
-    settings = CampaignSettings(folder=folder, recipe=recipe.to_dict(), resources=resources,
-                                imports=tuple(args.imports), ray_address=args.ray_address)
-    table = run_jobs(jobs, splits, settings)
+    with ExperimentLock(folder, folder.name) as lock:  # one driver per campaign folder, as per experiment
+        took_over = lock.acquire()
+        if took_over:
+            print(took_over)
+        write_text_atomic(folder / "campaign.yaml", yaml.safe_dump(
+            {"title": title, "recipe": recipe.to_dict(), "jobs": [job.to_dict() for job in jobs]}, sort_keys=False))
+        settings = CampaignSettings(folder=folder, recipe=recipe.to_dict(), resources=resources,
+                                    imports=tuple(args.imports), ray_address=args.ray_address)
+        table = run_jobs(jobs, splits, settings)
     notes = [*notes, f"recipe {recipe.name}: {recipe.epochs} epochs, batch {recipe.batch_size}, lr {recipe.lr}"
              + (f", {len(splits.train):,} training images" if splits is not None else "")]
     summary = write_summary(table, folder, title, notes)
