@@ -12,6 +12,8 @@
 # Output: everything in $OUT/session.log, the result tables in $OUT/summary.md (printed again at the end).
 # The DARTS reference is looked for in $NAS_DARTS_REFERENCE, .device/darts, shared/peers/darts, ../shared/peers/darts.
 # CPU try-out of the whole script (tiny sizes): GPU_SESSION_DEVICE=cpu bash benchmarks/gpu_session.sh DATA_DIR
+# Only some steps: GPU_SESSION_STEPS="decode_cache search search_mps gpu_sharing_mps" (names as in the == lines);
+# that is what the next session needs (the others were measured on 2026-11-26, BENCHMARKS.md).
 set -u
 DATA=${1:?usage: gpu_session.sh DATA_DIR}
 DEVICE=${GPU_SESSION_DEVICE:-cuda}
@@ -38,7 +40,8 @@ else
     ABLATION="--modes proxy --steps 25"
     ABLATION_FULL="--modes full --steps 10 --formats first --no-checks"
     VS="--images 5000 --epochs 3 --modes proxy,full"
-    SEARCH="--images 5000 --epochs 3 --modes proxy --search --search-trials 16 --search-workers 4 --search-cpus-per-trial 3 --search-subset 10000 --search-val 1000 --search-epochs 3"
+    # 8 candidates of 3 epochs on 9,000 images: the 16 of the first session did not finish in 170 s
+    SEARCH="--images 5000 --epochs 3 --modes proxy --search --search-trials 8 --search-workers 4 --search-cpus-per-trial 3 --search-subset 10000 --search-val 1000 --search-epochs 3"
     SHARING="--concurrency 1,2,4 --subset 10000 --epochs 2"
 fi
 
@@ -46,6 +49,10 @@ fi
 step() {
     local name=$1 cap=$(($2 * CAP_SCALE))
     shift 2
+    if [ -n "${GPU_SESSION_STEPS:-}" ] && [[ " $GPU_SESSION_STEPS " != *" $name "* ]]; then
+        echo "== $name: not selected (GPU_SESSION_STEPS)" | tee -a "$LOG" "$SUMMARY"
+        return
+    fi
     local left=$((BUDGET - (SECONDS - START)))
     local limit=$((cap < left ? cap : left))
     if [ "$limit" -lt 15 ]; then
@@ -63,7 +70,7 @@ step() {
         echo
         echo "### $name: $status, $((SECONDS - began)) s"
         # the step's own output since its header: tables, check lines, JSON result lines
-        sed -n "/^== $name (limit/,\$p" "$LOG" | grep -E '^\||^(device|machine|reference|drop-path|choose_gpu|not measured)|"search"|Error|error' | tail -40
+        sed -n "/^== $name (limit/,\$p" "$LOG" | grep -E '^\||^(device|machine|reference|drop-path|choose_gpu|not measured)|"search"|Error|error' | tail -50
     } >>"$SUMMARY"
     echo "== $name: $status after $((SECONDS - began)) s" | tee -a "$LOG"
 }

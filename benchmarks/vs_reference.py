@@ -121,12 +121,26 @@ def run_ours(splits, mode: str, epochs: int, device: str, cuda_graph: str | None
             "wall_s": time.perf_counter() - started}
 
 
+def darts_v2_proxy_macs() -> int:
+    """Multiply-adds of the network the reference's proxy trains (DARTS-V2, C=16, 8 cells, CIFAR)."""
+    from nas.models.profile import count_params_and_macs
+    from nas.space.genotype_files import resolve_genotype
+    from nas.train.network_for_data import network_for_data
+    from nas.train.recipe import load_recipe
+
+    network = network_for_data(recipe=load_recipe("proxy", {"channels": 16, "cells": 8}),
+                               genotype=resolve_genotype("darts-v2"), stack="cifar", num_classes=10, in_channels=3,
+                               image_size=32, seed=0)
+    return count_params_and_macs(network, (1, 3, 32, 32))["macs"]
+
+
 def search_config(args, directory: Path, gpu: bool) -> Path:
     import yaml
 
     workers = args.search_workers
     config = {
-        "name": "vs-reference-search", "space": str(REPOSITORY / "search_spaces" / "nasnet.yaml"),
+        # DARTS operations: candidates of about the DARTS-V2 cell's cost, which is what the reference trains
+        "name": "vs-reference-search", "space": str(REPOSITORY / "search_spaces" / "darts_ops.yaml"),
         "sampler": "random", "trials": args.search_trials, "seed": 0,
         "data": {"dataset": "imagefolder", "root": args.data, "subset": args.search_subset,
                  "val_size": args.search_val, "cache_dir": args.cache_dir},
@@ -143,26 +157,47 @@ def search_config(args, directory: Path, gpu: bool) -> Path:
 
 
 def run_search_figure(args, reference_proxy: dict, gpu: bool) -> dict:
-    import csv
+    import pandas as pd
 
     with tempfile.TemporaryDirectory(prefix="vs-reference-") as folder:
         config = search_config(args, Path(folder), gpu)
+        began_at = datetime.datetime.now(datetime.timezone.utc)
         started = time.perf_counter()
         completed = subprocess.run([sys.executable, str(REPOSITORY / "run_search.py"), "--config", str(config)],
                                    capture_output=True, text=True, cwd=REPOSITORY)
         wall = time.perf_counter() - started
         if completed.returncode != 0:
             sys.exit(f"run_search.py failed ({completed.returncode}): {completed.stderr.strip()[-3000:]}")
-        with open(Path(folder) / "vs-reference-search" / "trials.csv", newline="") as table:
-            trials = list(csv.DictReader(table))
-    finished = sum(row["status"] == "ok" for row in trials)
+        trials = pd.read_csv(Path(folder) / "vs-reference-search" / "trials.csv")
+    finished = int((trials["status"] == "ok").sum())
     train_images = args.search_subset - args.search_val
     reference_per_candidate = train_images * args.search_epochs / reference_proxy["images_per_sec"]
-    ours_per_hour = finished / (wall / 3600)
     reference_per_hour = 3600 / reference_per_candidate
-    return {"trials_ok": finished, "trials": len(trials), "wall_s": wall, "ours_per_hour": ours_per_hour,
-            "reference_s_per_candidate": reference_per_candidate, "reference_per_hour": reference_per_hour,
-            "ratio": ours_per_hour / reference_per_hour}
+    figure = {"trials_ok": finished, "trials": len(trials), "wall_s": wall, "ours_per_hour": finished / (wall / 3600),
+              "reference_s_per_candidate": reference_per_candidate, "reference_per_hour": reference_per_hour}
+    figure["ratio"] = figure["ours_per_hour"] / reference_per_hour
+    figure.update(where_the_time_went(trials, began_at, args.search_workers))
+    figure["steady_ratio"] = finished / (figure["trials_span_s"] / 3600) / reference_per_hour
+    return figure
+
+
+def where_the_time_went(trials, began_at, workers: int) -> dict:
+    """The search's wall time taken apart from trials.csv: the driver's start before the first trial, and per
+    candidate its set-up, the trainer's own overhead (probes, capture, evaluation), its training steps, and what
+    is left of a worker's share of the time between trials (Ray Tune, the sampler, the driver)."""
+    import pandas as pd
+
+    finished = pd.to_datetime(trials["finished_at"], utc=True)
+    took = trials["setup_s"].fillna(0) + trials["train_time_s"].fillna(0)
+    first_start = (finished - pd.to_timedelta(took, unit="s")).min()
+    span = max((finished.max() - first_start).total_seconds(), 1.0)
+    per_candidate = span * workers / len(trials)
+    medians = {column: float(trials[column].median()) for column in ("setup_s", "train_time_s", "step_s", "macs")}
+    return {"driver_start_s": (first_start - began_at).total_seconds(), "trials_span_s": span,
+            "worker_s_per_candidate": per_candidate, "median_setup_s": medians["setup_s"],
+            "median_trainer_overhead_s": medians["train_time_s"] - medians["step_s"],
+            "median_step_s": medians["step_s"], "median_macs": medians["macs"],
+            "between_trials_s": per_candidate - medians["setup_s"] - medians["train_time_s"]}
 
 
 def describe_machine(device: str) -> str:
@@ -219,6 +254,16 @@ def main(argv=None) -> None:
         print(f"| reference, one after another ({figure['reference_s_per_candidate']:.1f} s each) | "
               f"{figure['reference_per_hour']:,.0f} |")
         print(f"| ratio | {figure['ratio']:.2f}x |")
+        print(f"| ratio while trials run (after the driver's {figure['driver_start_s']:.0f} s start: Ray, data) | "
+              f"{figure['steady_ratio']:.2f}x |")
+        print(f"| candidates' median multiply-adds (the reference's DARTS-V2: {darts_v2_proxy_macs() / 1e6:.0f}M) | "
+              f"{figure['median_macs'] / 1e6:.0f}M |")
+        print(f"\n| per candidate, worker-seconds | {figure['worker_s_per_candidate']:.1f} |\n| --- | --- |")
+        for label, key in (("set-up in the trial (imports, network, cost count)", "median_setup_s"),
+                           ("trainer overhead (format probe, capture, loaders, evaluation)", "median_trainer_overhead_s"),
+                           ("training steps", "median_step_s"),
+                           ("between trials (Ray Tune, sampler, driver)", "between_trials_s")):
+            print(f"| {label} | {figure[key]:.1f} |")
 
 
 if __name__ == "__main__":

@@ -64,9 +64,11 @@ def train_candidate(config: dict, splits=None) -> None:
                                  image_size=splits.image_size, seed=settings.seed)
         costs = count_params_and_macs(model, (1, splits.channels, splits.image_size, splits.image_size))
         report.params, report.macs = costs["params"], costs["macs"]
+        report.setup_s = round(time.monotonic() - started, 3)
         result = train(model, splits, recipe, device=device, seed=settings.seed, on_epoch=on_epoch, progress=False)
         report.val_acc = result.val_acc if result.val_acc is not None else 0.0
         report.train_time_s, report.images_per_sec = result.wall_time, result.images_per_sec
+        report.step_s = round(sum(epoch["train_seconds"] for epoch in result.history), 3)
         if result.status == "ok":
             report.status = "ok"
         elif result.status == "diverged":

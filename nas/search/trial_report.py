@@ -21,7 +21,9 @@ class TrialReport:
     final: bool = False
     status: str | None = None  # set on the final report: one of STATUSES
     error: str = ""
-    train_time_s: float | None = None
+    train_time_s: float | None = None  # the trainer's wall time: set-up probes, graph capture, steps, evaluation
+    step_s: float | None = None  # of which training steps alone
+    setup_s: float | None = None  # before the trainer: the trial's imports, building the network, counting its cost
     images_per_sec: float | None = None
 
     def __post_init__(self):

@@ -27,6 +27,8 @@ class TrialRecord:
     params: int | None = None
     macs: int | None = None
     train_time_s: float | None = None
+    step_s: float | None = None  # training steps alone (train_time_s less probes, capture, evaluation)
+    setup_s: float | None = None  # the trial's own set-up before training (network built, cost counted)
     images_per_sec: float | None = None
     epochs: int | None = None
     device: str = ""

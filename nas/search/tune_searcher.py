@@ -142,6 +142,8 @@ class SamplerSearcher(Searcher):
             params=report.params,
             macs=report.macs,
             train_time_s=report.train_time_s,
+            step_s=report.step_s,
+            setup_s=report.setup_s,
             images_per_sec=report.images_per_sec,
             epochs=len(per_epoch),
             device=report.device,
