@@ -87,7 +87,7 @@ def _clean_env() -> dict:
             if key not in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")}
 
 
-def _process_table() -> list[tuple[int, int, int]]:
+def process_table() -> list[tuple[int, int, int]]:
     """(pid, parent pid, process group) of every live process (zombies left out), from /proc."""
     table = []
     for entry in Path("/proc").iterdir():
@@ -106,8 +106,16 @@ def _process_table() -> list[tuple[int, int, int]]:
 
 def _processes_of(group: int) -> set[int]:
     """The processes of a node's group and all their descendants (Ray's workers start groups of their own)."""
-    table = _process_table()
-    found = {pid for pid, _, pgid in table if pgid == group}
+    table = process_table()
+    return _with_descendants({pid for pid, _, pgid in table if pgid == group}, table)
+
+
+def descendants(root: int) -> set[int]:
+    """Every live process below `root`."""
+    return _with_descendants({root}, process_table()) - {root}
+
+
+def _with_descendants(found: set[int], table) -> set[int]:
     grew = True
     while grew:
         children = {pid for pid, parent, _ in table if parent in found} - found
@@ -119,5 +127,5 @@ def _processes_of(group: int) -> set[int]:
 def _wait_until_gone(groups: list[int], timeout_s: float = 20) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and any(
-            pgid in groups for _, _, pgid in _process_table()):
+            pgid in groups for _, _, pgid in process_table()):
         time.sleep(0.2)

@@ -17,7 +17,7 @@ from nas.errors import ConfigError
 from nas.search.experiment_config import Resources
 from nas.search.ray_cluster import split_address
 from search_fixtures import REPOSITORY, write_config
-from ray_nodes import HEAD_IP, WORKER_IP, free_port, two_node_cluster
+from ray_nodes import HEAD_IP, WORKER_IP, descendants, free_port, two_node_cluster
 
 
 def _outward_address() -> str | None:
@@ -68,7 +68,7 @@ def test_a_driver_killed_with_sigkill_leaves_no_ray_process_behind(tmp_path, ima
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not csv.exists():
         time.sleep(0.2)
-    ray_processes = _descendants(driver.pid) - {_watchdog_of(driver.pid)}
+    ray_processes = descendants(driver.pid) - {_watchdog_of(driver.pid)}
     names = {_name(pid) for pid in ray_processes}
     assert {"gcs_server", "raylet", "ray::DashboardAgent", "ray::RuntimeEnvAgent"} <= names, names
     driver.kill()  # SIGKILL: no atexit, no ray.shutdown
@@ -79,28 +79,8 @@ def test_a_driver_killed_with_sigkill_leaves_no_ray_process_behind(tmp_path, ima
     assert not [_name(pid) for pid in ray_processes if _running(pid)]
 
 
-def _children_table() -> dict[int, int]:
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            table[int(entry.name)] = int(fields[1])
-    return table
-
-
-def _descendants(root: int) -> set[int]:
-    table, found, frontier = _children_table(), set(), {root}
-    while frontier:
-        frontier = {pid for pid, parent in table.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
 def _watchdog_of(pid: int) -> int | None:
-    return next((child for child in _descendants(pid) if "ray_watchdog" in _command(child)), None)
+    return next((child for child in descendants(pid) if "ray_watchdog" in _command(child)), None)
 
 
 def _command(pid: int) -> str:
