@@ -3,6 +3,9 @@
 Every writer in the engine goes through `atomic_path`: it hands out a temporary path in the target's folder, and
 when the block succeeds the data is flushed to disk and renamed over the target (a rename within one folder is
 atomic). The temporary file keeps the target's suffix, so writers that infer a format from it (savefig) work.
+
+Commands check where they will write (`check_writable_folder`, `check_writable_file`) before their expensive
+work, so an output place that cannot be written fails in one line before any data is loaded or trained on.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+
+from nas.errors import ConfigError
 
 
 def _umask() -> int:
@@ -43,3 +48,31 @@ def write_bytes_atomic(path, data: bytes) -> None:
 
 def write_text_atomic(path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def check_writable_folder(folder, what: str, files_too: bool = False) -> None:
+    """Refuse `folder` unless files can be written in it: judged by the nearest folder that exists (it or one
+    above it, where the missing ones would be made); a file in the way or a folder without write permission is a
+    ConfigError naming `what` (the flag or key that chose the place). `files_too`: the files already in it must
+    be writable as well (a database updated in place)."""
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = f"{what} {folder}" if existing == folder else f"{what} {folder}: {existing}"
+        raise ConfigError(f"{where} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} {folder}: cannot write in {existing} (read-only)")
+    if files_too and existing == folder:
+        for file in sorted(folder.iterdir()):
+            if file.is_file() and not os.access(file, os.W_OK):
+                raise ConfigError(f"{what} {folder}: cannot write {file.name} (read-only)")
+
+
+def check_writable_file(path, what: str) -> None:
+    """Refuse a file `path` that could not be written: a folder of that name, or a folder that cannot be."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{what} {path} is a folder, not a file")
+    check_writable_folder(path.parent, what)

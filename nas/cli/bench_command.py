@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from nas.atomic_files import check_writable_folder
 from nas.cli.commands import register_command, sampler_name
 from nas.errors import ConfigError
 
@@ -57,6 +58,8 @@ def run_bench(args: argparse.Namespace) -> int:
         raise ConfigError(f"--budget must be at least 1 cell, got {args.budget}")
     if args.runs < 1:
         raise ConfigError(f"--runs must be at least 1, got {args.runs}")
+    if args.out:
+        check_writable_folder(args.out, "--out")
     names = SAMPLERS.names() if args.sampler == "all" else [args.sampler]
     options = parse_options(args.option, names)
     table = BenchmarkTable.read_csv(args.table, dataset=args.dataset)

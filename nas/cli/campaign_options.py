@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from nas.atomic_files import write_text_atomic
+from nas.atomic_files import check_writable_folder, write_text_atomic
 from nas.cli.commands import dataset_name
 from nas.errors import ConfigError
 from nas.yaml_files import read_yaml_mapping
@@ -69,7 +69,6 @@ def run_campaign(args, jobs, folder: Path, recipe, splits, title: str, notes: li
 
     resources = Resources(workers=args.workers, cpus_per_trial=args.cpus_per_trial,
                           gpus_per_trial=args.gpus_per_trial)
-    _check_same_recipe(folder, recipe)
     start_ray(args.ray_address, resources)  # before the folder is written: a wrong address writes nothing
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomic(folder / "campaign.yaml", yaml.safe_dump(
@@ -87,8 +86,10 @@ def run_campaign(args, jobs, folder: Path, recipe, splits, title: str, notes: li
     return 0 if failed == 0 else 1
 
 
-def _check_same_recipe(folder: Path, recipe) -> None:
-    """A second run continues the first: it must train with the same recipe, or the table would mix two."""
+def check_campaign_folder(folder: Path, recipe) -> None:
+    """Before the data is loaded: the folder must be writable, and a second run continues the first, so it must
+    train with the same recipe, or the table would mix two."""
+    check_writable_folder(folder, "result folder", files_too=True)
     saved = folder / "campaign.yaml"
     if saved.is_file():
         started = read_yaml_mapping(saved, "campaign file").get("recipe")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nas.cli.campaign_options import add_campaign_arguments, load_campaign_recipe, load_final_splits, run_campaign
+from nas.cli.campaign_options import (
+    add_campaign_arguments, check_campaign_folder, load_campaign_recipe, load_final_splits, run_campaign,
+)  # fmt: skip
 from nas.cli.commands import register_command
 from nas.errors import ConfigError
 
@@ -38,7 +40,8 @@ def run_compare(args) -> int:
     for baseline in baselines:
         get_model(baseline, kind="baseline")
         jobs += [TrainingJob(name=baseline, seed=seed, baseline=baseline) for seed in range(args.seeds)]
-    splits = load_final_splits(args)
     folder = Path(args.results_dir) / "compare" / args.name
+    check_campaign_folder(folder, recipe)
+    splits = load_final_splits(args)
     return run_campaign(args, jobs, folder, recipe, splits, title=f"Comparison {args.name}",
                         notes=[f"cells: {', '.join(cells) or 'none'}; baselines: {', '.join(baselines) or 'none'}"])

@@ -83,6 +83,10 @@ def run_show(args) -> int:
     from nas.models import resolve_genotype_for_model
     from nas.space.genotype import NUM_CELL_INPUTS
 
+    if args.out:
+        from nas.analysis.cell_diagram import check_diagram_path
+
+        check_diagram_path(args.out, "--out")
     genotype = resolve_genotype_for_model(args.genotype)
     print(genotype)
     print(f"hash: {genotype.hash()}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nas.atomic_files import check_writable_folder
 from nas.cli.commands import register_command
 from nas.errors import ConfigError
 
@@ -32,6 +33,8 @@ def run_report(args) -> int:
 
     if args.top < 1:
         raise ConfigError("--top must be at least 1")
+    out = Path(args.out) if args.out else Path(args.folders[0]) / "report"
+    check_writable_folder(out, "--out")
     searches, campaigns = [], []
     for folder in map(Path, args.folders):
         if (folder / "trials.csv").is_file():
@@ -43,9 +46,6 @@ def run_report(args) -> int:
     for search in searches:
         if search.finished.empty:
             raise ConfigError(f"search {search.name!r} has no finished trial to report")
-    out = Path(args.out) if args.out else Path(args.folders[0]) / "report"
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     campaigns += [campaign for search in searches for campaign in search.campaigns]
     sections = (search_sections(searches, out, args.top) if searches else []) + campaign_sections(campaigns, out)

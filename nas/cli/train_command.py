@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from nas.atomic_files import write_text_atomic
+from nas.atomic_files import check_writable_folder, write_text_atomic
 from nas.cli.commands import dataset_name, register_command, stack_name
 from nas.errors import ConfigError
 
@@ -61,10 +61,7 @@ def run_train(args) -> int:
     from nas.train import load_recipe, train
 
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a folder")
-    if (out / CHECKPOINT_FILE).exists() and not args.resume:
-        raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    _check_out(out, args.resume)
     recipe = load_recipe(args.recipe, {"epochs": args.epochs, "batch_size": args.batch_size,
                                        "channels": args.channels, "cells": args.cells,
                                        "freeze_stages": args.freeze_stages, "lr_backbone": args.lr_backbone})
@@ -95,6 +92,13 @@ def run_train(args) -> int:
         print(f"nas train: {result.message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _check_out(out: Path, resume: bool) -> None:
+    """OUT must be writable, and must not hold another run unless it is resumed."""
+    check_writable_folder(out, "--out")
+    if (out / CHECKPOINT_FILE).exists() and not resume:
+        raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
 
 
 def _load_data(args):

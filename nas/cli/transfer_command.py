@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nas.cli.campaign_options import add_campaign_arguments, load_campaign_recipe, load_final_splits, run_campaign
+from nas.cli.campaign_options import (
+    add_campaign_arguments, check_campaign_folder, load_campaign_recipe, load_final_splits, run_campaign,
+)  # fmt: skip
 from nas.cli.commands import register_command, stack_name
 
 
@@ -33,9 +35,10 @@ def run_transfer(args) -> int:
     cells = pareto_cells(finished, args.top) if args.pareto else top_cells(finished, args.top)
     recipe = load_campaign_recipe(args)
     jobs = jobs_for_cells(experiment.name, cells, args.seeds, args.stack)
-    splits = load_final_splits(args)
     name = args.name or f"{args.stack or 'auto'}-{recipe.name}"
     folder = experiment / "transfer" / name
+    check_campaign_folder(folder, recipe)
+    splits = load_final_splits(args)
     how = "the accuracy/params Pareto front" if args.pareto else "best validation accuracy"
     return run_campaign(args, jobs, folder, recipe, splits, title=f"Transfer of {experiment.name} ({name})",
                         notes=[f"{len(cells)} cell(s) of search {experiment.name} by {how}, "

@@ -1,0 +1,192 @@
+"""The bad-input catalogue: every user error the engine knows, one case each (README: "What the engine refuses").
+
+Each case runs a command on a workspace holding a config, an image folder, an existing experiment and a previous
+`nas train` output, and checks the engine's rule: exit code 2, exactly one line on stderr, no traceback, every
+file that existed before byte-for-byte unchanged and nothing new anywhere (no experiment folder, no dataset
+cache), and no Ray started: every case is refused before any training or Ray start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from nas.cli import main
+from search_fixtures import REPOSITORY, fake_experiment, write_config
+
+README = REPOSITORY / "README.md"
+CATALOGUE_HEADING = "## What the engine refuses"
+
+
+@dataclass(frozen=True)
+class Case:
+    command: str  # the README table's columns: command, what is wrong, the message (a fragment of the line)
+    input: str
+    argv: tuple[str, ...]  # {placeholders}: see `places`
+    message: str
+    files: dict = field(default_factory=dict)  # written into the case's own folder ({case}) first
+    read_only: str = ""  # a {placeholder} folder the OS reports read-only (os.access), as to a user not root
+
+    @property
+    def id(self) -> str:
+        return f"{self.command}: {self.input}"
+
+
+SEARCH = ("search", "--config", "{config}")
+RESUME = ("search", "--config", "{existing_config}", "--resume")
+TRAIN = ("train", "--baseline", "resnet20", "--data", "{data}")
+
+CASES = [
+    # --- where results go: checked before any data is loaded or Ray started -------------------------------------
+    Case("search", "--results-dir is a file", (*SEARCH, "--results-dir", "{file}"),
+         "is a file, not a folder"),
+    Case("search", "--results-dir below a file", (*SEARCH, "--results-dir", "{file}/results"),
+         "is a file, not a folder"),
+    Case("search", "--results-dir read-only", (*SEARCH, "--results-dir", "{readonly}/results"),
+         "(read-only)", read_only="{readonly}"),
+    Case("search", "--resume of a read-only experiment", RESUME, "cannot write in", read_only="{existing}"),
+    Case("search", "--storage (Ray's) is a file", (*SEARCH, "--storage", "{file}"), "storage"),
+    Case("train", "--out is a file", (*TRAIN, "--out", "{file}"), "is a file, not a folder"),
+    Case("train", "--out read-only", (*TRAIN, "--out", "{readonly}/run"), "(read-only)", read_only="{readonly}"),
+    Case("show", "--out in a read-only folder", ("show", "darts-v2", "--out", "{readonly}/cell.png"),
+         "(read-only)", read_only="{readonly}"),
+    Case("show", "--out below a file", ("show", "darts-v2", "--out", "{file}/cell.png"), "is a file, not a folder"),
+    Case("show", "--out is a folder", ("show", "darts-v2", "--out", "{case}/cell.png"), "is a folder, not a file",
+         files={"cell.png/kept.txt": ""}),
+    Case("bench", "--out is a file", ("bench", "nasbench201", "--table", "{table}", "--budget", "5", "--runs", "1",
+                                      "--out", "{file}"), "is a file, not a folder"),
+    Case("report", "--out is a file", ("report", "{existing}", "--out", "{file}"), "is a file, not a folder"),
+    Case("compare", "--results-dir is a file", ("compare", "--baselines", "resnet20", "--name", "x", "--data",
+                                                "{data}", "--results-dir", "{file}"), "is a file, not a folder"),
+]
+
+
+# --- the workspace every case runs in ---------------------------------------------------------------------------
+
+def write_nasbench201_table(path: Path, rows: int = 40) -> Path:
+    """A small NAS-Bench-201 table: enough distinct cells for a budget of 5."""
+    import pandas as pd
+
+    from nas.space.nasbench201 import NasBench201Space
+
+    space = NasBench201Space()
+    archs = sorted({space.decode(space.sample(seed)) for seed in range(rows)})
+    frame = pd.DataFrame({"arch": archs, "cifar10_valid_acc_12ep": 70.0, "cifar10_test_acc_200ep": 90.0,
+                          "params_M_cifar10": 0.5, "flops_M_cifar10": 50.0})
+    frame.to_csv(path, index=False)
+    return path
+
+
+def make_existing_experiment(workspace: Path, data: Path) -> Path:
+    """An experiment folder as a search leaves it: experiment.yaml and two finished trials."""
+    from nas.search.experiment_config import load_experiment_config
+    from nas.search.experiment_folder import ExperimentPaths, write_experiment_file
+    from nas.space import load_space
+    from nas.train.recipe import load_recipe
+
+    config_path = write_config(workspace / "existing.yaml", data, workspace / "results", name="existing")
+    config = load_experiment_config(config_path)
+    paths = ExperimentPaths(workspace / "results" / "existing")
+    fake_experiment(paths.root, [(0.5, 1000), (0.6, 2000)])
+    write_experiment_file(paths, config, load_space(config.space), load_recipe(config.recipe,
+                                                                              config.recipe_overrides))
+    return paths.root
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, image_folder):
+    root = tmp_path_factory.mktemp("workspace")
+    write_config(root / "config.yaml", image_folder, root / "results")
+    existing = make_existing_experiment(root, image_folder)
+    previous = root / "runs" / "previous"  # a finished `nas train` run
+    previous.mkdir(parents=True)
+    (previous / "metrics.json").write_text('{"status": "ok", "val_acc": 0.5}\n')
+    (previous / "checkpoint.pt").write_bytes(b"weights")
+    (root / "a-file").write_text("not a folder\n")
+    (root / "readonly").mkdir()
+    write_nasbench201_table(root / "nb201.csv")
+    return {"root": root, "config": root / "config.yaml", "existing_config": root / "existing.yaml",
+            "existing": existing, "results": root / "results", "previous": previous, "file": root / "a-file",
+            "readonly": root / "readonly", "table": root / "nb201.csv", "data": image_folder,
+            "spaces": REPOSITORY / "search_spaces"}
+
+
+def snapshot(*folders: Path) -> dict[str, str]:
+    """Every file and folder under `folders`: its path and, for files, a hash of its bytes."""
+    state = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            state[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "folder"
+    return state
+
+
+def deny_writes_below(monkeypatch, folder: Path) -> None:
+    """The OS's answer for a read-only folder, as a user who is not root gets it (tests run as root here)."""
+    real_access = os.access
+
+    def access(path, mode, *args, **kwargs):
+        if mode & os.W_OK and Path(path).resolve().is_relative_to(folder.resolve()):
+            return False
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+
+
+def forbid_ray_and_training(monkeypatch) -> None:
+    """A case that gets as far as Ray or the trainer fails at once, instead of running a search."""
+    import ray
+
+    import nas.train
+
+    def reached(*args, **kwargs):
+        raise AssertionError("the bad input was not refused before Ray or training started")
+
+    monkeypatch.setattr(ray, "init", reached)
+    monkeypatch.setattr(nas.train, "train", reached)
+
+
+def write_case_files(folder: Path, files: dict, places: dict) -> None:
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content.format(**places))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_bad_input_is_one_line_exit_2_and_changes_nothing(case, workspace, tmp_path, capsys, monkeypatch):
+    places = {**workspace, "case": tmp_path}
+    write_case_files(tmp_path, case.files, places)
+    monkeypatch.chdir(workspace["root"])  # relative default outputs (results/, ...) land where they are watched
+    monkeypatch.setenv("NAS_CACHE_DIR", str(workspace["root"] / "cache"))
+    if case.read_only:
+        deny_writes_below(monkeypatch, Path(case.read_only.format(**places)))
+    forbid_ray_and_training(monkeypatch)
+    before = snapshot(workspace["root"], tmp_path)
+
+    code = main([part.format(**places) for part in case.argv])
+
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1 and err.endswith("\n"), repr(err)
+    assert err.startswith(f"nas {case.argv[0]}: error: ") and case.message in err, err
+    assert snapshot(workspace["root"], tmp_path) == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into read-only folders; the cases above simulate it")
+def test_a_really_read_only_folder_is_refused(tmp_path, capsys):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        assert main(["show", "darts-v2", "--out", str(folder / "cell.png")]) == 2
+    finally:
+        folder.chmod(0o755)
+    assert "(read-only)" in capsys.readouterr().err and not list(folder.iterdir())
