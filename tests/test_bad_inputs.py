@@ -50,6 +50,13 @@ CASES = [
          "(read-only)", read_only="{readonly}"),
     Case("search", "--resume of a read-only experiment", RESUME, "cannot write in", read_only="{existing}"),
     Case("search", "--storage (Ray's) is a file", (*SEARCH, "--storage", "{file}"), "storage"),
+    # --- the Optuna database: read before the experiment folder is made ------------------------------------
+    Case("search", "--optuna-storage not a URL", (*SEARCH, "--optuna-storage", "notaurl"),
+         "optuna_storage 'notaurl' is not a database URL"),
+    Case("search", "--optuna-storage of an unknown database kind", (*SEARCH, "--optuna-storage", "nosuchdb://host/x"),
+         "Can't load plugin"),
+    Case("search", "--optuna-storage SQLite file below a file", (*SEARCH, "--optuna-storage", "sqlite:///{file}/o.db"),
+         "is a file, not a folder"),
     Case("train", "--out is a file", (*TRAIN, "--out", "{file}"), "is a file, not a folder"),
     Case("train", "--out read-only", (*TRAIN, "--out", "{readonly}/run"), "(read-only)", read_only="{readonly}"),
     Case("show", "--out in a read-only folder", ("show", "darts-v2", "--out", "{readonly}/cell.png"),
