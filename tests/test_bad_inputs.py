@@ -50,6 +50,10 @@ CASES = [
          "(read-only)", read_only="{readonly}"),
     Case("search", "--resume of a read-only experiment", RESUME, "cannot write in", read_only="{existing}"),
     Case("search", "--storage (Ray's) is a file", (*SEARCH, "--storage", "{file}"), "storage"),
+    # --- nas train never overwrites a run ---------------------------------------------------------------------
+    Case("train", "--out holds a run", (*TRAIN, "--out", "{previous}"), "already holds a run (checkpoint.pt)"),
+    Case("train", "--out holds a diverged run (metrics.json only)", (*TRAIN, "--out", "{case}/diverged"),
+         "already holds a run (metrics.json)", files={"diverged/metrics.json": '{{"status": "diverged"}}\n'}),
     # --- the Optuna database: read before the experiment folder is made ------------------------------------
     Case("search", "--optuna-storage not a URL", (*SEARCH, "--optuna-storage", "notaurl"),
          "optuna_storage 'notaurl' is not a database URL"),

@@ -95,10 +95,13 @@ def run_train(args) -> int:
 
 
 def _check_out(out: Path, resume: bool) -> None:
-    """OUT must be writable, and must not hold another run unless it is resumed."""
+    """OUT must be writable, and must not hold another run unless it is resumed: a diverged run leaves only its
+    metrics.json, and that is a result too."""
     check_writable_folder(out, "--out")
-    if (out / CHECKPOINT_FILE).exists() and not resume:
-        raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    held = [name for name in (CHECKPOINT_FILE, METRICS_FILE) if (out / name).exists()]
+    if held and not resume:
+        raise ConfigError(f"{out} already holds a run ({held[0]}); pass --resume to continue it or choose another "
+                          f"--out")
 
 
 def _load_data(args):
