@@ -9,16 +9,20 @@ import yaml
 from nas.errors import ConfigError
 
 
-def read_yaml(path, what: str = "file", error: type[Exception] = ConfigError):
-    """The YAML document in `path` ({} when empty); `error` names a missing file or where the YAML breaks."""
+def read_text_file(path, what: str = "file", error: type[Exception] = ConfigError) -> str:
+    """The text of `path`; `error` names a file that is missing, unreadable or not text (a binary file)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        return path.read_text()
     except OSError as problem:
         raise error(f"cannot read {what} {path}: {problem.strerror}") from None
     except UnicodeDecodeError:
         raise error(f"{what} {path} is not a text file") from None
-    return parse_yaml(text, f"{what} {path}", error)
+
+
+def read_yaml(path, what: str = "file", error: type[Exception] = ConfigError):
+    """The YAML document in `path` ({} when empty); `error` names a missing file or where the YAML breaks."""
+    return parse_yaml(read_text_file(path, what, error), f"{what} {path}", error)
 
 
 def parse_yaml(text: str, where: str, error: type[Exception] = ConfigError):
@@ -29,6 +33,8 @@ def parse_yaml(text: str, where: str, error: type[Exception] = ConfigError):
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         reason = getattr(problem, "problem", None) or str(problem).splitlines()[0]
         raise error(f"{where} is not valid YAML{at}: {reason}") from None
+    except (ValueError, RecursionError) as problem:  # a number too long to read, lists nested too deep
+        raise error(f"{where} is not valid YAML: {str(problem).splitlines()[0]}") from None
     return {} if data is None else data
 
 

@@ -76,6 +76,39 @@ CASES = [
 ]
 
 
+def genotype_yaml(concat: str = "[2]") -> str:
+    return ("normal:\n  blocks:\n  - [0, sep_conv_3x3, 1, skip_connect, add]\n  concat: " + concat + "\n"
+            "reduce:\n  blocks:\n  - [0, max_pool_3x3, 1, max_pool_3x3, add]\n")
+
+
+def darts(normal_concat: str = "[2]", extra: str = "") -> str:
+    return (f"Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1)], normal_concat={normal_concat},{extra} "
+            f"reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1)], reduce_concat=[2])\n")
+
+
+CASES += [
+    # --- genotype files (read the same way by show, profile, train, compare and transfer) -----------------------
+    Case("show", "genotype YAML whose concat is a string", ("show", "{case}/cell.yaml"),
+         "concat must be a list of node numbers", files={"cell.yaml": genotype_yaml("'2, 3'")}),
+    Case("profile", "genotype YAML whose concat is a number", ("profile", "--genotype", "{case}/cell.yaml"),
+         "concat must be a list of node numbers", files={"cell.yaml": genotype_yaml("2")}),
+    Case("show", "a binary file as a genotype", ("show", "{case}/cell.yaml"), "is not a text file",
+         files={"cell.yaml": bytes(range(256))}),
+    Case("train", "a binary file as a genotype", ("train", "--genotype", "{case}/cell.yaml", "--data", "{data}",
+                                                  "--out", "{case}/run"), "is not a text file",
+         files={"cell.yaml": bytes(range(256))}),
+    Case("show", "DARTS genotype with range(2, 999999999) as its concat", ("show", "{case}/cell.txt"),
+         "names nodes the cell does not have", files={"cell.txt": darts("range(2, 999999999)")}),
+    Case("show", "junk inside a DARTS genotype", ("show", "{case}/cell.txt"), "DARTS genotype: cannot parse",
+         files={"cell.txt": darts(extra=" junk,")}),
+    Case("show", "junk inside a DARTS list of pairs", ("show", "{case}/cell.txt"), "not only ('op', input) pairs",
+         files={"cell.txt": darts().replace("('sep_conv_3x3', 1)", "('sep_conv_3x3', 1), 'junk'")}),
+    Case("compare", "a genotype with a node number of 5,000 digits", ("compare", "--cells", "{case}/cell.yaml",
+                                                                      "--name", "x", "--data", "{data}"),
+         "is not valid YAML", files={"cell.yaml": genotype_yaml("[" + "9" * 5000 + "]")}),
+]
+
+
 # --- the workspace every case runs in ---------------------------------------------------------------------------
 
 def write_nasbench201_table(path: Path, rows: int = 40) -> Path:
