@@ -30,6 +30,8 @@ class Case:
     message: str
     files: dict = field(default_factory=dict)  # written into the case's own folder ({case}) first
     read_only: str = ""  # a {placeholder} folder the OS reports read-only (os.access), as to a user not root
+    env: dict = field(default_factory=dict)
+    prefix: str = ""  # how the line starts, when not `nas <command>: error: `
 
     @property
     def id(self) -> str:
@@ -106,6 +108,30 @@ CASES += [
     Case("compare", "a genotype with a node number of 5,000 digits", ("compare", "--cells", "{case}/cell.yaml",
                                                                       "--name", "x", "--data", "{data}"),
          "is not valid YAML", files={"cell.yaml": genotype_yaml("[" + "9" * 5000 + "]")}),
+]
+
+
+ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|"
+
+
+def nasbench201_csv(valid: str = "71.5") -> str:
+    columns = "arch,cifar10_valid_acc_12ep,cifar10_test_acc_200ep,params_M_cifar10,flops_M_cifar10"
+    return f"{columns}\n{ARCH},{valid},90.1,0.5,50.0\n"
+
+
+BENCH = ("bench", "nasbench201", "--budget", "1", "--runs", "1", "--table")
+RAISES = "raise RuntimeError('half-written plugin')\n"
+
+CASES += [
+    # --- tables and modules that are not what they claim ------------------------------------------------------
+    Case("bench", "NAS-Bench-201 table with a non-numeric accuracy", (*BENCH, "{case}/t.csv"),
+         "column cifar10_valid_acc_12ep holds 'n/a' in row 1, not a number", files={"t.csv": nasbench201_csv("n/a")}),
+    Case("bench", "NAS-Bench-201 table with an empty accuracy", (*BENCH, "{case}/t.csv"), "not a number",
+         files={"t.csv": nasbench201_csv("")}),
+    Case("search", "--import of a module that raises RuntimeError", (*SEARCH, "--import", "raising_plugin"),
+         "it raised RuntimeError: half-written plugin", files={"raising_plugin.py": RAISES}),
+    Case("ops", "NAS_IMPORT of a module that raises", ("ops",), "cannot import 'raising_env_plugin'",
+         files={"raising_env_plugin.py": RAISES}, env={"NAS_IMPORT": "raising_env_plugin"}, prefix="nas: error: "),
 ]
 
 
@@ -212,6 +238,9 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(case, workspace, tmp_p
     if case.read_only:
         deny_writes_below(monkeypatch, Path(case.read_only.format(**places)))
     forbid_ray_and_training(monkeypatch)
+    monkeypatch.syspath_prepend(str(tmp_path))  # modules a case names in --import / NAS_IMPORT
+    for name, value in case.env.items():
+        monkeypatch.setenv(name, value)
     before = snapshot(workspace["root"], tmp_path)
 
     code = main([part.format(**places) for part in case.argv])
@@ -220,7 +249,7 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(case, workspace, tmp_p
     assert code == 2, err
     assert "Traceback" not in err
     assert len(err.splitlines()) == 1 and err.endswith("\n"), repr(err)
-    assert err.startswith(f"nas {case.argv[0]}: error: ") and case.message in err, err
+    assert err.startswith(case.prefix or f"nas {case.argv[0]}: error: ") and case.message in err, err
     assert snapshot(workspace["root"], tmp_path) == before
 
 

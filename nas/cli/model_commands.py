@@ -50,6 +50,7 @@ def run_ops(args) -> int:
 def run_space(args) -> int:
     """Describe a search space: its decisions, its operations and how many architectures it holds."""
     from nas.space import load_space
+    from nas.space.decisions import describe_count
     from nas.space.op_registry import OPS
 
     space = load_space(args.file)
@@ -70,9 +71,8 @@ def run_space(args) -> int:
         if len(choices) > 70:
             choices = choices[:67] + "..."
         print(f"  {decision.name:<{width}}  {decision.num_choices:>3} choices: {choices}")
-    size = space.size
     note = f"; {space.size_note()}" if space.size_note() else ""
-    print(f"size: {size:,} architectures ({size:.3g}){note}")
+    print(f"size: {describe_count(space.size, 'architectures')}{note}")
     return 0
 
 
