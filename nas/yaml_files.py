@@ -1,12 +1,33 @@
-"""Reading YAML the one way the engine does: `yaml.safe_load`, with errors a user can act on."""
+"""Reading YAML the one way the engine does: PyYAML's safe loader, with errors a user can act on.
+
+PyYAML reads YAML 1.1, where `1.0e6` and `1e6` are strings (its floats need a dot and a signed exponent); people
+write them as numbers (`lr: 1.0e6`, `weight_decay: 3e-4`), as YAML 1.2 reads them, so the loader does too.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
 
 from nas.errors import ConfigError
+
+
+class EngineLoader(yaml.SafeLoader):
+    """SafeLoader that also reads YAML 1.2's exponent floats: 1e6, 1.0e6, 2.5E-3, .5e1."""
+
+
+EngineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def load_yaml_text(text: str):
+    """The YAML document in `text`, as the engine reads every YAML file."""
+    return yaml.load(text, Loader=EngineLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def read_text_file(path, what: str = "file", error: type[Exception] = ConfigError) -> str:
@@ -27,7 +48,7 @@ def read_yaml(path, what: str = "file", error: type[Exception] = ConfigError):
 
 def parse_yaml(text: str, where: str, error: type[Exception] = ConfigError):
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml_text(text)
     except yaml.YAMLError as problem:
         mark = getattr(problem, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from nas.cli import main
-from search_fixtures import REPOSITORY, fake_experiment, write_config
+from search_fixtures import REPOSITORY, fake_experiment, make_image_folder, write_config
 
 README = REPOSITORY / "README.md"
 CATALOGUE_HEADING = "## What the engine refuses"
@@ -135,6 +135,32 @@ CASES += [
 ]
 
 
+CASES += [
+    # --- values that used to be accepted silently -------------------------------------------------------------
+    Case("profile", "--image-size 0", ("profile", "--genotype", "darts-v2", "--image-size", "0"),
+         "argument --image-size: must be at least 1, got 0"),
+    Case("profile", "--num-classes 0", ("profile", "--baseline", "resnet20", "--num-classes", "0"),
+         "argument --num-classes: must be at least 1, got 0"),
+    Case("profile", "--channels 0", ("profile", "--genotype", "darts-v2", "--channels", "0"), "must be at least 1"),
+    Case("profile", "--cells not a number", ("profile", "--genotype", "darts-v2", "--cells", "many"),
+         "expected a whole number, got 'many'"),
+    Case("config YAML", "name: null", ("search", "--config", "{case}/c.yaml"), "config: name is empty (null)",
+         files={"c.yaml": "name: null\n"}),
+    Case("config YAML", "seed: null", ("search", "--config", "{case}/c.yaml"), "config: seed is empty (null)",
+         files={"c.yaml": "seed: null\n"}),
+    Case("train", "--out ''", (*TRAIN, "--out", ""), "argument --out: must name a folder or file, got ''"),
+    Case("show", "--out ''", ("show", "darts-v2", "--out", ""), "must name a folder or file"),
+    Case("compare", "--name ''", ("compare", "--baselines", "resnet20", "--name", "", "--data", "{data}"),
+         "argument --name: must be a plain folder name, got ''"),
+    Case("transfer", "--name with a path", ("transfer", "{existing}", "--name", "../elsewhere", "--data", "{data}"),
+         "must be a plain folder name"),
+    Case("data folder", "one class (search)", (*SEARCH, "--data", "{one_class}"),
+         "has 1 class (class0): a classifier needs at least 2"),
+    Case("data folder", "one class (nas train)", (*TRAIN, "--out", "{case}/run", "--data", "{one_class}"),
+         "a classifier needs at least 2"),
+]
+
+
 # --- the workspace every case runs in ---------------------------------------------------------------------------
 
 def write_nasbench201_table(path: Path, rows: int = 40) -> Path:
@@ -179,9 +205,11 @@ def workspace(tmp_path_factory, image_folder):
     (root / "a-file").write_text("not a folder\n")
     (root / "readonly").mkdir()
     write_nasbench201_table(root / "nb201.csv")
+    make_image_folder(root / "one-class", classes=1, per_class=4, test_per_class=1)
     return {"root": root, "config": root / "config.yaml", "existing_config": root / "existing.yaml",
             "existing": existing, "results": root / "results", "previous": previous, "file": root / "a-file",
             "readonly": root / "readonly", "table": root / "nb201.csv", "data": image_folder,
+            "one_class": root / "one-class",
             "spaces": REPOSITORY / "search_spaces"}
 
 

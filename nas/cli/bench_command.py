@@ -9,8 +9,9 @@ from pathlib import Path
 import yaml
 
 from nas.atomic_files import check_writable_folder
-from nas.cli.commands import register_command, sampler_name
+from nas.cli.commands import output_place, register_command, sampler_name
 from nas.errors import ConfigError
+from nas.yaml_files import load_yaml_text
 
 BENCHMARKS = ("nasbench201",)
 
@@ -27,7 +28,7 @@ def _bench_arguments(parser) -> None:
     parser.add_argument("--budget", type=int, default=100, help="distinct cells evaluated per search (default 100)")
     parser.add_argument("--runs", type=int, default=100, help="independent searches per sampler (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="run k uses seed SEED+k (default 0)")
-    parser.add_argument("--out", help="folder for summary.csv, curves.csv and nasbench201.png")
+    parser.add_argument("--out", type=output_place, help="folder for summary.csv, curves.csv and nasbench201.png")
     parser.add_argument(
         "--option",
         action="append",
@@ -108,8 +109,8 @@ def parse_options(items: list[str], names: list[str]) -> dict[str, dict]:
         if not equals or not key:
             raise ConfigError(f"--option {item!r} should read KEY=VALUE or SAMPLER.KEY=VALUE")
         try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
+            value = load_yaml_text(text)
+        except (yaml.YAMLError, ValueError):
             value = text
         target, dot, option = key.partition(".")
         if dot:

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from nas.atomic_files import check_writable_folder, write_text_atomic
-from nas.cli.commands import dataset_name
+from nas.cli.commands import dataset_name, output_place
 from nas.errors import ConfigError
 from nas.yaml_files import read_yaml_mapping
 
@@ -33,7 +33,8 @@ def add_campaign_arguments(parser, default_recipe: str, depth_flag: str = "--cel
     parser.add_argument("--import", dest="imports", action="append", default=[],
                         help="module to import first, e.g. one that registers ops or baselines (repeatable)")
     parser.add_argument("--cache-dir", help="where decoded datasets are cached")
-    parser.add_argument("--results-dir", default="results", help="where result folders go (default results)")
+    parser.add_argument("--results-dir", default="results", type=output_place,
+                        help="where result folders go (default results)")
 
 
 def load_campaign_recipe(args):

@@ -7,7 +7,7 @@ from pathlib import Path
 from nas.cli.campaign_options import (
     add_campaign_arguments, check_campaign_folder, load_campaign_recipe, load_final_splits, run_campaign,
 )  # fmt: skip
-from nas.cli.commands import register_command
+from nas.cli.commands import plain_name, register_command
 from nas.errors import ConfigError
 
 
@@ -15,7 +15,8 @@ def _arguments(parser) -> None:
     parser.add_argument("--cells", dest="cell_names", default="", metavar="NAME|FILE,...",
                         help="published cell names (darts-v2) or genotype files (results/<exp>/best.yaml)")
     parser.add_argument("--baselines", default="", metavar="NAME,...", help="e.g. resnet20,resnet56,densenet_bc100")
-    parser.add_argument("--name", required=True, help="the comparison's folder: RESULTS_DIR/compare/NAME/")
+    parser.add_argument("--name", required=True, type=plain_name, help="the comparison's folder: "
+                                                                       "RESULTS_DIR/compare/NAME/")
     add_campaign_arguments(parser, default_recipe="proxy", depth_flag="--depth")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nas.atomic_files import check_writable_folder
-from nas.cli.commands import register_command
+from nas.cli.commands import output_place, register_command
 from nas.errors import ConfigError
 
 FORMATS = ("md", "html", "csv", "latex")
@@ -17,7 +17,8 @@ def _arguments(parser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="md",
                         help="md: report.md with PNGs beside it; html: one self-contained file; csv/latex: the "
                              "tables as files (pictures are always written)")
-    parser.add_argument("--out", help="folder for the report (default: FOLDER/report of the first folder)")
+    parser.add_argument("--out", type=output_place, help="folder for the report (default: FOLDER/report of the first "
+                                                         "folder)")
     parser.add_argument("--top", type=int, default=10, help="cells in each leaderboard (default 10)")
 
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from nas.atomic_files import check_writable_folder, write_text_atomic
-from nas.cli.commands import dataset_name, register_command, stack_name
+from nas.cli.commands import dataset_name, output_place, register_command, stack_name
 from nas.errors import ConfigError
 
 METRICS_FILE = "metrics.json"
@@ -47,7 +47,7 @@ def _train_arguments(parser) -> None:
     parser.add_argument("--freeze-stages", type=int, help="fine-tune: keep the first N stages (resolutions) fixed")
     parser.add_argument("--lr-backbone", type=float, help="fine-tune: learning rate of all but the classifier, as a "
                                                           "fraction of the recipe's (e.g. 0.1)")
-    parser.add_argument("--out", required=True, help="folder for metrics.json and checkpoint.pt")
+    parser.add_argument("--out", required=True, type=output_place, help="folder for metrics.json and checkpoint.pt")
 
 
 @register_command("train", help="train a cell network or a baseline on a dataset", arguments=_train_arguments)

@@ -7,7 +7,7 @@ from pathlib import Path
 from nas.cli.campaign_options import (
     add_campaign_arguments, check_campaign_folder, load_campaign_recipe, load_final_splits, run_campaign,
 )  # fmt: skip
-from nas.cli.commands import register_command, stack_name
+from nas.cli.commands import plain_name, register_command, stack_name
 
 
 def _arguments(parser) -> None:
@@ -16,7 +16,8 @@ def _arguments(parser) -> None:
     parser.add_argument("--pareto", action="store_true",
                         help="take them from the accuracy/params Pareto front instead of by accuracy alone")
     parser.add_argument("--stack", type=stack_name(), help="%(type)s (default: by image size)")
-    parser.add_argument("--name", help="the transfer's folder: EXPERIMENT/transfer/NAME/ (default STACK-RECIPE)")
+    parser.add_argument("--name", type=plain_name, help="the transfer's folder: EXPERIMENT/transfer/NAME/ (default "
+                                                        "STACK-RECIPE)")
     add_campaign_arguments(parser, default_recipe="full")
 
 
