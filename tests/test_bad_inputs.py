@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from nas.cli import main
+from nas.data import load_dataset
 from search_fixtures import REPOSITORY, fake_experiment, make_image_folder, write_config
 
 README = REPOSITORY / "README.md"
@@ -161,6 +162,21 @@ CASES += [
 ]
 
 
+CASES += [
+    # --- flags: argparse's errors, one line each, named after the command ----------------------------------------
+    Case("search", "an unknown flag", (*SEARCH, "--trails", "8"), "nas search: error: unrecognized arguments: --trails"),
+    Case("train", "an unknown flag after the command", (*TRAIN, "--out", "{case}/run", "--epoks", "2"),
+         "nas train: error: unrecognized arguments: --epoks 2"),
+    Case("nas", "an unknown flag before the command", ("--verbose", "ops"), "unrecognized arguments: --verbose",
+         prefix="nas: error: "),
+    Case("bench", "a bad option of the last sampler to run", (*BENCH, "{table}", "--sampler", "all", "--option",
+                                                                 "tpe.n_startup=3"), "no option 'n_startup'"),
+    Case("data folder", "--subset larger than the training images", (*TRAIN, "--out", "{case}/run", "--subset",
+                                                                      "5000"),
+         "subset 5000 must be between 6 (two per class) and the 72 training images"),
+]
+
+
 # --- the workspace every case runs in ---------------------------------------------------------------------------
 
 def write_nasbench201_table(path: Path, rows: int = 40) -> Path:
@@ -206,6 +222,7 @@ def workspace(tmp_path_factory, image_folder):
     (root / "readonly").mkdir()
     write_nasbench201_table(root / "nb201.csv")
     make_image_folder(root / "one-class", classes=1, per_class=4, test_per_class=1)
+    load_dataset("imagefolder", image_folder, cache_dir=root / "cache", progress=False)  # cases that read the data
     return {"root": root, "config": root / "config.yaml", "existing_config": root / "existing.yaml",
             "existing": existing, "results": root / "results", "previous": previous, "file": root / "a-file",
             "readonly": root / "readonly", "table": root / "nb201.csv", "data": image_folder,
@@ -291,3 +308,11 @@ def test_a_really_read_only_folder_is_refused(tmp_path, capsys):
     finally:
         folder.chmod(0o755)
     assert "(read-only)" in capsys.readouterr().err and not list(folder.iterdir())
+
+
+def test_an_error_after_a_progress_bar_is_still_one_line(tmp_path, image_folder, capsys):
+    """Decoding the images draws a bar where stderr is a terminal; the --subset error comes after it."""
+    code = main(["train", "--baseline", "resnet20", "--data", str(image_folder), "--cache-dir", str(tmp_path / "c"),
+                 "--subset", "5000", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1 and "subset 5000" in err, repr(err)

@@ -45,14 +45,14 @@ def run_bench(args: argparse.Namespace) -> int:
     # Heavy imports here so `nas --help` stays fast.
     import optuna
     import torch
-    from tqdm import tqdm
 
     from nas.analysis.benchmark_plot import plot_search_curves
     from nas.analysis.benchmark_report import (
         curves_frame, dataset_title, markdown_table, summary_frame, write_csv_atomically,
     )  # fmt: skip
     from nas.analysis.published_results import nasbench201_published
-    from nas.samplers import SAMPLERS
+    from nas.progress_bars import progress_bar
+    from nas.samplers import SAMPLERS, make_sampler
     from nas.search.tabular_benchmark import BenchmarkTable, benchmark_sampler
 
     if args.budget < 1:
@@ -64,6 +64,8 @@ def run_bench(args: argparse.Namespace) -> int:
     names = SAMPLERS.names() if args.sampler == "all" else [args.sampler]
     options = parse_options(args.option, names)
     table = BenchmarkTable.read_csv(args.table, dataset=args.dataset)
+    for name in names:  # every sampler's options before the first run, not after the runs of the samplers before it
+        make_sampler(name, table.space.decisions, seed=args.seed, **options[name])
     # Published rows come from full-length searches: beside a search of under 100 cells they would mislead.
     published = nasbench201_published(table.dataset) if args.budget >= 100 else []
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one "trial finished" line per ask would drown the table
@@ -71,7 +73,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
     summaries = []
     for name in names:
-        with tqdm(total=args.runs, desc=name, unit="run", file=sys.stderr, leave=False) as bar:
+        with progress_bar(total=args.runs, desc=name, unit="run") as bar:
             summary = benchmark_sampler(
                 table, name, budget=args.budget, runs=args.runs, seed=args.seed, options=options[name],
                 progress=lambda done: bar.update(1),
