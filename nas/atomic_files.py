@@ -56,18 +56,11 @@ def check_writable_folder(folder, what: str, files_too: bool = False) -> None:
     ConfigError naming `what` (the flag or key that chose the place). `files_too`: the files already in it must
     be writable as well (a database updated in place)."""
     folder = Path(folder)
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        where = f"{what} {folder}" if existing == folder else f"{what} {folder}: {existing}"
-        raise ConfigError(f"{where} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"{what} {folder}: cannot write in {existing} (read-only)")
-    if files_too and existing == folder:
+    _refuse_unwritable(folder, folder, what)
+    if files_too and folder.is_dir():
         for file in sorted(folder.iterdir()):
             if file.is_file() and not os.access(file, os.W_OK):
-                raise ConfigError(f"{what} {folder}: cannot write {file.name} (read-only)")
+                raise ConfigError(f"{what} {folder}: {file.name} is read-only")
 
 
 def check_writable_file(path, what: str) -> None:
@@ -75,4 +68,18 @@ def check_writable_file(path, what: str) -> None:
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{what} {path} is a folder, not a file")
-    check_writable_folder(path.parent, what)
+    _refuse_unwritable(path.parent, path, what)
+
+
+def _refuse_unwritable(folder: Path, subject: Path, what: str) -> None:
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        reason = "is a file, not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        reason = "is read-only"
+    else:
+        return
+    raise ConfigError(f"{what} {subject} {reason}" if existing == subject else
+                      f"{what} {subject}: {existing} {reason}")

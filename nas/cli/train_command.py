@@ -58,16 +58,10 @@ def run_train(args) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
     from nas.models.profile import count_params_and_macs
-    from nas.train import load_recipe, train
+    from nas.train import train
 
     out = Path(args.out)
-    _check_out(out, args.resume)
-    recipe = load_recipe(args.recipe, {"epochs": args.epochs, "batch_size": args.batch_size,
-                                       "channels": args.channels, "cells": args.cells,
-                                       "freeze_stages": args.freeze_stages, "lr_backbone": args.lr_backbone})
-    _check_model_name(args)
-    if args.init and not Path(args.init).is_file():
-        raise ConfigError(f"--init {args.init}: no such checkpoint file")
+    recipe = _check_request(args, out)
     dataset, splits = _load_data(args)
     model = _build_model(args, recipe, dataset)
     if args.init:
@@ -92,6 +86,22 @@ def run_train(args) -> int:
         print(f"nas train: {result.message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _check_request(args, out: Path):
+    """Everything that can be wrong with the command, before the data is read; returns the recipe."""
+    from nas.train import load_recipe
+    from nas.train.device_choice import resolve_device
+
+    _check_out(out, args.resume)
+    resolve_device(args.device)
+    recipe = load_recipe(args.recipe, {"epochs": args.epochs, "batch_size": args.batch_size,
+                                       "channels": args.channels, "cells": args.cells,
+                                       "freeze_stages": args.freeze_stages, "lr_backbone": args.lr_backbone})
+    _check_model_name(args)
+    if args.init and not Path(args.init).is_file():
+        raise ConfigError(f"--init {args.init}: no such checkpoint file")
+    return recipe
 
 
 def _check_out(out: Path, resume: bool) -> None:
