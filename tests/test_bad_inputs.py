@@ -20,6 +20,10 @@ from nas.cli import main
 from nas.data import load_dataset
 from search_fixtures import REPOSITORY, fake_experiment, make_image_folder, write_config
 
+README = REPOSITORY / "README.md"
+CATALOGUE_HEADING = "## What the engine refuses"
+
+
 @dataclass(frozen=True)
 class Case:
     input: str  # what is wrong: the README table's second column (the first is `command`)
@@ -448,3 +452,19 @@ def test_a_gpu_the_machine_lacks_is_refused_before_the_data_is_read(workspace, t
     err = capsys.readouterr().err
     assert code == 2 and err == "nas train: error: device 'cuda' asked for, but torch sees no CUDA device here\n"
 
+
+def readme_catalogue() -> list[list[str]]:
+    """The rows of the README's catalogue table: command, input, message (markup taken out)."""
+    import html
+
+    section = README.read_text().split(CATALOGUE_HEADING, 1)[1].split("\n## ", 1)[0]
+    table = section.split("| command | input | message |", 1)[1].split("\n\n", 1)[0]
+    rows = [line.strip().strip("|").split(" | ") for line in table.strip().splitlines()[1:]]
+    return [[html.unescape(cell.strip().replace("`", "")) for cell in row] for row in rows]
+
+
+def test_the_readme_catalogue_lists_every_case_and_no_other():
+    rows = readme_catalogue()
+    assert [(command, what) for command, what, _ in rows] == [(case.command, case.input) for case in CASES]
+    for (command, what, message), case in zip(rows, CASES):
+        assert case.message in message, (case.id, message)
