@@ -3,6 +3,9 @@
 Every writer in the engine goes through `atomic_path`: it hands out a temporary path in the target's folder, and
 when the block succeeds the data is flushed to disk and renamed over the target (a rename within one folder is
 atomic). The temporary file keeps the target's suffix, so writers that infer a format from it (savefig) work.
+
+Commands check where they will write (`check_writable_folder`, `check_writable_file`) before their expensive
+work, so an output place that cannot be written fails in one line before any data is loaded or trained on.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+
+from nas.errors import ConfigError
 
 
 def _umask() -> int:
@@ -43,3 +48,38 @@ def write_bytes_atomic(path, data: bytes) -> None:
 
 def write_text_atomic(path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def check_writable_folder(folder, what: str, files_too: bool = False) -> None:
+    """Refuse `folder` unless files can be written in it: judged by the nearest folder that exists (it or one
+    above it, where the missing ones would be made); a file in the way or a folder without write permission is a
+    ConfigError naming `what` (the flag or key that chose the place). `files_too`: the files already in it must
+    be writable as well (a database updated in place)."""
+    folder = Path(folder)
+    _refuse_unwritable(folder, folder, what)
+    if files_too and folder.is_dir():
+        for file in sorted(folder.iterdir()):
+            if file.is_file() and not os.access(file, os.W_OK):
+                raise ConfigError(f"{what} {folder}: {file.name} is read-only")
+
+
+def check_writable_file(path, what: str) -> None:
+    """Refuse a file `path` that could not be written: a folder of that name, or a folder that cannot be."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{what} {path} is a folder, not a file")
+    _refuse_unwritable(path.parent, path, what)
+
+
+def _refuse_unwritable(folder: Path, subject: Path, what: str) -> None:
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        reason = "is a file, not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        reason = "is read-only"
+    else:
+        return
+    raise ConfigError(f"{what} {subject} {reason}" if existing == subject else
+                      f"{what} {subject}: {existing} {reason}")

@@ -23,7 +23,7 @@ import os
 import pkgutil
 from typing import Generic, Iterable, Iterator, TypeVar
 
-from nas.errors import ConfigError
+from nas.errors import ConfigError, failure_line
 
 T = TypeVar("T")
 
@@ -121,6 +121,8 @@ def import_user_modules(names: Iterable[str], where: str = "imports") -> None:
             importlib.import_module(name)
         except ImportError as error:
             raise ConfigError(f"cannot import {name!r} listed in {where}: {error}") from None
+        except Exception as error:  # the module itself failed while loading: the user's code, not the engine
+            raise ConfigError(f"cannot import {name!r} listed in {where}: it raised {failure_line(error)}") from None
 
 
 def import_modules_from_environment(variable: str = "NAS_IMPORT") -> None:

@@ -1,7 +1,12 @@
-"""Reading YAML the one way the engine does: `yaml.safe_load`, with errors a user can act on."""
+"""Reading YAML the one way the engine does: PyYAML's safe loader, with errors a user can act on.
+
+PyYAML reads YAML 1.1, where `1.0e6` and `1e6` are strings (its floats need a dot and a signed exponent); people
+write them as numbers (`lr: 1.0e6`, `weight_decay: 3e-4`), as YAML 1.2 reads them, so the loader does too.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -9,26 +14,48 @@ import yaml
 from nas.errors import ConfigError
 
 
-def read_yaml(path, what: str = "file", error: type[Exception] = ConfigError):
-    """The YAML document in `path` ({} when empty); `error` names a missing file or where the YAML breaks."""
+class EngineLoader(yaml.SafeLoader):
+    """SafeLoader that also reads YAML 1.2's exponent floats: 1e6, 1.0e6, 2.5E-3, .5e1."""
+
+
+EngineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def load_yaml_text(text: str):
+    """The YAML document in `text`, as the engine reads every YAML file."""
+    return yaml.load(text, Loader=EngineLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def read_text_file(path, what: str = "file", error: type[Exception] = ConfigError) -> str:
+    """The text of `path`; `error` names a file that is missing, unreadable or not text (a binary file)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        return path.read_text()
     except OSError as problem:
         raise error(f"cannot read {what} {path}: {problem.strerror}") from None
     except UnicodeDecodeError:
         raise error(f"{what} {path} is not a text file") from None
-    return parse_yaml(text, f"{what} {path}", error)
+
+
+def read_yaml(path, what: str = "file", error: type[Exception] = ConfigError):
+    """The YAML document in `path` ({} when empty); `error` names a missing file or where the YAML breaks."""
+    return parse_yaml(read_text_file(path, what, error), f"{what} {path}", error)
 
 
 def parse_yaml(text: str, where: str, error: type[Exception] = ConfigError):
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml_text(text)
     except yaml.YAMLError as problem:
         mark = getattr(problem, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         reason = getattr(problem, "problem", None) or str(problem).splitlines()[0]
         raise error(f"{where} is not valid YAML{at}: {reason}") from None
+    except (ValueError, RecursionError) as problem:  # a number too long to read, lists nested too deep
+        raise error(f"{where} is not valid YAML: {str(problem).splitlines()[0]}") from None
     return {} if data is None else data
 
 

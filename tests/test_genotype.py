@@ -88,6 +88,18 @@ def test_darts_format_reads_range_concat_and_aliases():
     assert genotype.normal.concat == (2,)
 
 
+def test_darts_format_is_read_strictly_but_in_any_layout():
+    layout = ('Genotype(\n    normal=[("sep_conv_3x3", 0), ("sep_conv_3x3", 1)],\n    normal_concat = range(2, 3),\n'
+              '    reduce=[("max_pool_3x3", 0), ("max_pool_3x3", 1)],\n    reduce_concat=[2],\n)')
+    assert Genotype.from_darts(layout).normal.concat == (2,)
+    for junk, message in ((layout.replace("normal_concat", "normal_concat_x"), "unknown field"),
+                          (layout.replace("[2]", "[2, x]"), "must list node numbers"),
+                          (layout.replace("range(2, 3)", "range(2, 10**9)"), "cannot parse"),
+                          (layout.replace("range(2, 3)", "range(2, 5)"), "names nodes the cell does not have")):
+        with pytest.raises(GenotypeError, match=message):
+            Genotype.from_darts(junk)
+
+
 def test_concat_genotype_cannot_be_written_as_darts():
     genotype = Genotype(Cell((Block(0, "conv_1x1", 1, "conv_1x1", "concat"),)), Cell((Block(0, "conv_1x1", 1, "conv_1x1"),)))
     with pytest.raises(GenotypeError, match="normal cell.*add"):

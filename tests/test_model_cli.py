@@ -215,3 +215,12 @@ def test_space_command_describes_the_nasbench201_space(capsys):
     assert main(["space", str(space_file)]) == 0
     out = capsys.readouterr().out
     assert "6 decisions" in out and "nor_conv_3x3" in out and "size: 15,625 architectures" in out
+
+
+def test_space_too_large_to_print_in_digits_is_given_as_a_power_of_ten(capsys, tmp_path):
+    space = tmp_path / "huge.yaml"  # over 4,300 digits: Python refuses to write such an int out
+    space.write_text("name: huge\nblocks: 600\nops: [sep_conv_3x3, skip_connect, max_pool_3x3]\n")
+    code, out, err = run_cli(capsys, "space", space)
+    assert code == 0 and err == ""
+    size = out.strip().splitlines()[-1]
+    assert size.startswith("size: about ") and "e+6" in size and size.split()[3].startswith("architectures")

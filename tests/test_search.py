@@ -77,6 +77,39 @@ def test_reconcile_tells_rows_and_returns_unanswered(tmp_path):
     assert [s.token for s in sampler.pending()] == [unanswered.token]
 
 
+def test_progress_counts_diverged_trials_apart_from_failed_ones(tmp_path):
+    from nas.search.progress import ProgressPrinter
+
+    space = load_space(REPOSITORY / "search_spaces" / "tiny.yaml")
+    genotype = space.decode(space.sample(random.Random(0)))
+    store = TrialStore(tmp_path)
+    store.append(record(0, genotype, status="failed", val_acc=None))
+    lines = []
+    printer = ProgressPrinter(4, store, lambda: 1, lines.append)
+    printer(record(1, genotype, status="diverged", val_acc=None))
+    printer(record(2, genotype, status="failed", val_acc=None))
+    assert "failed 1  diverged 1  ETA" in lines[0] and "failed 2  diverged 1  ETA" in lines[1]
+    printer(record(3, genotype, val_acc=0.5))
+    assert "failed 2  diverged 1  ETA" in lines[2]
+
+
+def test_a_search_where_no_trial_succeeded_says_there_is_no_best_cell(tmp_path, image_folder, capsys,
+                                                                       monkeypatch):
+    from nas.search import runner
+    from nas.search.experiment_folder import ExperimentPaths
+
+    space = load_space(REPOSITORY / "search_spaces" / "tiny.yaml")
+    store = TrialStore(tmp_path / "results" / "test")
+    for token in range(2):
+        store.append(record(token, space.decode(space.sample(random.Random(token))), status="diverged", val_acc=None))
+    outcome = runner.SearchOutcome(ExperimentPaths(tmp_path / "results" / "test"), store, best=[])
+    monkeypatch.setattr(runner, "run_search", lambda config, resume: outcome)  # the search itself, without Ray
+    config = write_config(tmp_path / "c.yaml", image_folder, tmp_path / "results")
+    assert main(["search", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "trials: 2 diverged" in out and "best cell: none, no trial succeeded, so no best.yaml" in out
+
+
 # --- bad input: one line, exit 2, nothing touched ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("flags, message", [

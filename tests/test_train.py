@@ -78,6 +78,13 @@ def test_recipe_file_and_overrides(tmp_path):
     assert (mine.name, mine.epochs, mine.lr, mine.nesterov, mine.batch_size) == ("mine", 2, 0.1, True, 128)
 
 
+def test_exponent_floats_are_numbers_as_in_yaml_1_2(tmp_path):
+    path = tmp_path / "mine.yaml"  # YAML 1.1 (PyYAML's) reads 1.0e6 and 3e-4 as strings
+    path.write_text("lr: 1.0e6\nlr_min: 1e-6\nweight_decay: 3e-4\nlabel_smoothing: .5E-1\n")
+    mine = load_recipe(path)
+    assert (mine.lr, mine.lr_min, mine.weight_decay, mine.label_smoothing) == (1e6, 1e-6, 3e-4, 0.05)
+
+
 def test_overrides_accept_numpy_scalars_from_samplers():
     import numpy
 

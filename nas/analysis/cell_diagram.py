@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nas.atomic_files import write_bytes_atomic
+from nas.atomic_files import check_writable_file, write_bytes_atomic
 from nas.errors import ConfigError
 from nas.space.genotype import Genotype
 
@@ -36,14 +36,21 @@ def render_genotype(genotype: Genotype, fmt: str, title: str | None, renderer: s
     return render_genotype_matplotlib(genotype, fmt, title)
 
 
+def check_diagram_path(path, what: str = "cannot draw to") -> Path:
+    """A diagram's path, once its format is known and its folder writable (checked before anything is drawn)."""
+    path = Path(path)
+    if path.suffix.lower().lstrip(".") not in FORMATS:
+        raise ConfigError(f"{what} {path}: the file name must end in {', '.join('.' + f for f in FORMATS)}")
+    check_writable_file(path, what)
+    return path
+
+
 def save_cell_diagram(genotype: Genotype, path, title: str | None = None, renderer: str = "auto"
                       ) -> tuple[Path, str, str | None]:
     """Draw `genotype` to `path` (format from the suffix: .png, .svg or .pdf). Returns the path, the renderer
     used and, when 'auto' fell back to matplotlib, why."""
-    path = Path(path)
+    path = check_diagram_path(path)
     fmt = path.suffix.lower().lstrip(".")
-    if fmt not in FORMATS:
-        raise ConfigError(f"cannot draw to {path}: the file name must end in {', '.join('.' + f for f in FORMATS)}")
     used, fallback_reason = choose_renderer(renderer)
     write_bytes_atomic(path, render_genotype(genotype, fmt, title, used))
     return path, used, fallback_reason

@@ -29,8 +29,19 @@ def build_parser() -> argparse.ArgumentParser:
     for name, spec in COMMANDS.items():
         command = subparsers.add_parser(name, help=spec.help, description=spec.description)
         spec.arguments(command)
-        command.set_defaults(func=spec.run)
+        command.set_defaults(func=spec.run, parser=command)
     return parser
+
+
+def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """argparse leaves a subcommand's unknown flags to the top parser, which names itself (`nas: error: ...`);
+    the subcommand's own parser reports them, so the line says which command did not know the flag."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        before_command = argv.index(unknown[0]) < argv.index(args.command)
+        (parser if before_command else args.parser).error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parse_arguments(parser, argv)
     except SystemExit as stop:  # a bad flag (one line already printed, code 2) or --help (code 0)
         return int(stop.code or 0)
     try:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import yaml
 
-from nas.cli.commands import register_command, sampler_name
+from nas.atomic_files import check_writable_folder
+from nas.cli.commands import output_place, register_command, sampler_name
 from nas.errors import ConfigError
+from nas.yaml_files import load_yaml_text
 
 BENCHMARKS = ("nasbench201",)
 
@@ -26,7 +28,7 @@ def _bench_arguments(parser) -> None:
     parser.add_argument("--budget", type=int, default=100, help="distinct cells evaluated per search (default 100)")
     parser.add_argument("--runs", type=int, default=100, help="independent searches per sampler (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="run k uses seed SEED+k (default 0)")
-    parser.add_argument("--out", help="folder for summary.csv, curves.csv and nasbench201.png")
+    parser.add_argument("--out", type=output_place, help="folder for summary.csv, curves.csv and nasbench201.png")
     parser.add_argument(
         "--option",
         action="append",
@@ -43,23 +45,27 @@ def run_bench(args: argparse.Namespace) -> int:
     # Heavy imports here so `nas --help` stays fast.
     import optuna
     import torch
-    from tqdm import tqdm
 
     from nas.analysis.benchmark_plot import plot_search_curves
     from nas.analysis.benchmark_report import (
         curves_frame, dataset_title, markdown_table, summary_frame, write_csv_atomically,
     )  # fmt: skip
     from nas.analysis.published_results import nasbench201_published
-    from nas.samplers import SAMPLERS
+    from nas.progress_bars import progress_bar
+    from nas.samplers import SAMPLERS, make_sampler
     from nas.search.tabular_benchmark import BenchmarkTable, benchmark_sampler
 
     if args.budget < 1:
         raise ConfigError(f"--budget must be at least 1 cell, got {args.budget}")
     if args.runs < 1:
         raise ConfigError(f"--runs must be at least 1, got {args.runs}")
+    if args.out:
+        check_writable_folder(args.out, "--out")
     names = SAMPLERS.names() if args.sampler == "all" else [args.sampler]
     options = parse_options(args.option, names)
     table = BenchmarkTable.read_csv(args.table, dataset=args.dataset)
+    for name in names:  # every sampler's options before the first run, not after the runs of the samplers before it
+        make_sampler(name, table.space.decisions, seed=args.seed, **options[name])
     # Published rows come from full-length searches: beside a search of under 100 cells they would mislead.
     published = nasbench201_published(table.dataset) if args.budget >= 100 else []
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one "trial finished" line per ask would drown the table
@@ -67,7 +73,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
     summaries = []
     for name in names:
-        with tqdm(total=args.runs, desc=name, unit="run", file=sys.stderr, leave=False) as bar:
+        with progress_bar(total=args.runs, desc=name, unit="run") as bar:
             summary = benchmark_sampler(
                 table, name, budget=args.budget, runs=args.runs, seed=args.seed, options=options[name],
                 progress=lambda done: bar.update(1),
@@ -105,8 +111,8 @@ def parse_options(items: list[str], names: list[str]) -> dict[str, dict]:
         if not equals or not key:
             raise ConfigError(f"--option {item!r} should read KEY=VALUE or SAMPLER.KEY=VALUE")
         try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
+            value = load_yaml_text(text)
+        except (yaml.YAMLError, ValueError):
             value = text
         target, dot, option = key.partition(".")
         if dot:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from nas.atomic_files import write_text_atomic
-from nas.cli.commands import dataset_name
+from nas.atomic_files import check_writable_folder, write_text_atomic
+from nas.cli.commands import dataset_name, output_place
 from nas.errors import ConfigError
 from nas.yaml_files import read_yaml_mapping
 
@@ -33,7 +33,8 @@ def add_campaign_arguments(parser, default_recipe: str, depth_flag: str = "--cel
     parser.add_argument("--import", dest="imports", action="append", default=[],
                         help="module to import first, e.g. one that registers ops or baselines (repeatable)")
     parser.add_argument("--cache-dir", help="where decoded datasets are cached")
-    parser.add_argument("--results-dir", default="results", help="where result folders go (default results)")
+    parser.add_argument("--results-dir", default="results", type=output_place,
+                        help="where result folders go (default results)")
 
 
 def load_campaign_recipe(args):
@@ -70,8 +71,6 @@ def run_campaign(args, jobs, folder: Path, recipe, splits, title: str, notes: li
 
     resources = Resources(workers=args.workers, cpus_per_trial=args.cpus_per_trial,
                           gpus_per_trial=args.gpus_per_trial)
-    _check_same_recipe(folder, recipe)
-    ExperimentLock(folder, folder.name).check_free()
     start_ray(args.ray_address, resources)  # before the folder is written: a wrong address writes nothing
     folder.mkdir(parents=True, exist_ok=True)
     with ExperimentLock(folder, folder.name) as lock:  # one driver per campaign folder, as per experiment
@@ -93,8 +92,13 @@ def run_campaign(args, jobs, folder: Path, recipe, splits, title: str, notes: li
     return 0 if failed == 0 else 1
 
 
-def _check_same_recipe(folder: Path, recipe) -> None:
-    """A second run continues the first: it must train with the same recipe, or the table would mix two."""
+def check_campaign_folder(folder: Path, recipe) -> None:
+    """Before the data is loaded: the folder must be writable, and a second run continues the first, so it must
+    train with the same recipe, or the table would mix two."""
+    from nas.search.experiment_lock import ExperimentLock
+
+    check_writable_folder(folder, "result folder", files_too=True)
+    ExperimentLock(folder, folder.name).check_free()  # a second driver on the folder: refused before any work
     saved = folder / "campaign.yaml"
     if saved.is_file():
         started = read_yaml_mapping(saved, "campaign file").get("recipe")

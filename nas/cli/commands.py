@@ -37,6 +37,31 @@ def register_command(name: str, *, help: str, arguments: Callable[[argparse.Argu
     return add
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (a 0 would otherwise read as "not given", the default)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def output_place(text: str) -> str:
+    """An argparse type for where output goes: an empty one would mean the current folder, never what was meant."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"must name a folder or file, got {text!r}")
+    return text
+
+
+def plain_name(text: str) -> str:
+    """An argparse type for a folder's name under the results: no path, nothing hidden, not empty."""
+    if not text.strip() or "/" in text or text.startswith("."):
+        raise argparse.ArgumentTypeError(f"must be a plain folder name, got {text!r}")
+    return text
+
+
 class RegisteredName:
     """An argparse `type` that accepts the names in a registry (checked when the flag is used, so building the
     parser loads no registry), and lists them where a help text says %(type)s.

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nas.cli.campaign_options import add_campaign_arguments, load_campaign_recipe, load_final_splits, run_campaign
-from nas.cli.commands import register_command
+from nas.cli.campaign_options import (
+    add_campaign_arguments, check_campaign_folder, load_campaign_recipe, load_final_splits, run_campaign,
+)  # fmt: skip
+from nas.cli.commands import plain_name, register_command
 from nas.errors import ConfigError
 
 
@@ -13,7 +15,8 @@ def _arguments(parser) -> None:
     parser.add_argument("--cells", dest="cell_names", default="", metavar="NAME|FILE,...",
                         help="published cell names (darts-v2) or genotype files (results/<exp>/best.yaml)")
     parser.add_argument("--baselines", default="", metavar="NAME,...", help="e.g. resnet20,resnet56,densenet_bc100")
-    parser.add_argument("--name", required=True, help="the comparison's folder: RESULTS_DIR/compare/NAME/")
+    parser.add_argument("--name", required=True, type=plain_name, help="the comparison's folder: "
+                                                                       "RESULTS_DIR/compare/NAME/")
     add_campaign_arguments(parser, default_recipe="proxy", depth_flag="--depth")
 
 
@@ -38,7 +41,8 @@ def run_compare(args) -> int:
     for baseline in baselines:
         get_model(baseline, kind="baseline")
         jobs += [TrainingJob(name=baseline, seed=seed, baseline=baseline) for seed in range(args.seeds)]
-    splits = load_final_splits(args)
     folder = Path(args.results_dir) / "compare" / args.name
+    check_campaign_folder(folder, recipe)
+    splits = load_final_splits(args)
     return run_campaign(args, jobs, folder, recipe, splits, title=f"Comparison {args.name}",
                         notes=[f"cells: {', '.join(cells) or 'none'}; baselines: {', '.join(baselines) or 'none'}"])

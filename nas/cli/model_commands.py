@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from nas.cli.commands import register_command, stack_name
+from nas.cli.commands import output_place, positive_int, register_command, stack_name
 
 
 def _space_arguments(parser) -> None:
@@ -13,7 +13,8 @@ def _space_arguments(parser) -> None:
 
 def _show_arguments(parser) -> None:
     parser.add_argument("genotype", metavar="NAME|FILE", help="published cell name (e.g. darts-v2) or genotype file")
-    parser.add_argument("--out", help="draw the normal and reduction cells to this .png, .svg or .pdf")
+    parser.add_argument("--out", type=output_place, help="draw the normal and reduction cells to this .png, .svg or "
+                                                         ".pdf")
     parser.add_argument("--renderer", choices=("auto", "graphviz", "matplotlib"), default="auto",
                         help="auto (default): graphviz where its dot program is installed, else matplotlib")
 
@@ -24,11 +25,12 @@ def _profile_arguments(parser) -> None:
     what.add_argument("--baseline", metavar="NAME", help="hand-designed network (e.g. resnet56, resnet50)")
     parser.add_argument("--stack", type=stack_name(),
                         help="network stack for --genotype: %(type)s (default: cifar for small images)")
-    parser.add_argument("--channels", type=int, help="initial channels C (default: the stack's published value)")
-    parser.add_argument("--cells", type=int, help="cells, reductions included (default: the stack's)")
-    parser.add_argument("--image-size", type=int, help="input height and width (default: the model's)")
-    parser.add_argument("--in-channels", type=int, default=3, help="input channels (default 3)")
-    parser.add_argument("--num-classes", type=int, help="classes (default 1000 for ImageNet models, else 10)")
+    parser.add_argument("--channels", type=positive_int, help="initial channels C (default: the stack's published "
+                                                               "value)")
+    parser.add_argument("--cells", type=positive_int, help="cells, reductions included (default: the stack's)")
+    parser.add_argument("--image-size", type=positive_int, help="input height and width (default: the model's)")
+    parser.add_argument("--in-channels", type=positive_int, default=3, help="input channels (default 3)")
+    parser.add_argument("--num-classes", type=positive_int, help="classes (default 1000 for ImageNet models, else 10)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -50,6 +52,7 @@ def run_ops(args) -> int:
 def run_space(args) -> int:
     """Describe a search space: its decisions, its operations and how many architectures it holds."""
     from nas.space import load_space
+    from nas.space.decisions import describe_count
     from nas.space.op_registry import OPS
 
     space = load_space(args.file)
@@ -70,9 +73,8 @@ def run_space(args) -> int:
         if len(choices) > 70:
             choices = choices[:67] + "..."
         print(f"  {decision.name:<{width}}  {decision.num_choices:>3} choices: {choices}")
-    size = space.size
     note = f"; {space.size_note()}" if space.size_note() else ""
-    print(f"size: {size:,} architectures ({size:.3g}){note}")
+    print(f"size: {describe_count(space.size, 'architectures')}{note}")
     return 0
 
 
@@ -83,6 +85,10 @@ def run_show(args) -> int:
     from nas.models import resolve_genotype_for_model
     from nas.space.genotype import NUM_CELL_INPUTS
 
+    if args.out:
+        from nas.analysis.cell_diagram import check_diagram_path
+
+        check_diagram_path(args.out, "--out")
     genotype = resolve_genotype_for_model(args.genotype)
     print(genotype)
     print(f"hash: {genotype.hash()}")

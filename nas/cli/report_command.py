@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nas.cli.commands import register_command
+from nas.atomic_files import check_writable_folder
+from nas.cli.commands import output_place, register_command
 from nas.errors import ConfigError
 
 FORMATS = ("md", "html", "csv", "latex")
@@ -16,7 +17,8 @@ def _arguments(parser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="md",
                         help="md: report.md with PNGs beside it; html: one self-contained file; csv/latex: the "
                              "tables as files (pictures are always written)")
-    parser.add_argument("--out", help="folder for the report (default: FOLDER/report of the first folder)")
+    parser.add_argument("--out", type=output_place, help="folder for the report (default: FOLDER/report of the first "
+                                                         "folder)")
     parser.add_argument("--top", type=int, default=10, help="cells in each leaderboard (default 10)")
 
 
@@ -32,6 +34,8 @@ def run_report(args) -> int:
 
     if args.top < 1:
         raise ConfigError("--top must be at least 1")
+    out = Path(args.out) if args.out else Path(args.folders[0]) / "report"
+    check_writable_folder(out, "--out")
     searches, campaigns = [], []
     for folder in map(Path, args.folders):
         if (folder / "trials.csv").is_file():
@@ -43,9 +47,6 @@ def run_report(args) -> int:
     for search in searches:
         if search.finished.empty:
             raise ConfigError(f"search {search.name!r} has no finished trial to report")
-    out = Path(args.out) if args.out else Path(args.folders[0]) / "report"
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     campaigns += [campaign for search in searches for campaign in search.campaigns]
     sections = (search_sections(searches, out, args.top) if searches else []) + campaign_sections(campaigns, out)

@@ -76,7 +76,7 @@ def run(args) -> int:
     """Run an architecture search. Flags override the config file."""
     from nas.search.experiment_config import load_experiment_config
     from nas.search.runner import run_search
-    from nas.search.summary import summary_table
+    from nas.search.summary import best_cell_line, summary_table
 
     overrides = {key: getattr(args, flag) for flag, key in OVERRIDES.items()}
     if args.asha:
@@ -87,8 +87,6 @@ def run(args) -> int:
     outcome = run_search(config, resume=args.resume)
     print()
     print(summary_table(outcome.store))
-    paths = outcome.paths
-    print(f"\nresults: {paths.root / 'trials.csv'}")
-    if outcome.best:
-        print(f"best cell: {paths.best}  (nas show {paths.best}; nas train --genotype {paths.best} ...)")
+    print(f"\nresults: {outcome.paths.root / 'trials.csv'}")
+    print(best_cell_line(outcome.paths.best, outcome.best))
     return 0

@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from nas.atomic_files import write_text_atomic
-from nas.cli.commands import dataset_name, register_command, stack_name
+from nas.atomic_files import check_writable_folder, write_text_atomic
+from nas.cli.commands import dataset_name, output_place, register_command, stack_name
 from nas.errors import ConfigError
 
 METRICS_FILE = "metrics.json"
@@ -47,7 +47,7 @@ def _train_arguments(parser) -> None:
     parser.add_argument("--freeze-stages", type=int, help="fine-tune: keep the first N stages (resolutions) fixed")
     parser.add_argument("--lr-backbone", type=float, help="fine-tune: learning rate of all but the classifier, as a "
                                                           "fraction of the recipe's (e.g. 0.1)")
-    parser.add_argument("--out", required=True, help="folder for metrics.json and checkpoint.pt")
+    parser.add_argument("--out", required=True, type=output_place, help="folder for metrics.json and checkpoint.pt")
 
 
 @register_command("train", help="train a cell network or a baseline on a dataset", arguments=_train_arguments)
@@ -58,19 +58,10 @@ def run_train(args) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
     from nas.models.profile import count_params_and_macs
-    from nas.train import load_recipe, train
+    from nas.train import train
 
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a folder")
-    if (out / CHECKPOINT_FILE).exists() and not args.resume:
-        raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-    recipe = load_recipe(args.recipe, {"epochs": args.epochs, "batch_size": args.batch_size,
-                                       "channels": args.channels, "cells": args.cells,
-                                       "freeze_stages": args.freeze_stages, "lr_backbone": args.lr_backbone})
-    _check_model_name(args)
-    if args.init and not Path(args.init).is_file():
-        raise ConfigError(f"--init {args.init}: no such checkpoint file")
+    recipe = _check_request(args, out)
     dataset, splits = _load_data(args)
     model = _build_model(args, recipe, dataset)
     if args.init:
@@ -95,6 +86,32 @@ def run_train(args) -> int:
         print(f"nas train: {result.message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _check_request(args, out: Path):
+    """Everything that can be wrong with the command, before the data is read; returns the recipe."""
+    from nas.train import load_recipe
+    from nas.train.device_choice import resolve_device
+
+    _check_out(out, args.resume)
+    resolve_device(args.device)
+    recipe = load_recipe(args.recipe, {"epochs": args.epochs, "batch_size": args.batch_size,
+                                       "channels": args.channels, "cells": args.cells,
+                                       "freeze_stages": args.freeze_stages, "lr_backbone": args.lr_backbone})
+    _check_model_name(args)
+    if args.init and not Path(args.init).is_file():
+        raise ConfigError(f"--init {args.init}: no such checkpoint file")
+    return recipe
+
+
+def _check_out(out: Path, resume: bool) -> None:
+    """OUT must be writable, and must not hold another run unless it is resumed: a diverged run leaves only its
+    metrics.json, and that is a result too."""
+    check_writable_folder(out, "--out")
+    held = [name for name in (CHECKPOINT_FILE, METRICS_FILE) if (out / name).exists()]
+    if held and not resume:
+        raise ConfigError(f"{out} already holds a run ({held[0]}); pass --resume to continue it or choose another "
+                          f"--out")
 
 
 def _load_data(args):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nas.cli.campaign_options import add_campaign_arguments, load_campaign_recipe, load_final_splits, run_campaign
-from nas.cli.commands import register_command, stack_name
+from nas.cli.campaign_options import (
+    add_campaign_arguments, check_campaign_folder, load_campaign_recipe, load_final_splits, run_campaign,
+)  # fmt: skip
+from nas.cli.commands import plain_name, register_command, stack_name
 
 
 def _arguments(parser) -> None:
@@ -14,7 +16,8 @@ def _arguments(parser) -> None:
     parser.add_argument("--pareto", action="store_true",
                         help="take them from the accuracy/params Pareto front instead of by accuracy alone")
     parser.add_argument("--stack", type=stack_name(), help="%(type)s (default: by image size)")
-    parser.add_argument("--name", help="the transfer's folder: EXPERIMENT/transfer/NAME/ (default STACK-RECIPE)")
+    parser.add_argument("--name", type=plain_name, help="the transfer's folder: EXPERIMENT/transfer/NAME/ (default "
+                                                        "STACK-RECIPE)")
     add_campaign_arguments(parser, default_recipe="full")
 
 
@@ -33,9 +36,10 @@ def run_transfer(args) -> int:
     cells = pareto_cells(finished, args.top) if args.pareto else top_cells(finished, args.top)
     recipe = load_campaign_recipe(args)
     jobs = jobs_for_cells(experiment.name, cells, args.seeds, args.stack)
-    splits = load_final_splits(args)
     name = args.name or f"{args.stack or 'auto'}-{recipe.name}"
     folder = experiment / "transfer" / name
+    check_campaign_folder(folder, recipe)
+    splits = load_final_splits(args)
     how = "the accuracy/params Pareto front" if args.pareto else "best validation accuracy"
     return run_campaign(args, jobs, folder, recipe, splits, title=f"Transfer of {experiment.name} ({name})",
                         notes=[f"{len(cells)} cell(s) of search {experiment.name} by {how}, "

@@ -63,6 +63,7 @@ def list_split(split_dir: Path, classes: list[str] | None = None) -> FolderListi
         raise DataError(f"{split_dir} has no class folders; expected {split_dir}/<class>/<image files>{hint}")
     names = [entry.name for entry in class_dirs]
     if classes is None:
+        check_classes(split_dir, names)
         classes = names
     else:
         unknown = sorted(set(names) - set(classes))
@@ -87,6 +88,13 @@ def list_split(split_dir: Path, classes: list[str] | None = None) -> FolderListi
             labels.append(class_index[class_dir.name])
             stats.append((stat.st_size, stat.st_mtime_ns))
     return FolderListing(split_dir=split_dir, classes=list(classes), files=files, labels=labels, stats=stats)
+
+
+def check_classes(where, classes: list[str]) -> None:
+    """One class would train a classifier that is always right: every candidate would score 1.000."""
+    if len(classes) < 2:
+        raise DataError(f"{where} has {len(classes)} class ({', '.join(classes) or 'none'}): a classifier needs at "
+                        f"least 2")
 
 
 def fingerprint(*parts: list[str]) -> str:

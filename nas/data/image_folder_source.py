@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from nas.data.folder_scan import check_root, find_test_dir, fingerprint, list_split
 from nas.data.image_decode import decode_files, probe
@@ -16,6 +15,7 @@ from nas.data.image_set import Dataset, ImageSet
 from nas.data.pixel_stats import channel_mean_std, default_stats
 from nas.data.sources import register_dataset
 from nas.data.tensor_cache import cache_file, default_cache_dir, load_cached, save_cached
+from nas.progress_bars import progress_bar
 
 log = logging.getLogger("nas.data")
 
@@ -77,7 +77,7 @@ def load_image_folder(root: str | Path, cache_dir: str | Path | None = None, nam
 
 def _decode_tree(train_listing, test_listing, channels, height, width, progress) -> dict:
     total = len(train_listing.files) + (len(test_listing.files) if test_listing else 0)
-    with tqdm(total=total, desc="decoding images", unit="img", disable=not progress, leave=False) as bar:
+    with progress_bar(progress, total=total, desc="decoding images", unit="img") as bar:
         train_pixels, resized = decode_files(train_listing.files, channels, height, width, progress=bar.update)
         test_pixels = None
         if test_listing:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from nas.data.folder_scan import check_classes
 from nas.data.image_set import Dataset
 from nas.errors import DataError
 from nas.registry import Registry
@@ -62,4 +63,6 @@ def load_dataset(name: str, root: str | Path, cache_dir: str | Path | None = Non
         name = detect_dataset(root)
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; choose from {', '.join(dataset_choices())}")
-    return DATASETS.get(name).load(root, cache_dir=cache_dir, progress=progress)
+    dataset = DATASETS.get(name).load(root, cache_dir=cache_dir, progress=progress)
+    check_classes(root, dataset.classes)  # the image-folder source checks before decoding; any other source here
+    return dataset

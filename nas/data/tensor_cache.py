@@ -43,5 +43,10 @@ def load_cached(path: Path) -> dict | None:
 
 
 def save_cached(path: Path, bundle: dict) -> None:
-    with atomic_path(path) as temporary:
-        torch.save({**bundle, "format": CACHE_FORMAT}, temporary)
+    """Write the cache; a cache folder that cannot be written costs a decode next time, not the run."""
+    try:
+        with atomic_path(path) as temporary:
+            torch.save({**bundle, "format": CACHE_FORMAT}, temporary)
+    except OSError as error:
+        log.warning("cannot write the dataset cache %s (%s); the images will be decoded again next time", path,
+                    error.strerror or error)

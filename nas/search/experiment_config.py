@@ -127,6 +127,7 @@ def load_experiment_config(path=None, overrides: dict | None = None) -> Experime
 def config_from_dict(document: dict, where: str = "config") -> ExperimentConfig:
     """An ExperimentConfig from its dict form, refusing keys it does not have."""
     values = _known_keys(document, ExperimentConfig, where)
+    _refuse_nulls(values, where)
     for key, section in SECTIONS.items():
         given = values.get(key)
         if given is None:
@@ -148,6 +149,18 @@ def config_from_dict(document: dict, where: str = "config") -> ExperimentConfig:
         raise ConfigError(f"imports must be a list of module names, got {imports!r}")
     values["imports"] = tuple(imports)
     return ExperimentConfig(**values)
+
+
+# Keys a YAML `null` may leave empty: those whose default is None, sections and option maps (their defaults).
+NULLABLE = {f.name for f in dataclasses.fields(ExperimentConfig) if f.default is None} | set(SECTIONS) | {
+    "sampler_options", "recipe_overrides"}
+
+
+def _refuse_nulls(values: dict, where: str) -> None:
+    """`name: null` would otherwise become an experiment called 'None'."""
+    for key, value in values.items():
+        if value is None and key not in NULLABLE:
+            raise ConfigError(f"{where}: {key} is empty (null); give it a value, or leave the key out for the default")
 
 
 def _known_keys(given: dict, cls, where: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from nas.atomic_files import write_text_atomic
+from nas.atomic_files import check_writable_folder, write_text_atomic
 from nas.errors import ConfigError
 from nas.search.experiment_config import ExperimentConfig
 from nas.yaml_files import read_yaml
@@ -70,7 +70,16 @@ def check_start_or_resume(config: ExperimentConfig, resume: bool, space, recipe)
                           f"pass --resume to continue it or --name to start another")
     if resume:
         check_resume_matches(read_yaml(paths.config, "experiment file"), config, space, recipe)
+    check_output_places(config, paths, resume)
     return paths
+
+
+def check_output_places(config: ExperimentConfig, paths: ExperimentPaths, resume: bool) -> None:
+    """Everything a search writes must be writable before the data is loaded or Ray starts: the experiment folder
+    (on resume its files too: the Optuna database is updated in place) and Ray's storage when it is a folder."""
+    check_writable_folder(paths.root, "experiment folder", files_too=resume)
+    if config.storage and "://" not in config.storage:
+        check_writable_folder(config.storage, "storage")
 
 
 def check_resume_matches(saved: dict, config: ExperimentConfig, space, recipe) -> None:

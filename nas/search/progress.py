@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Callable
 
-from nas.samplers import FAILURE_STATUSES
 from nas.search.trial_store import TrialRecord, TrialStore
 
 
@@ -19,15 +19,15 @@ class ProgressPrinter:
         self.print_line = print_line
         best = store.best(1)
         self.best: float | None = best[0].val_acc if best else None
-        self.failed = sum(record.status in FAILURE_STATUSES for record in store.records)
+        # A failed trial is an error (out of memory, a lost worker); a diverged one trained and blew up: a result.
+        self.counts = Counter(record.status for record in store.records)
 
     def __call__(self, record: TrialRecord) -> None:
         self.done += 1
         self.finished_here += 1
         if record.status == "ok" and record.val_acc is not None:
             self.best = max(self.best or 0.0, record.val_acc)
-        if record.status in FAILURE_STATUSES:
-            self.failed += 1
+        self.counts[record.status] += 1
         pace = (time.monotonic() - self.started) / self.finished_here
         eta = format_seconds(pace * (self.total - self.done))
         accuracy = f"{record.val_acc:.3f}" if record.val_acc is not None else "  -  "
@@ -35,8 +35,12 @@ class ProgressPrinter:
         reason = f"  ({record.error})" if record.error and record.status != "ok" else ""
         self.print_line(
             f"[{self.done:>3}/{self.total}] {record.status:<8} val_acc {accuracy}  best {best}  "
-            f"running {self.running()}  failed {self.failed}  ETA {eta}  {record.hash}{reason}"
+            f"running {self.running()}  {self._failures()}  ETA {eta}  {record.hash}{reason}"
         )
+
+    def _failures(self) -> str:
+        diverged = self.counts["diverged"]
+        return f"failed {self.counts['failed']}" + (f"  diverged {diverged}" if diverged else "")
 
 
 def format_seconds(seconds: float) -> str:

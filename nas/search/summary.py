@@ -21,3 +21,10 @@ def summary_table(store: TrialStore, top: int = 5) -> str:
             lines.append(f"{rank:>4}  {record.val_acc:>7.4f}  {params:>9}  {macs:>8}  {seconds:>7}  "
                          f"{record.hash}  {record.genotype}")
     return "\n".join(lines)
+
+
+def best_cell_line(best_file, best: list) -> str:
+    """Where the best cell went, or why there is none (a search whose every trial failed or diverged)."""
+    if best:
+        return f"best cell: {best_file}  (nas show {best_file}; nas train --genotype {best_file} ...)"
+    return "best cell: none, no trial succeeded, so no best.yaml was written (trials.csv says why in its error column)"

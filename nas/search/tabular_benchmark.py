@@ -50,6 +50,16 @@ def datasets_in(columns: Sequence[str]) -> list[str]:
             if column.endswith(SIGNAL_SUFFIX) and column[: -len(SIGNAL_SUFFIX)] + TEST_SUFFIX in present]
 
 
+def numeric_column(values: pd.Series, where: str) -> pd.Series:
+    """The column as numbers; a value that is not one (text, an empty cell) is named with its row."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna()
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise ConfigError(f"{where}: column {values.name} holds {values.iloc[row]!r} in row {row + 1}, not a number")
+    return numbers.astype(float)
+
+
 # A sampler that has converged keeps asking cells it has seen; stop after this many asks per budgeted cell.
 ASKS_PER_EVALUATION_LIMIT = 50
 
@@ -79,7 +89,7 @@ class BenchmarkTable:
         if not path.is_file():
             raise ConfigError(f"benchmark table {str(path)!r} does not exist")
         try:
-            frame = pd.read_csv(path)
+            frame = pd.read_csv(path, keep_default_na=False)  # "n/a" stays text, so a message can quote it
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
             raise ConfigError(f"benchmark table {str(path)!r} is not a readable CSV: {error}") from None
         columns = DatasetColumns.of(dataset)
@@ -91,6 +101,8 @@ class BenchmarkTable:
                               f"{dataset!r} ({has})")
         if frame.empty:
             raise ConfigError(f"benchmark table {str(path)!r} has no rows")
+        for column in columns.names():
+            frame[column] = numeric_column(frame[column], f"benchmark table {str(path)!r}")
         rows = {}
         for row, arch in enumerate(frame["arch"]):
             choices = space.encode(arch)

@@ -29,6 +29,16 @@ def count_combinations(decisions: Sequence[Decision]) -> int:
     return math.prod(decision.num_choices for decision in decisions)
 
 
+def describe_count(count: int, unit: str) -> str:
+    """`15,625 architectures (1.56e+04)`; a count too long for that (Python prints no int of over 4,300 digits,
+    and a float holds none past 1e308) from its logarithm: `about 3.41e+7612 architectures`."""
+    if count.bit_length() <= 1000:  # under 1e301
+        return f"{count:,} {unit} ({count:.3g})"
+    exponent = math.floor(math.log10(count))
+    mantissa = count / 10**exponent  # int by int to a float: exact enough, and no overflow
+    return f"about {mantissa:.2f}e+{exponent} {unit}"
+
+
 def check_choices(decisions: Sequence[Decision], values: Sequence[int]) -> tuple[int, ...]:
     """Validate a vector of choice indices against the decisions; raises ValueError naming the decision."""
     values = tuple(int(value) for value in values)

@@ -114,13 +114,14 @@ class Cell:
             blocks.append(Block(int(input_a), canonical_op_name(op_a), int(input_b), canonical_op_name(op_b), combine))
         leftover = _BLOCK_PATTERN.sub("", body).strip()
         if leftover:
-            raise GenotypeError(f"{cell_name} cell: cannot parse {leftover!r}; expected blocks like add(op@0, op@1)")
+            raise GenotypeError(f"{cell_name} cell: cannot parse {_excerpt(leftover)}; expected blocks like "
+                                f"add(op@0, op@1)")
         concat = None
         if arrow:
-            try:
-                concat = tuple(int(node) for node in outputs.replace(" ", "").split(",") if node)
-            except ValueError:
-                raise GenotypeError(f"{cell_name} cell: output list {outputs.strip()!r} is not comma-separated integers")
+            if re.fullmatch(r"\s*(\d{1,9}\s*,\s*)*\d{1,9}\s*,?\s*", outputs) is None:
+                raise GenotypeError(f"{cell_name} cell: output list {_excerpt(outputs)} is not comma-separated "
+                                    f"node numbers")
+            concat = tuple(int(node) for node in re.findall(r"\d+", outputs))
         return cls(tuple(blocks), concat)
 
     # --- dict form (YAML / JSON) --------------------------------------------------------------------------------
@@ -139,21 +140,13 @@ class Cell:
         unknown = set(data) - {"blocks", "concat"}
         if unknown:
             raise GenotypeError(f"{cell_name} cell: unknown key(s) {', '.join(sorted(unknown))}")
-        blocks = []
-        for index, entry in enumerate(data["blocks"] or []):
-            if isinstance(entry, dict):
-                entry = [entry.get(key) for key in ("input_a", "op_a", "input_b", "op_b", "combine")]
-                entry[4] = entry[4] or "add"
-            if not isinstance(entry, (list, tuple)) or len(entry) not in (4, 5):
-                raise GenotypeError(
-                    f"{cell_name} cell, block {index}: expected [input_a, op_a, input_b, op_b, combine], got {entry!r}"
-                )
-            input_a, op_a, input_b, op_b, *rest = entry
-            if not all(isinstance(value, int) and not isinstance(value, bool) for value in (input_a, input_b)):
-                raise GenotypeError(f"{cell_name} cell, block {index}: inputs must be integers, got {entry!r}")
-            blocks.append(Block(input_a, canonical_op_name(str(op_a)), input_b, canonical_op_name(str(op_b)),
-                                rest[0] if rest else "add"))
+        entries = data["blocks"] or []
+        if not isinstance(entries, list):
+            raise GenotypeError(f"{cell_name} cell: blocks must be a list of blocks, got {entries!r}")
+        blocks = [_block_from_entry(entry, f"{cell_name} cell, block {index}") for index, entry in enumerate(entries)]
         concat = data.get("concat")
+        if concat is not None and not (isinstance(concat, list) and all(map(_is_whole, concat))):
+            raise GenotypeError(f"{cell_name} cell: concat must be a list of node numbers, got {concat!r}")
         return cls(tuple(blocks), tuple(concat) if concat is not None else None)
 
     # --- canonical form -----------------------------------------------------------------------------------------
@@ -186,8 +179,26 @@ class Cell:
         return Cell(tuple(blocks), concat)
 
 
+def _is_whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _block_from_entry(entry, where: str) -> Block:
+    """A block from its YAML form: [input_a, op_a, input_b, op_b(, combine)] or a mapping of those keys."""
+    if isinstance(entry, dict):
+        entry = [entry.get(key) for key in ("input_a", "op_a", "input_b", "op_b", "combine")]
+        entry[4] = entry[4] or "add"
+    if not isinstance(entry, (list, tuple)) or len(entry) not in (4, 5):
+        raise GenotypeError(f"{where}: expected [input_a, op_a, input_b, op_b, combine], got {entry!r}")
+    input_a, op_a, input_b, op_b, *rest = entry
+    if not (_is_whole(input_a) and _is_whole(input_b)):
+        raise GenotypeError(f"{where}: inputs must be integers, got {entry!r}")
+    return Block(input_a, canonical_op_name(str(op_a)), input_b, canonical_op_name(str(op_b)),
+                 rest[0] if rest else "add")
+
+
 _BLOCK_PATTERN = re.compile(
-    r"(add|concat)\(\s*([A-Za-z0-9_]+)\s*@\s*(\d+)\s*,\s*([A-Za-z0-9_]+)\s*@\s*(\d+)\s*\)"
+    r"(add|concat)\(\s*([A-Za-z0-9_]+)\s*@\s*(\d{1,9})\s*,\s*([A-Za-z0-9_]+)\s*@\s*(\d{1,9})\s*\)"
 )
 
 # Beyond this many blocks, trying every topological order gets expensive; a greedy order is used instead.
@@ -289,28 +300,67 @@ class Genotype:
     @classmethod
     def from_darts(cls, text: str) -> "Genotype":
         """Parse `Genotype(normal=[(op, input), ...], normal_concat=[...], reduce=[...], reduce_concat=[...])`."""
+        fields = _darts_fields(text)
         cells = {}
         for name in CELL_NAMES:
-            match = re.search(rf"\b{name}\s*=\s*\[(.*?)\]\s*(?:,|\))", text, re.S)
-            if not match:
+            if name not in fields:
                 raise GenotypeError(f"DARTS genotype has no {name}=[...] list")
-            pairs = re.findall(r"\(\s*['\"]([A-Za-z0-9_]+)['\"]\s*,\s*(\d+)\s*\)", match.group(1))
-            if len(pairs) % 2:
-                raise GenotypeError(f"DARTS genotype: {name} has an odd number of (op, input) pairs")
-            blocks = tuple(
-                Block(int(pairs[i][1]), canonical_op_name(pairs[i][0]), int(pairs[i + 1][1]),
-                      canonical_op_name(pairs[i + 1][0]), "add")
-                for i in range(0, len(pairs), 2)
-            )
-            concat_match = re.search(rf"\b{name}_concat\s*=\s*(?:range\((\d+)\s*,\s*(\d+)\)|\[([\d,\s]*)\])", text)
-            concat = None
-            if concat_match:
-                if concat_match.group(1) is not None:
-                    concat = tuple(range(int(concat_match.group(1)), int(concat_match.group(2))))
-                else:
-                    concat = tuple(int(n) for n in concat_match.group(3).replace(" ", "").split(",") if n)
-            cells[name] = Cell(blocks, concat)
+            blocks = _darts_blocks(name, fields[name])
+            concat = fields.get(f"{name}_concat")
+            cells[name] = Cell(blocks, _darts_concat(f"{name}_concat", concat, len(blocks)) if concat else None)
         return cls(cells["normal"], cells["reduce"])
+
+
+# The DARTS form, read strictly: anything it does not consist of is an error, not silently skipped.
+_DARTS_FIELD = re.compile(r"\s*(\w+)\s*=\s*(\[[^\[\]]*\]|range\(\s*\d{1,9}\s*,\s*\d{1,9}\s*\))\s*(?:,|$)")
+_DARTS_PAIR = re.compile(r"\(\s*['\"]([A-Za-z0-9_]+)['\"]\s*,\s*(\d{1,9})\s*\)")
+_DARTS_NAMES = (*CELL_NAMES, *(f"{name}_concat" for name in CELL_NAMES))
+
+
+def _excerpt(text: str, limit: int = 40) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _darts_fields(text: str) -> dict[str, str]:
+    """`Genotype(name=value, ...)` as {name: value text}."""
+    body = text.strip()
+    if not (body.startswith("Genotype(") and body.endswith(")")):
+        raise GenotypeError("a DARTS genotype reads Genotype(normal=[...], normal_concat=[...], reduce=[...], ...)")
+    body, position, fields = body[len("Genotype("):-1].rstrip(), 0, {}
+    while position < len(body):
+        match = _DARTS_FIELD.match(body, position)
+        if not match:
+            raise GenotypeError(f"DARTS genotype: cannot parse {_excerpt(body[position:])}; expected name=[...]")
+        if match.group(1) not in _DARTS_NAMES:
+            raise GenotypeError(f"DARTS genotype: unknown field {match.group(1)!r} (known: {', '.join(_DARTS_NAMES)})")
+        fields[match.group(1)] = match.group(2)
+        position = match.end()
+    return fields
+
+
+def _darts_blocks(name: str, value: str) -> tuple[Block, ...]:
+    if not value.startswith("["):
+        raise GenotypeError(f"DARTS genotype: {name} must be a list of (op, input) pairs")
+    pairs = _DARTS_PAIR.findall(value)
+    junk = re.sub(r"[\s,]", "", _DARTS_PAIR.sub("", value[1:-1]))
+    if junk:
+        raise GenotypeError(f"DARTS genotype: {name} holds {_excerpt(junk)}, not only ('op', input) pairs")
+    if len(pairs) % 2:
+        raise GenotypeError(f"DARTS genotype: {name} has an odd number of (op, input) pairs")
+    return tuple(Block(int(pairs[i][1]), canonical_op_name(pairs[i][0]), int(pairs[i + 1][1]),
+                       canonical_op_name(pairs[i + 1][0]), "add") for i in range(0, len(pairs), 2))
+
+
+def _darts_concat(name: str, value: str, num_blocks: int) -> tuple[int, ...]:
+    """The output nodes, from `[2, 3]` or `range(2, 4)`; a range is bounded by the cell's nodes before it is made."""
+    if value.startswith("[") and re.fullmatch(r"\[[\d\s,]*\]", value) is None:
+        raise GenotypeError(f"DARTS genotype: {name} must list node numbers, got {_excerpt(value)}")
+    numbers, nodes = re.findall(r"\d+", value), NUM_CELL_INPUTS + num_blocks
+    if any(len(number) > 9 for number in numbers) or (value.startswith("range") and int(numbers[1]) > nodes):
+        raise GenotypeError(f"DARTS genotype: {name} {_excerpt(value)} names nodes the cell does not have "
+                            f"(0..{nodes - 1})")
+    return tuple(int(number) for number in numbers) if value.startswith("[") else tuple(range(*map(int, numbers)))
 
 
 def random_cell(rng, num_blocks: int, ops: list[str], combines: Iterable[str] = ("add",)) -> Cell:

@@ -11,7 +11,7 @@ from nas.atomic_files import write_text_atomic
 from nas.errors import GenotypeError
 from nas.package_files import PUBLISHED_CELLS_DIR
 from nas.space.genotype import Genotype
-from nas.yaml_files import parse_yaml
+from nas.yaml_files import parse_yaml, read_text_file
 
 
 def published_cell_names() -> list[str]:
@@ -35,12 +35,7 @@ def parse_genotype_text(text: str, source: str = "genotype") -> Genotype:
 
 
 def load_genotype(path) -> Genotype:
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise GenotypeError(f"cannot read genotype file {path}: {error.strerror}") from None
-    return parse_genotype_text(text, str(path))
+    return parse_genotype_text(read_text_file(path, "genotype file", GenotypeError), str(path))
 
 
 def resolve_genotype(name_or_path) -> Genotype:

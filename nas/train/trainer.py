@@ -18,6 +18,7 @@ from nas.data.loaders import make_loader
 from nas.data.splits import Splits
 from nas.errors import ConfigError, DataError
 from nas.models.trainable import set_drop_path, training_forward
+from nas.progress_bars import progress_bar
 from nas.train.checkpoint import load_checkpoint, save_checkpoint
 from nas.train.device_choice import resolve_device
 from nas.train.fine_tune import freeze_stages, parameter_groups
@@ -197,8 +198,8 @@ def _train_epoch(stepper, model, frozen, loader, scheduler, recipe, device, memo
     epoch_started = time.perf_counter()
     loss_sum, correct = stepper.step.loss_sum, stepper.step.correct  # summed on the device by the step
     images = 0
-    bar = tqdm(total=len(loader), desc=f"epoch {epoch + 1}/{recipe.epochs}", unit="batch", disable=not progress,
-               leave=False, dynamic_ncols=True, mininterval=0.5)
+    bar = progress_bar(progress, total=len(loader), desc=f"epoch {epoch + 1}/{recipe.epochs}", unit="batch",
+                       dynamic_ncols=True, mininterval=0.5)
     diverged = False
     with bar:
         for step, (inputs, labels) in enumerate(loader, start=1):

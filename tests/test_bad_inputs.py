@@ -1,0 +1,470 @@
+"""The bad-input catalogue: every user error the engine knows, one case each (README: "What the engine refuses").
+
+Each case runs a command on a workspace holding a config, an image folder, an existing experiment and a previous
+`nas train` output, and checks the engine's rule: exit code 2, exactly one line on stderr, no traceback, every
+file that existed before byte-for-byte unchanged and nothing new anywhere (no experiment folder, no dataset
+cache), and no Ray started: every case is refused before any training or Ray start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from nas.cli import main
+from nas.data import load_dataset
+from search_fixtures import REPOSITORY, fake_experiment, make_image_folder, write_config
+
+README = REPOSITORY / "README.md"
+CATALOGUE_HEADING = "## What the engine refuses"
+
+
+@dataclass(frozen=True)
+class Case:
+    input: str  # what is wrong: the README table's second column (the first is `command`)
+    argv: tuple[str, ...]  # {placeholders}: the workspace's places (see `workspace`) and {case}, the case's folder
+    message: str  # a fragment of the one line, as the README table's third column quotes it
+    files: dict = field(default_factory=dict)  # written into {case} first: str (formatted) or bytes
+    read_only: str = ""  # a {placeholder} folder the OS reports read-only (os.access), as to a user not root
+    env: dict = field(default_factory=dict)
+
+    @property
+    def command(self) -> str:
+        """How the line starts: `nas <command>`, or `nas` for what is read before the command (NAS_IMPORT)."""
+        before_command = self.argv[0].startswith("-") or "NAS_IMPORT" in self.env
+        return "nas" if before_command else f"nas {self.argv[0]}"
+
+    @property
+    def id(self) -> str:
+        return f"{self.command}: {self.input}"
+
+
+def genotype_yaml(concat: str = "[2]") -> str:
+    return ("normal:\n  blocks:\n  - [0, sep_conv_3x3, 1, skip_connect, add]\n  concat: " + concat + "\n"
+            "reduce:\n  blocks:\n  - [0, max_pool_3x3, 1, max_pool_3x3, add]\n")
+
+
+def darts(normal_concat: str = "[2]", extra: str = "") -> str:
+    return (f"Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1)], normal_concat={normal_concat},{extra} "
+            f"reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1)], reduce_concat=[2])\n")
+
+
+ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|"
+
+
+def nasbench201_csv(valid: str = "71.5", arch: str = ARCH) -> str:
+    columns = "arch,cifar10_valid_acc_12ep,cifar10_test_acc_200ep,params_M_cifar10,flops_M_cifar10"
+    return f"{columns}\n{arch},{valid},90.1,0.5,50.0\n"
+
+
+SEARCH = ("search", "--config", "{config}")
+RESUME = ("search", "--config", "{existing_config}", "--resume")
+CONFIG = ("search", "--config", "{case}/c.yaml")
+TRAIN = ("train", "--baseline", "resnet20", "--data", "{data}")
+TRAIN_TO = (*TRAIN, "--out", "{case}/run")
+COMPARE = ("compare", "--baselines", "resnet20", "--name", "x", "--data", "{data}")
+BENCH = ("bench", "nasbench201", "--budget", "1", "--runs", "1", "--table")
+SPACE = "name: s\nblocks: 2\nops: [sep_conv_3x3, skip_connect]\n"
+RAISES = "raise RuntimeError('half-written plugin')\n"
+TINY_TRAIN = ("--epochs", "1", "--batch-size", "16", "--channels", "4")
+
+CASES = [
+    # --- nas search (python run_search.py): flags ----------------------------------------------------------------
+    Case("an unknown flag", (*SEARCH, "--trails", "8"), "unrecognized arguments: --trails 8"),
+    Case("an unknown sampler", (*SEARCH, "--sampler", "annealing"), "unknown sampler 'annealing'"),
+    Case("--trials 0", (*SEARCH, "--trials", "0"), "trials must be a whole number of at least 1, got 0"),
+    Case("--val-size 0", (*SEARCH, "--val-size", "0"), "data.val_size must be a whole number of at least 1"),
+    Case("--gpus-per-trial not a number", (*SEARCH, "--gpus-per-trial", "lots"), "expected a number or auto"),
+    Case("--space that does not exist", (*SEARCH, "--space", "missing.yaml"), "space file 'missing.yaml' not found"),
+    Case("an unknown recipe", (*SEARCH, "--recipe", "fastest"), "unknown recipe 'fastest'"),
+    Case("--dataset unknown", (*SEARCH, "--dataset", "mnist"), "data.dataset must be one of"),
+    Case("--name with a path", (*SEARCH, "--name", "a/b"), "experiment name 'a/b' must be a plain folder name"),
+    Case("--config that does not exist", ("search", "--config", "{case}/none.yaml"), "cannot read config file"),
+    Case("--import of a module that does not exist", (*SEARCH, "--import", "no_such_module_anywhere"),
+         "cannot import 'no_such_module_anywhere' listed in imports: No module named"),
+    Case("--import of a module that raises RuntimeError", (*SEARCH, "--import", "raising_plugin"),
+         "it raised RuntimeError: half-written plugin", files={"raising_plugin.py": RAISES}),
+    Case("a space answered from a table", (*SEARCH, "--space", "{spaces}/nasbench201.yaml"),
+         "is answered from a table, not trained"),
+    # --- nas search: the experiment folder, resume ------------------------------------------------------------
+    Case("--resume of an experiment that does not exist", (*SEARCH, "--resume", "--name", "never"),
+         "cannot resume: no experiment 'never'"),
+    Case("a new search under an existing experiment's name", ("search", "--config", "{existing_config}"),
+         "experiment 'existing' already exists"),
+    Case("--resume with another seed", (*RESUME, "--seed", "5"), "cannot resume 'existing' with seed = 5"),
+    Case("--resume with another space", (*RESUME, "--space", "{spaces}/nasnet.yaml"),
+         "it was made from another search space"),
+    Case("--resume with another recipe", (*RESUME, "--recipe", "full"), "with another training recipe"),
+    Case("--resume of a read-only experiment", RESUME, "is read-only", read_only="{existing}"),
+    Case("--results-dir is a file", (*SEARCH, "--results-dir", "{file}"), "is a file, not a folder"),
+    Case("--results-dir below a file", (*SEARCH, "--results-dir", "{file}/results"), "is a file, not a folder"),
+    Case("--results-dir read-only", (*SEARCH, "--results-dir", "{readonly}/results"), "is read-only",
+         read_only="{readonly}"),
+    Case("--storage (Ray's) is a file", (*SEARCH, "--storage", "{file}"), "is a file, not a folder"),
+    Case("--optuna-storage not a URL", (*SEARCH, "--optuna-storage", "notaurl"),
+         "optuna_storage 'notaurl' is not a database URL"),
+    Case("--optuna-storage of an unknown database kind", (*SEARCH, "--optuna-storage", "nosuchdb://host/x"),
+         "Can't load plugin: sqlalchemy.dialects:nosuchdb"),
+    Case("--optuna-storage SQLite file below a file", (*SEARCH, "--optuna-storage", "sqlite:///{file}/o.db"),
+         "is a file, not a folder"),
+    # --- config YAML (nas search --config) --------------------------------------------------------------------
+    Case("config: name: null", CONFIG, "config: name is empty (null)", files={"c.yaml": "name: null\n"}),
+    Case("config: seed: null", CONFIG, "config: seed is empty (null)", files={"c.yaml": "seed: null\n"}),
+    Case("config: an unknown key", CONFIG, "config: unknown key 'epochz'", files={"c.yaml": "epochz: 3\n"}),
+    Case("config: not a mapping", CONFIG, "must be a YAML mapping", files={"c.yaml": "- a\n- b\n"}),
+    Case("config: broken YAML", CONFIG, "is not valid YAML at line 2", files={"c.yaml": "name: [x\n"}),
+    Case("config: a section that is not a mapping", CONFIG, "config: 'resources' must be a mapping",
+         files={"c.yaml": "resources: 4\n"}),
+    Case("config: model.channels (a recipe key)", CONFIG, "model.channels and model.cells are recipe keys",
+         files={"c.yaml": "model: {{channels: 8}}\n"}),
+    Case("config: an unknown recipe override", CONFIG, "recipe override: unknown key 'epochz'",
+         files={"c.yaml": "space: tiny.yaml\nrecipe_overrides: {{epochz: 1}}\n"}),
+    Case("config: text where a recipe number goes", CONFIG, "recipe key 'lr' must be float, got 'fast'",
+         files={"c.yaml": "space: tiny.yaml\nrecipe_overrides: {{lr: fast}}\n"}),
+    Case("config: an unknown stack", CONFIG, "unknown network stack 'pyramid'",
+         files={"c.yaml": "space: tiny.yaml\nmodel: {{stack: pyramid}}\n"}),
+    Case("config: an unknown sampler option", CONFIG, "sampler 'evolution' has no option 'population_sise'",
+         files={"c.yaml": "space: tiny.yaml\nsampler: evolution\nsampler_options: {{population_sise: 5}}\n"}),
+    Case("config: objective.cost unknown", CONFIG, "objective.cost must be params or macs",
+         files={"c.yaml": "objective: {{cost: latency}}\n"}),
+    Case("config: ASHA reduction_factor 1", CONFIG, "early_stopping.reduction_factor must be a whole number of at "
+                                                    "least 2", files={"c.yaml": "early_stopping: {{reduction_factor: 1}}\n"}),
+    Case("config: no CPUs and no GPUs per trial", CONFIG, "a trial needs some CPUs or GPUs",
+         files={"c.yaml": "resources: {{cpus_per_trial: 0}}\n"}),
+    # --- space YAML (nas space, and a search's space) ---------------------------------------------------------
+    Case("space: an unknown op", ("space", "{case}/s.yaml"), "unknown op(s) warp_conv",
+         files={"s.yaml": SPACE.replace("skip_connect", "warp_conv")}),
+    Case("space: blocks: 0", ("space", "{case}/s.yaml"), "'blocks' must be a whole number of at least 1",
+         files={"s.yaml": SPACE.replace("blocks: 2", "blocks: 0")}),
+    Case("space: an unknown key", ("space", "{case}/s.yaml"), "unknown key(s) opz",
+         files={"s.yaml": SPACE + "opz: [a]\n"}),
+    Case("space: an unknown space type", ("space", "{case}/s.yaml"), "unknown space type 'chain'",
+         files={"s.yaml": SPACE + "type: chain\n"}),
+    Case("space: an op listed twice", ("space", "{case}/s.yaml"), "'ops' lists an op twice",
+         files={"s.yaml": SPACE.replace("skip_connect]", "skip_connect, skip_connect]")}),
+    Case("space: broken YAML", (*SEARCH, "--space", "{case}/s.yaml"), "is not valid YAML",
+         files={"s.yaml": "blocks: [2\n"}),
+    # --- nas train ---------------------------------------------------------------------------------------------
+    Case("an unknown flag after the command", (*TRAIN_TO, "--epoks", "2"), "unrecognized arguments: --epoks 2"),
+    Case("an unknown baseline", ("train", "--baseline", "resnet57", "--data", "{data}", "--out", "{case}/run"),
+         "unknown baseline 'resnet57'"),
+    Case("an unknown cell", ("train", "--genotype", "darts-v9", "--data", "{data}", "--out", "{case}/run"),
+         "no genotype file or published cell named 'darts-v9'"),
+    Case("--init that does not exist", (*TRAIN_TO, "--init", "{case}/none.pt"), "no such checkpoint file"),
+    Case("--epochs 0", (*TRAIN_TO, "--epochs", "0"), "epochs must be at least 1"),
+    Case("an unknown device", (*TRAIN_TO, "--device", "tpu"), "unknown device 'tpu'"),
+    Case("a recipe file with an unknown key", (*TRAIN_TO, "--recipe", "{case}/r.yaml"),
+         "unknown key 'learning_rate'", files={"r.yaml": "learning_rate: 0.1\n"}),
+    Case("--out ''", (*TRAIN, "--out", ""), "argument --out: must name a folder or file, got ''"),
+    Case("--out is a file", (*TRAIN, "--out", "{file}"), "is a file, not a folder"),
+    Case("--out read-only", (*TRAIN, "--out", "{readonly}/run"), "is read-only", read_only="{readonly}"),
+    Case("--out holds a run", (*TRAIN, "--out", "{previous}"), "already holds a run (checkpoint.pt)"),
+    Case("--out holds a diverged run (metrics.json only)", (*TRAIN, "--out", "{case}/diverged"),
+         "already holds a run (metrics.json)", files={"diverged/metrics.json": '{{"status": "diverged"}}\n'}),
+    # --- data folders ------------------------------------------------------------------------------------------
+    Case("data: a folder that does not exist", (*TRAIN_TO, "--data", "{case}/nowhere", "--dataset", "imagefolder"),
+         "does not exist"),
+    Case("data: no train/ folder", (*TRAIN_TO, "--data", "{case}/d", "--dataset", "imagefolder"),
+         "is not an image-folder tree", files={"d/readme.txt": "no images\n"}),
+    Case("data: loose images, no class folders", (*TRAIN_TO, "--data", "{case}/d"), "has no class folders",
+         files={"d/train/a.png": b"not really a png"}),
+    Case("data: an empty class folder", (*TRAIN_TO, "--data", "{case}/d"), "has no images",
+         files={"d/train/cat/notes.txt": "", "d/train/dog/notes.txt": ""}),
+    Case("data: one class", (*TRAIN_TO, "--data", "{one_class}"), "has 1 class (class0): a classifier needs at least 2"),
+    Case("data: one class", (*SEARCH, "--data", "{one_class}"), "a classifier needs at least 2"),
+    Case("data: --subset larger than the training images", (*TRAIN_TO, "--subset", "5000"),
+         "subset 5000 must be between 6 (two per class) and the 72 training images"),
+    Case("data: no test split", (*COMPARE, "--data", "{one_split}", *TINY_TRAIN), "has no test split"),
+    # --- genotype files: read alike by show, profile, train, compare and transfer ------------------------------
+    Case("genotype: concat is a string", ("show", "{case}/cell.yaml"), "concat must be a list of node numbers",
+         files={"cell.yaml": genotype_yaml("'2, 3'")}),
+    Case("genotype: concat is a number", ("profile", "--genotype", "{case}/cell.yaml"),
+         "concat must be a list of node numbers", files={"cell.yaml": genotype_yaml("2")}),
+    Case("genotype: a binary file", ("show", "{case}/cell.yaml"), "is not a text file",
+         files={"cell.yaml": bytes(range(256))}),
+    Case("genotype: a binary file", ("train", "--genotype", "{case}/cell.yaml", "--data", "{data}", "--out",
+                                     "{case}/run"), "is not a text file", files={"cell.yaml": bytes(range(256))}),
+    Case("genotype: DARTS concat range(2, 999999999)", ("show", "{case}/cell.txt"),
+         "names nodes the cell does not have (0..2)", files={"cell.txt": darts("range(2, 999999999)")}),
+    Case("genotype: junk inside a DARTS genotype", ("show", "{case}/cell.txt"), "DARTS genotype: cannot parse",
+         files={"cell.txt": darts(extra=" junk,")}),
+    Case("genotype: junk inside a DARTS list", ("show", "{case}/cell.txt"), "not only ('op', input) pairs",
+         files={"cell.txt": darts().replace("('sep_conv_3x3', 1)", "('sep_conv_3x3', 1), 'junk'")}),
+    Case("genotype: a node number of 5,000 digits", (*COMPARE[:1], "--cells", "{case}/cell.yaml", *COMPARE[3:]),
+         "is not valid YAML: Exceeds the limit (4300 digits)",
+         files={"cell.yaml": genotype_yaml("[" + "9" * 5000 + "]")}),
+    Case("genotype: an unknown op", ("show", "{case}/cell.yaml"), "unknown op 'warp_conv_3x3'",
+         files={"cell.yaml": genotype_yaml().replace("skip_connect", "warp_conv_3x3")}),
+    Case("genotype: a block reading a later node", ("show", "{case}/cell.yaml"), "input_b reads node 3",
+         files={"cell.yaml": genotype_yaml().replace("[0, sep_conv_3x3, 1,", "[0, sep_conv_3x3, 3,")}),
+    Case("genotype: no reduce cell", ("show", "{case}/cell.yaml"), "genotype has no reduce cell",
+         files={"cell.yaml": genotype_yaml().split("reduce:")[0]}),
+    # --- nas show ------------------------------------------------------------------------------------------------
+    Case("an unknown published cell", ("show", "no-such-cell"), "no genotype file or published cell"),
+    Case("--out of an unknown format", ("show", "darts-v2", "--out", "{case}/cell.gif"),
+         "the file name must end in .png, .svg, .pdf"),
+    Case("--out ''", ("show", "darts-v2", "--out", ""), "argument --out: must name a folder or file"),
+    Case("--out below a file", ("show", "darts-v2", "--out", "{file}/cell.png"), "is a file, not a folder"),
+    Case("--out is a folder", ("show", "darts-v2", "--out", "{case}/cell.png"), "is a folder, not a file",
+         files={"cell.png/kept.txt": ""}),
+    Case("--out in a read-only folder", ("show", "darts-v2", "--out", "{readonly}/cell.png"), "is read-only",
+         read_only="{readonly}"),
+    # --- nas profile ---------------------------------------------------------------------------------------------
+    Case("--image-size 0", ("profile", "--genotype", "darts-v2", "--image-size", "0"),
+         "argument --image-size: must be at least 1, got 0"),
+    Case("--num-classes 0", ("profile", "--baseline", "resnet20", "--num-classes", "0"),
+         "argument --num-classes: must be at least 1, got 0"),
+    Case("--channels 0", ("profile", "--genotype", "darts-v2", "--channels", "0"), "must be at least 1, got 0"),
+    Case("--cells not a number", ("profile", "--genotype", "darts-v2", "--cells", "many"),
+         "expected a whole number, got 'many'"),
+    Case("an unknown baseline", ("profile", "--baseline", "resnet57"), "unknown baseline 'resnet57'"),
+    Case("an unknown stack", ("profile", "--genotype", "darts-v2", "--stack", "mobile"),
+         "unknown network stack 'mobile'"),
+    Case("grouped convolutions on indivisible channels", ("profile", "--genotype", "{case}/g.yaml", "--channels",
+                                                          "18", "--cells", "3"), "C=18 is not a multiple of 4",
+         files={"g.yaml": "normal: 'add(group_conv_3x3@0, skip_connect@1)'\nreduce: 'add(max_pool_3x3@0, conv_3x3@1)'\n"}),
+    Case("an image too small for the network", ("profile", "--baseline", "vgg16", "--image-size", "8"),
+         "cannot run the model on 8 px inputs"),
+    # --- nas bench: NAS-Bench-201 tables and sampler options -------------------------------------------------
+    Case("a table that does not exist", (*BENCH, "{case}/none.csv"), "does not exist"),
+    Case("a table without the dataset's columns", (*BENCH, "{table}", "--dataset", "cifar100"),
+         "lacks column(s) cifar100_valid_acc_12ep"),
+    Case("a table with a non-numeric accuracy", (*BENCH, "{case}/t.csv"),
+         "column cifar10_valid_acc_12ep holds 'n/a' in row 1, not a number", files={"t.csv": nasbench201_csv("n/a")}),
+    Case("a table with an empty accuracy", (*BENCH, "{case}/t.csv"), "holds '' in row 1, not a number",
+         files={"t.csv": nasbench201_csv("")}),
+    Case("a table of another space's cells", (*BENCH, "{case}/t.csv"), "unknown op 'sep_conv_3x3'",
+         files={"t.csv": nasbench201_csv(arch=ARCH.replace("nor_conv_3x3~1", "sep_conv_3x3~1"))}),
+    Case("--budget 0", (*BENCH, "{table}", "--budget", "0"), "--budget must be at least 1 cell"),
+    Case("--budget beyond the table", ("bench", "nasbench201", "--table", "{table}", "--budget", "999"),
+         "budget 999 exceeds the 40 cells in the table"),
+    Case("an unknown sampler", (*BENCH, "{table}", "--sampler", "bogus"), "unknown sampler 'bogus'"),
+    Case("--option without =", (*BENCH, "{table}", "--option", "population_size"), "should read KEY=VALUE"),
+    Case("a bad option of the last sampler run", (*BENCH, "{table}", "--sampler", "all", "--option",
+                                                  "tpe.n_startup=3"), "sampler 'tpe' has no option 'n_startup'"),
+    Case("--out is a file", (*BENCH, "{table}", "--out", "{file}"), "is a file, not a folder"),
+    # --- nas transfer, nas compare, nas report ----------------------------------------------------------------
+    Case("--top beyond the finished trials", ("transfer", "{existing}", "--top", "9", "--data", "{data}"),
+         "--top 9 asks for more cells than the 2 finished trials"),
+    Case("a folder that is not a search", ("transfer", "{case}", "--data", "{data}"), "has no trials.csv"),
+    Case("--name with a path", ("transfer", "{existing}", "--name", "../elsewhere", "--data", "{data}"),
+         "argument --name: must be a plain folder name"),
+    Case("nothing to compare", ("compare", "--name", "x", "--data", "{data}"), "nothing to compare"),
+    Case("an unknown baseline", ("compare", "--baselines", "resnet57", "--name", "x", "--data", "{data}"),
+         "unknown baseline 'resnet57'"),
+    Case("--seeds 0", (*COMPARE, "--seeds", "0"), "--seeds and --workers must be at least 1"),
+    Case("--name ''", ("compare", "--baselines", "resnet20", "--name", "", "--data", "{data}"),
+         "argument --name: must be a plain folder name, got ''"),
+    Case("--results-dir is a file", (*COMPARE, "--results-dir", "{file}"), "is a file, not a folder"),
+    Case("a comparison started with another recipe", (*COMPARE[:4], "earlier", *COMPARE[5:], "--results-dir",
+                                                      "{results}"), "was started with another recipe"),
+    Case("a folder that is neither a search nor a comparison", ("report", "{case}"), "is neither a search"),
+    Case("--top 0", ("report", "{existing}", "--top", "0"), "--top must be at least 1"),
+    Case("--out is a file", ("report", "{existing}", "--out", "{file}"), "is a file, not a folder"),
+    # --- every command -------------------------------------------------------------------------------------------
+    Case("an unknown flag before the command", ("--verbose", "ops"), "unrecognized arguments: --verbose"),
+    Case("NAS_IMPORT of a module that raises", ("ops",), "cannot import 'raising_env_plugin' listed in NAS_IMPORT",
+         files={"raising_env_plugin.py": RAISES}, env={"NAS_IMPORT": "raising_env_plugin"}),
+]
+
+
+# --- the workspace every case runs in ---------------------------------------------------------------------------
+
+def write_nasbench201_table(path: Path, rows: int = 40) -> Path:
+    """A small NAS-Bench-201 table: enough distinct cells for a budget of 5."""
+    import pandas as pd
+
+    from nas.space.nasbench201 import NasBench201Space
+
+    space = NasBench201Space()
+    archs = sorted({space.decode(space.sample(seed)) for seed in range(rows)})
+    frame = pd.DataFrame({"arch": archs, "cifar10_valid_acc_12ep": 70.0, "cifar10_test_acc_200ep": 90.0,
+                          "params_M_cifar10": 0.5, "flops_M_cifar10": 50.0})
+    frame.to_csv(path, index=False)
+    return path
+
+
+def make_existing_experiment(workspace: Path, data: Path) -> Path:
+    """An experiment folder as a search leaves it: experiment.yaml and two finished trials."""
+    from nas.search.experiment_config import load_experiment_config
+    from nas.search.experiment_folder import ExperimentPaths, write_experiment_file
+    from nas.space import load_space
+    from nas.train.recipe import load_recipe
+
+    config_path = write_config(workspace / "existing.yaml", data, workspace / "results", name="existing")
+    config = load_experiment_config(config_path)
+    paths = ExperimentPaths(workspace / "results" / "existing")
+    fake_experiment(paths.root, [(0.5, 1000), (0.6, 2000)])
+    write_experiment_file(paths, config, load_space(config.space), load_recipe(config.recipe,
+                                                                              config.recipe_overrides))
+    return paths.root
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, image_folder):
+    root = tmp_path_factory.mktemp("workspace")
+    write_config(root / "config.yaml", image_folder, root / "results")
+    existing = make_existing_experiment(root, image_folder)
+    previous = root / "runs" / "previous"  # a finished `nas train` run
+    previous.mkdir(parents=True)
+    (previous / "metrics.json").write_text('{"status": "ok", "val_acc": 0.5}\n')
+    (previous / "checkpoint.pt").write_bytes(b"weights")
+    (root / "a-file").write_text("not a folder\n")
+    (root / "results" / "compare" / "earlier").mkdir(parents=True)  # a comparison run before, with its recipe
+    (root / "results" / "compare" / "earlier" / "campaign.yaml").write_text("recipe: {name: full, epochs: 600}\n")
+    (root / "readonly").mkdir()
+    write_nasbench201_table(root / "nb201.csv")
+    make_image_folder(root / "one-class", classes=1, per_class=4, test_per_class=1)
+    load_dataset("imagefolder", image_folder, cache_dir=root / "cache", progress=False)  # cases that read the data
+    shutil.copytree(image_folder / "train", root / "train-only" / "train")
+    load_dataset("imagefolder", root / "train-only", cache_dir=root / "cache", progress=False)
+    return {"root": root, "config": root / "config.yaml", "existing_config": root / "existing.yaml",
+            "existing": existing, "results": root / "results", "previous": previous, "file": root / "a-file",
+            "readonly": root / "readonly", "table": root / "nb201.csv", "data": image_folder,
+            "one_class": root / "one-class", "one_split": root / "train-only",
+            "spaces": REPOSITORY / "search_spaces"}
+
+
+def snapshot(*folders: Path) -> dict[str, str]:
+    """Every file and folder under `folders`: its path and, for files, a hash of its bytes."""
+    state = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            state[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "folder"
+    return state
+
+
+def deny_writes_below(monkeypatch, folder: Path) -> None:
+    """The OS's answer for a read-only folder, as a user who is not root gets it (tests run as root here)."""
+    real_access = os.access
+
+    def access(path, mode, *args, **kwargs):
+        if mode & os.W_OK and Path(path).resolve().is_relative_to(folder.resolve()):
+            return False
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+
+
+def forbid_ray_and_training(monkeypatch) -> None:
+    """A case that gets as far as Ray or the trainer fails at once, instead of running a search."""
+    import ray
+
+    import nas.train
+
+    def reached(*args, **kwargs):
+        raise AssertionError("the bad input was not refused before Ray or training started")
+
+    monkeypatch.setattr(ray, "init", reached)
+    monkeypatch.setattr(nas.train, "train", reached)
+
+
+def write_case_files(folder: Path, files: dict, places: dict) -> None:
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content.format(**places))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_bad_input_is_one_line_exit_2_and_changes_nothing(case, workspace, tmp_path, capsys, monkeypatch):
+    places = {**workspace, "case": tmp_path}
+    write_case_files(tmp_path, case.files, places)
+    monkeypatch.chdir(workspace["root"])  # relative default outputs (results/, ...) land where they are watched
+    monkeypatch.setenv("NAS_CACHE_DIR", str(workspace["root"] / "cache"))
+    if case.read_only:
+        deny_writes_below(monkeypatch, Path(case.read_only.format(**places)))
+    forbid_ray_and_training(monkeypatch)
+    monkeypatch.syspath_prepend(str(tmp_path))  # modules a case names in --import / NAS_IMPORT
+    for name, value in case.env.items():
+        monkeypatch.setenv(name, value)
+    before = snapshot(workspace["root"], tmp_path)
+
+    code = main([part.format(**places) for part in case.argv])
+
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1 and err.endswith("\n"), repr(err)
+    assert err.startswith(f"{case.command}: error: ") and case.message in err, err
+    assert snapshot(workspace["root"], tmp_path) == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into read-only folders; the cases above simulate it")
+def test_a_really_read_only_folder_is_refused(tmp_path, capsys):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        assert main(["show", "darts-v2", "--out", str(folder / "cell.png")]) == 2
+    finally:
+        folder.chmod(0o755)
+    assert "is read-only" in capsys.readouterr().err and not list(folder.iterdir())
+
+
+def test_a_read_only_database_in_an_experiment_to_resume_is_refused(tmp_path, monkeypatch):
+    from nas.atomic_files import check_writable_folder
+    from nas.errors import ConfigError
+
+    (tmp_path / "optuna.db").write_bytes(b"SQLite")  # updated in place, unlike the files written by renaming
+    deny_writes_below(monkeypatch, tmp_path / "optuna.db")
+    check_writable_folder(tmp_path, "experiment folder")
+    with pytest.raises(ConfigError, match="optuna.db is read-only"):
+        check_writable_folder(tmp_path, "experiment folder", files_too=True)
+
+
+def test_an_error_after_a_progress_bar_is_still_one_line(tmp_path, image_folder, capsys):
+    """Decoding the images draws a bar where stderr is a terminal; the --subset error comes after it."""
+    code = main(["train", "--baseline", "resnet20", "--data", str(image_folder), "--cache-dir", str(tmp_path / "c"),
+                 "--subset", "5000", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1 and "subset 5000" in err, repr(err)
+
+
+def test_run_search_py_refuses_in_one_line_as_a_process(workspace):
+    """The entry point as users run it: a real process, stderr a pipe, nothing written."""
+    import subprocess
+    import sys
+
+    before = snapshot(workspace["root"])
+    finished = subprocess.run([sys.executable, str(REPOSITORY / "run_search.py"), "--config", str(workspace["config"]),
+                               "--results-dir", str(workspace["file"])], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(REPOSITORY)})
+    assert finished.returncode == 2
+    assert finished.stderr.startswith("nas search: error: ") and len(finished.stderr.splitlines()) == 1
+    assert "is a file, not a folder" in finished.stderr
+    assert snapshot(workspace["root"]) == before
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has the GPU the case asks for")
+def test_a_gpu_the_machine_lacks_is_refused_before_the_data_is_read(workspace, tmp_path, capsys, monkeypatch):
+    forbid_ray_and_training(monkeypatch)
+    code = main(["train", "--baseline", "resnet20", "--data", str(tmp_path / "never-read"), "--device", "cuda",
+                 "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and err == "nas train: error: device 'cuda' asked for, but torch sees no CUDA device here\n"
+
+
+def readme_catalogue() -> list[list[str]]:
+    """The rows of the README's catalogue table: command, input, message (markup taken out)."""
+    import html
+
+    section = README.read_text().split(CATALOGUE_HEADING, 1)[1].split("\n## ", 1)[0]
+    table = section.split("| command | input | message |", 1)[1].split("\n\n", 1)[0]
+    rows = [line.strip().strip("|").split(" | ") for line in table.strip().splitlines()[1:]]
+    return [[html.unescape(cell.strip().replace("`", "")) for cell in row] for row in rows]
+
+
+def test_the_readme_catalogue_lists_every_case_and_no_other():
+    rows = readme_catalogue()
+    assert [(command, what) for command, what, _ in rows] == [(case.command, case.input) for case in CASES]
+    for (command, what, message), case in zip(rows, CASES):
+        assert case.message in message, (case.id, message)
