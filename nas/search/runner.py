@@ -70,8 +70,8 @@ def load_search_data(config: ExperimentConfig, print_line=print):
 def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=print) -> SearchOutcome:
     """Run (or resume) the search the config describes."""
     paths, space, recipe = open_experiment(config, resume)
-    start_ray(config.ray_address, config.resources)  # before the data: a wrong address fails in seconds
-    splits = load_search_data(config, print_line)
+    splits = load_search_data(config, print_line)  # before Ray: every bad input is refused before Ray starts
+    start_ray(config.ray_address, config.resources)
     config = resolve_gpu_share(config, space, recipe, splits, print_line)
 
     # Nothing above wrote into the experiment folder.
