@@ -18,16 +18,27 @@ class EngineLoader(yaml.SafeLoader):
     """SafeLoader that also reads YAML 1.2's exponent floats: 1e6, 1.0e6, 2.5E-3, .5e1."""
 
 
-EngineLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."),
-)
+class EngineDumper(yaml.SafeDumper):
+    """SafeDumper that quotes the strings EngineLoader would read as floats (a hash such as 12345e67), so what the
+    engine writes reads back the same."""
+
+
+for _side in (EngineLoader, EngineDumper):
+    _side.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+        list("-+0123456789."),
+    )
 
 
 def load_yaml_text(text: str):
     """The YAML document in `text`, as the engine reads every YAML file."""
     return yaml.load(text, Loader=EngineLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def dump_yaml(data, **options) -> str:
+    """`data` as YAML that `load_yaml_text` reads back unchanged (options as for yaml.safe_dump)."""
+    return yaml.dump(data, Dumper=EngineDumper, **options)
 
 
 def read_text_file(path, what: str = "file", error: type[Exception] = ConfigError) -> str:

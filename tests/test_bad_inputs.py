@@ -62,9 +62,13 @@ def nasbench201_csv(valid: str = "71.5", arch: str = ARCH) -> str:
     return f"{columns}\n{arch},{valid},90.1,0.5,50.0\n"
 
 
+def config_case(what: str, message: str, text: str) -> Case:
+    """A search started from a config file holding `text` (formatted: braces doubled)."""
+    return Case(f"config: {what}", ("search", "--config", "{case}/c.yaml"), message, files={"c.yaml": text})
+
+
 SEARCH = ("search", "--config", "{config}")
 RESUME = ("search", "--config", "{existing_config}", "--resume")
-CONFIG = ("search", "--config", "{case}/c.yaml")
 TRAIN = ("train", "--baseline", "resnet20", "--data", "{data}")
 TRAIN_TO = (*TRAIN, "--out", "{case}/run")
 COMPARE = ("compare", "--baselines", "resnet20", "--name", "x", "--data", "{data}")
@@ -113,29 +117,26 @@ CASES = [
     Case("--optuna-storage SQLite file below a file", (*SEARCH, "--optuna-storage", "sqlite:///{file}/o.db"),
          "is a file, not a folder"),
     # --- config YAML (nas search --config) --------------------------------------------------------------------
-    Case("config: name: null", CONFIG, "config: name is empty (null)", files={"c.yaml": "name: null\n"}),
-    Case("config: seed: null", CONFIG, "config: seed is empty (null)", files={"c.yaml": "seed: null\n"}),
-    Case("config: an unknown key", CONFIG, "config: unknown key 'epochz'", files={"c.yaml": "epochz: 3\n"}),
-    Case("config: not a mapping", CONFIG, "must be a YAML mapping", files={"c.yaml": "- a\n- b\n"}),
-    Case("config: broken YAML", CONFIG, "is not valid YAML at line 2", files={"c.yaml": "name: [x\n"}),
-    Case("config: a section that is not a mapping", CONFIG, "config: 'resources' must be a mapping",
-         files={"c.yaml": "resources: 4\n"}),
-    Case("config: model.channels (a recipe key)", CONFIG, "model.channels and model.cells are recipe keys",
-         files={"c.yaml": "model: {{channels: 8}}\n"}),
-    Case("config: an unknown recipe override", CONFIG, "recipe override: unknown key 'epochz'",
-         files={"c.yaml": "space: tiny.yaml\nrecipe_overrides: {{epochz: 1}}\n"}),
-    Case("config: text where a recipe number goes", CONFIG, "recipe key 'lr' must be float, got 'fast'",
-         files={"c.yaml": "space: tiny.yaml\nrecipe_overrides: {{lr: fast}}\n"}),
-    Case("config: an unknown stack", CONFIG, "unknown network stack 'pyramid'",
-         files={"c.yaml": "space: tiny.yaml\nmodel: {{stack: pyramid}}\n"}),
-    Case("config: an unknown sampler option", CONFIG, "sampler 'evolution' has no option 'population_sise'",
-         files={"c.yaml": "space: tiny.yaml\nsampler: evolution\nsampler_options: {{population_sise: 5}}\n"}),
-    Case("config: objective.cost unknown", CONFIG, "objective.cost must be params or macs",
-         files={"c.yaml": "objective: {{cost: latency}}\n"}),
-    Case("config: ASHA reduction_factor 1", CONFIG, "early_stopping.reduction_factor must be a whole number of at "
-                                                    "least 2", files={"c.yaml": "early_stopping: {{reduction_factor: 1}}\n"}),
-    Case("config: no CPUs and no GPUs per trial", CONFIG, "a trial needs some CPUs or GPUs",
-         files={"c.yaml": "resources: {{cpus_per_trial: 0}}\n"}),
+    config_case("name: null", "config: name is empty (null)", "name: null\n"),
+    config_case("seed: null", "config: seed is empty (null)", "seed: null\n"),
+    config_case("an unknown key", "config: unknown key 'epochz'", "epochz: 3\n"),
+    config_case("not a mapping", "must be a YAML mapping", "- a\n- b\n"),
+    config_case("broken YAML", "is not valid YAML at line 2", "name: [x\n"),
+    config_case("a section that is not a mapping", "config: 'resources' must be a mapping", "resources: 4\n"),
+    config_case("model.channels (a recipe key)", "model.channels and model.cells are recipe keys",
+                "model: {{channels: 8}}\n"),
+    config_case("an unknown recipe override", "recipe override: unknown key 'epochz'",
+                "space: tiny.yaml\nrecipe_overrides: {{epochz: 1}}\n"),
+    config_case("text where a recipe number goes", "recipe key 'lr' must be float, got 'fast'",
+                "space: tiny.yaml\nrecipe_overrides: {{lr: fast}}\n"),
+    config_case("an unknown stack", "unknown network stack 'pyramid'", "space: tiny.yaml\nmodel: {{stack: pyramid}}\n"),
+    config_case("an unknown sampler option", "sampler 'evolution' has no option 'population_sise'",
+                "space: tiny.yaml\nsampler: evolution\nsampler_options: {{population_sise: 5}}\n"),
+    config_case("objective.cost unknown", "objective.cost must be params or macs", "objective: {{cost: latency}}\n"),
+    config_case("ASHA reduction_factor 1", "early_stopping.reduction_factor must be a whole number of at least 2",
+                "early_stopping: {{reduction_factor: 1}}\n"),
+    config_case("no CPUs and no GPUs per trial", "a trial needs some CPUs or GPUs",
+                "resources: {{cpus_per_trial: 0}}\n"),
     # --- space YAML (nas space, and a search's space) ---------------------------------------------------------
     Case("space: an unknown op", ("space", "{case}/s.yaml"), "unknown op(s) warp_conv",
          files={"s.yaml": SPACE.replace("skip_connect", "warp_conv")}),
@@ -175,7 +176,8 @@ CASES = [
          files={"d/train/a.png": b"not really a png"}),
     Case("data: an empty class folder", (*TRAIN_TO, "--data", "{case}/d"), "has no images",
          files={"d/train/cat/notes.txt": "", "d/train/dog/notes.txt": ""}),
-    Case("data: one class", (*TRAIN_TO, "--data", "{one_class}"), "has 1 class (class0): a classifier needs at least 2"),
+    Case("data: one class", (*TRAIN_TO, "--data", "{one_class}"),
+         "has 1 class (class0): a classifier needs at least 2"),
     Case("data: one class", (*SEARCH, "--data", "{one_class}"), "a classifier needs at least 2"),
     Case("data: --subset larger than the training images", (*TRAIN_TO, "--subset", "5000"),
          "subset 5000 must be between 6 (two per class) and the 72 training images"),
@@ -227,7 +229,8 @@ CASES = [
          "unknown network stack 'mobile'"),
     Case("grouped convolutions on indivisible channels", ("profile", "--genotype", "{case}/g.yaml", "--channels",
                                                           "18", "--cells", "3"), "C=18 is not a multiple of 4",
-         files={"g.yaml": "normal: 'add(group_conv_3x3@0, skip_connect@1)'\nreduce: 'add(max_pool_3x3@0, conv_3x3@1)'\n"}),
+         files={"g.yaml": "normal: 'add(group_conv_3x3@0, skip_connect@1)'\n"
+                          "reduce: 'add(max_pool_3x3@0, conv_3x3@1)'\n"}),
     Case("an image too small for the network", ("profile", "--baseline", "vgg16", "--image-size", "8"),
          "cannot run the model on 8 px inputs"),
     # --- nas bench: NAS-Bench-201 tables and sampler options -------------------------------------------------

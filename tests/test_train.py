@@ -85,6 +85,13 @@ def test_exponent_floats_are_numbers_as_in_yaml_1_2(tmp_path):
     assert (mine.lr, mine.lr_min, mine.weight_decay, mine.label_smoothing) == (1e6, 1e-6, 3e-4, 0.05)
 
 
+def test_what_the_engine_writes_in_yaml_reads_back_the_same():
+    from nas.yaml_files import dump_yaml, load_yaml_text
+
+    document = {"hash": "12345e67", "name": "1e5", "lr": 1e-4, "big": 1.0e6, "text": "85d99401e1ece8d9"}
+    assert load_yaml_text(dump_yaml(document)) == document  # strings that read as 1.2 floats are quoted
+
+
 def test_overrides_accept_numpy_scalars_from_samplers():
     import numpy
 

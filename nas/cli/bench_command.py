@@ -46,26 +46,12 @@ def run_bench(args: argparse.Namespace) -> int:
     import optuna
     import torch
 
-    from nas.analysis.benchmark_plot import plot_search_curves
-    from nas.analysis.benchmark_report import (
-        curves_frame, dataset_title, markdown_table, summary_frame, write_csv_atomically,
-    )  # fmt: skip
+    from nas.analysis.benchmark_report import dataset_title, markdown_table
     from nas.analysis.published_results import nasbench201_published
     from nas.progress_bars import progress_bar
-    from nas.samplers import SAMPLERS, make_sampler
-    from nas.search.tabular_benchmark import BenchmarkTable, benchmark_sampler
+    from nas.search.tabular_benchmark import benchmark_sampler
 
-    if args.budget < 1:
-        raise ConfigError(f"--budget must be at least 1 cell, got {args.budget}")
-    if args.runs < 1:
-        raise ConfigError(f"--runs must be at least 1, got {args.runs}")
-    if args.out:
-        check_writable_folder(args.out, "--out")
-    names = SAMPLERS.names() if args.sampler == "all" else [args.sampler]
-    options = parse_options(args.option, names)
-    table = BenchmarkTable.read_csv(args.table, dataset=args.dataset)
-    for name in names:  # every sampler's options before the first run, not after the runs of the samplers before it
-        make_sampler(name, table.space.decisions, seed=args.seed, **options[name])
+    table, names, options = _check_request(args)
     # Published rows come from full-length searches: beside a search of under 100 cells they would mislead.
     published = nasbench201_published(table.dataset) if args.budget >= 100 else []
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one "trial finished" line per ask would drown the table
@@ -92,15 +78,38 @@ def run_bench(args: argparse.Namespace) -> int:
           f"@N = mean test accuracy of the cell picked after N evaluations\n")
     print(markdown_table(summaries, published))
     if args.out:
-        out = Path(args.out)
-        write_csv_atomically(summary_frame(summaries, table=table.path, dataset=table.dataset), out / "summary.csv")
-        write_csv_atomically(curves_frame(summaries), out / "curves.csv")
-        plot_search_curves(
-            summaries, out / "nasbench201.png", optimum=table.optimum,
-            title=f"{name}: {args.runs} runs per sampler, budget {args.budget}",
-        )
-        print(f"\nwrote {out / 'summary.csv'}, {out / 'curves.csv'}, {out / 'nasbench201.png'}")
+        _write_outputs(Path(args.out), summaries, table, title=f"{name}: {args.runs} runs per sampler, budget "
+                                                                f"{args.budget}")
     return 0
+
+
+def _check_request(args):
+    """The table, the samplers and their options, all checked (and --out) before the first run."""
+    from nas.samplers import SAMPLERS, make_sampler
+    from nas.search.tabular_benchmark import BenchmarkTable
+
+    if args.budget < 1:
+        raise ConfigError(f"--budget must be at least 1 cell, got {args.budget}")
+    if args.runs < 1:
+        raise ConfigError(f"--runs must be at least 1, got {args.runs}")
+    if args.out:
+        check_writable_folder(args.out, "--out")
+    names = SAMPLERS.names() if args.sampler == "all" else [args.sampler]
+    options = parse_options(args.option, names)
+    table = BenchmarkTable.read_csv(args.table, dataset=args.dataset)
+    for name in names:  # every sampler's options before the first run, not after the runs of the samplers before it
+        make_sampler(name, table.space.decisions, seed=args.seed, **options[name])
+    return table, names, options
+
+
+def _write_outputs(out: Path, summaries, table, title: str) -> None:
+    from nas.analysis.benchmark_plot import plot_search_curves
+    from nas.analysis.benchmark_report import curves_frame, summary_frame, write_csv_atomically
+
+    write_csv_atomically(summary_frame(summaries, table=table.path, dataset=table.dataset), out / "summary.csv")
+    write_csv_atomically(curves_frame(summaries), out / "curves.csv")
+    plot_search_curves(summaries, out / "nasbench201.png", optimum=table.optimum, title=title)
+    print(f"\nwrote {out / 'summary.csv'}, {out / 'curves.csv'}, {out / 'nasbench201.png'}")
 
 
 def parse_options(items: list[str], names: list[str]) -> dict[str, dict]:

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from nas.atomic_files import check_writable_folder, write_text_atomic
 from nas.cli.commands import dataset_name, output_place
 from nas.errors import ConfigError
-from nas.yaml_files import read_yaml_mapping
+from nas.yaml_files import dump_yaml, read_yaml_mapping
 
 
 def add_campaign_arguments(parser, default_recipe: str, depth_flag: str = "--cells") -> None:
@@ -77,7 +75,7 @@ def run_campaign(args, jobs, folder: Path, recipe, splits, title: str, notes: li
         took_over = lock.acquire()
         if took_over:
             print(took_over)
-        write_text_atomic(folder / "campaign.yaml", yaml.safe_dump(
+        write_text_atomic(folder / "campaign.yaml", dump_yaml(
             {"title": title, "recipe": recipe.to_dict(), "jobs": [job.to_dict() for job in jobs]}, sort_keys=False))
         settings = CampaignSettings(folder=folder, recipe=recipe.to_dict(), resources=resources,
                                     imports=tuple(args.imports), ray_address=args.ray_address)

@@ -17,12 +17,10 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from nas.atomic_files import check_writable_folder, write_text_atomic
 from nas.errors import ConfigError
 from nas.search.experiment_config import ExperimentConfig
-from nas.yaml_files import read_yaml
+from nas.yaml_files import dump_yaml, read_yaml
 
 # What a resumed search may change; anything else would mix results trained differently in one table.
 CHANGEABLE_ON_RESUME = ("trials", "time_budget_s", "resources", "trial_time_limit_s", "max_retries", "ray_address",
@@ -106,4 +104,4 @@ def check_resume_matches(saved: dict, config: ExperimentConfig, space, recipe) -
 def write_experiment_file(paths: ExperimentPaths, config: ExperimentConfig, space, recipe) -> None:
     document = {"config": config.to_dict(), "recipe": dataclasses.asdict(recipe),
                 "space_decisions": space_fingerprint(space)}
-    write_text_atomic(paths.config, yaml.safe_dump(document, sort_keys=False))
+    write_text_atomic(paths.config, dump_yaml(document, sort_keys=False))

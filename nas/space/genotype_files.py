@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
-
 from nas.atomic_files import write_text_atomic
 from nas.errors import GenotypeError
 from nas.package_files import PUBLISHED_CELLS_DIR
 from nas.space.genotype import Genotype
-from nas.yaml_files import parse_yaml, read_text_file
+from nas.yaml_files import dump_yaml, parse_yaml, read_text_file
 
 
 def published_cell_names() -> list[str]:
@@ -66,5 +64,5 @@ def save_genotype(path, genotype: Genotype, **metadata) -> None:
     if path.suffix == ".json":
         text = json.dumps(document, indent=2) + "\n"
     else:
-        text = yaml.safe_dump(document, sort_keys=False, default_flow_style=None)
+        text = dump_yaml(document, sort_keys=False, default_flow_style=None)
     write_text_atomic(path, text)
