@@ -1,0 +1,122 @@
+"""The five residual units of He et al. 2016b (Identity Mappings in Deep Residual Networks, Fig. 4), selectable for
+CIFAR ResNet-110 (basic units) and ResNet-164 (bottleneck units), so the paper's Table 2 can be rerun; the full
+pre-activation unit also makes pre-activation ResNet-164 and ResNet-1001 (Table 3/4).
+
+Each variant is data: where BN and ReLU sit around the convolutions of the residual branch, and what follows the
+addition. The module order of a unit is therefore exactly the paper's figure.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from nas.models.registry import register_model
+from nas.models.zoo.blocks import ZeroPadShortcut
+from nas.models.zoo.papers import HE_2016B
+
+# variant: (layers around every conv but the last, around the last conv, after the addition)
+UNITS = {
+    "original": ("conv bn relu", "conv bn", "relu"),  # (a)
+    "bn_after_add": ("conv bn relu", "conv", "bn relu"),  # (b)
+    "relu_before_add": ("conv bn relu", "conv bn relu", ""),  # (c)
+    "relu_preact": ("relu conv bn", "relu conv bn", ""),  # (d) ReLU-only pre-activation
+    "full_preact": ("bn relu conv", "bn relu conv", ""),  # (e) full pre-activation
+}
+# The stem ends where the first unit's layers begin, and pre-activation networks activate after the last addition.
+STEMS = {"relu_preact": "conv bn", "full_preact": "conv"}
+HEADS = {"relu_preact": "relu", "full_preact": "bn relu"}
+POST_ACTIVATION_STEM = "conv bn relu"
+
+
+def _layers(pattern: str, conv: nn.Conv2d | None, channels: int) -> list[nn.Module]:
+    """Modules for a pattern such as "bn relu conv": a BN normalises the channels it sees at its place."""
+    modules: list[nn.Module] = []
+    for word in pattern.split():
+        if word == "conv":
+            modules.append(conv)
+            channels = conv.out_channels
+        elif word == "bn":
+            modules.append(nn.BatchNorm2d(channels))
+        else:  # not in place: a unit's first ReLU would otherwise overwrite the shortcut's input
+            modules.append(nn.ReLU())
+    return modules
+
+
+def _unit_convs(c_in: int, width: int, stride: int, bottleneck: bool) -> list[nn.Conv2d]:
+    if bottleneck:  # 1x1 reduce, 3x3 (strided), 1x1 expand to 4x
+        return [nn.Conv2d(c_in, width, 1, bias=False),
+                nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False),
+                nn.Conv2d(width, 4 * width, 1, bias=False)]
+    return [nn.Conv2d(c_in, width, 3, stride=stride, padding=1, bias=False),
+            nn.Conv2d(width, width, 3, padding=1, bias=False)]
+
+
+class ResidualUnit(nn.Module):
+    """One residual unit of `variant` (see UNITS). Basic units shortcut with zero padding (option A, as ResNet-110),
+    bottleneck units with a 1x1 projection that, in full pre-activation, reads the pre-activated input (the
+    authors' code)."""
+
+    def __init__(self, variant: str, c_in: int, width: int, stride: int, bottleneck: bool):
+        super().__init__()
+        middle, last, after = UNITS[variant]
+        convs = _unit_convs(c_in, width, stride, bottleneck)
+        c_out = convs[-1].out_channels
+        layers = [module for conv in convs[:-1] for module in _layers(middle, conv, conv.in_channels)]
+        layers += _layers(last, convs[-1], convs[-1].in_channels)
+        self.project_preactivated = variant == "full_preact"
+        split = 2 if self.project_preactivated else 0  # the leading BN-ReLU, shared with a projection
+        self.preact = nn.Sequential(*layers[:split])
+        self.branch = nn.Sequential(*layers[split:])
+        self.after = nn.Sequential(*_layers(after, None, c_out))
+        self.shortcut = nn.Identity()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = (nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False) if bottleneck
+                             else ZeroPadShortcut(c_in, c_out, stride))
+        self.project_preactivated &= isinstance(self.shortcut, nn.Conv2d)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pre = self.preact(x)
+        shortcut = self.shortcut(pre if self.project_preactivated else x)
+        return self.after(self.branch(pre) + shortcut)
+
+
+class VariantResNet(nn.Module):
+    """CIFAR ResNet of He et al. 2016b: a 16-filter 3x3 stem, three stages of 16, 32, 64 (x4 for bottlenecks)
+    filters, each with n units of `variant`; depth 6n+2 (basic) or 9n+2 (bottleneck)."""
+
+    def __init__(self, depth: int, variant: str, bottleneck: bool, num_classes: int = 10, in_channels: int = 3):
+        super().__init__()
+        convs_per_unit = 3 if bottleneck else 2
+        if (depth - 2) % (3 * convs_per_unit):
+            raise ValueError(f"depth must be {3 * convs_per_unit}n+2 for these units, got {depth}")
+        units = (depth - 2) // (3 * convs_per_unit)
+        stem = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
+        self.stem = nn.Sequential(*_layers(STEMS.get(variant, POST_ACTIVATION_STEM), stem, in_channels))
+        layers, c_in = [], 16
+        for stage, width in enumerate((16, 32, 64)):
+            for index in range(units):
+                layers.append(ResidualUnit(variant, c_in, width, 2 if stage and not index else 1, bottleneck))
+                c_in = 4 * width if bottleneck else width
+        self.layers = nn.Sequential(*layers)
+        self.head = nn.Sequential(*_layers(HEADS.get(variant, ""), None, c_in), nn.AdaptiveAvgPool2d(1))
+        self.classifier = nn.Linear(c_in, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.head(self.layers(self.stem(x))).flatten(1))
+
+
+def _register(name: str, depth: int, variant: str, bottleneck: bool, published: str) -> None:
+    def build(*, num_classes: int, in_channels: int = 3):
+        return VariantResNet(depth, variant, bottleneck, num_classes, in_channels)
+
+    kind = "bottleneck" if bottleneck else "basic"
+    register_model(name, image_size=32, paper=HE_2016B, published_params=published,
+                   description=f"CIFAR ResNet-{depth}, {kind} units: {variant.replace('_', ' ')}")(build)
+
+
+for _variant in UNITS:
+    _register(f"resnet110_{_variant}", 110, _variant, False, "1.7M")
+    _register(f"resnet164_{_variant}", 164, _variant, True, "1.7M")
+_register("preact_resnet164", 164, "full_preact", True, "1.7M")
+_register("preact_resnet1001", 1001, "full_preact", True, "10.2M")
