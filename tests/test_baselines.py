@@ -10,12 +10,13 @@ from nas.models import build_model, model_names
 from nas.models.baseline_table import baseline_rows, default_classes, our_params
 from nas.models.profile import count_params
 from nas.models.registry import get_model, list_models
+from nas.models.trainable import training_forward
 from nas.models.zoo.torchvision_nets import TORCHVISION_BASELINES
 
 BASELINES = [spec.name for spec in list_models("baseline")]
 PUBLISHED = [spec.name for spec in list_models("baseline") if spec.published_params is not None]
 SLOW = {"resnet1202", "preact_resnet1001", "densenet_bc190", "densenet_bc250", "vgg11", "vgg11_lrn", "vgg13",
-        "vgg16_c", "vgg16", "vgg19", "alexnet", "resnext101_32x8d", "resnext101_64x4d", "resnext101_32x4d"}
+        "vgg16_c", "vgg16", "vgg19", "alexnet", "resnext101_32x8d", "resnext101_64x4d", "resnext101_32x4d", "inception_v3"}
 
 
 def meta_model(**kwargs):
@@ -60,9 +61,10 @@ def test_forward_and_backward_on_a_small_batch(name):
     torch.manual_seed(0)
     size = small_input_size(name)
     model = build_model(baseline=name, num_classes=7, in_channels=3, image_size=size)
-    logits = model(torch.randn(2, 3, size, size))
-    assert logits.shape == (2, 7)
-    logits.sum().backward()
+    output = training_forward(model)(torch.randn(2, 3, size, size))  # auxiliary heads too
+    assert output.logits.shape == (2, 7)
+    heads = output.aux_logits if isinstance(output.aux_logits, tuple) else (output.aux_logits,)
+    sum(logits.sum() for logits in (output.logits, *heads) if logits is not None).backward()
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
 
 
@@ -70,7 +72,8 @@ def test_forward_and_backward_on_a_small_batch(name):
 def test_baselines_take_classes_and_input_channels(name):
     size = small_input_size(name)
     with torch.device("meta"):
-        assert meta_model(baseline=name, num_classes=7, in_channels=1)(torch.zeros(2, 1, size, size)).shape == (2, 7)
+        model = meta_model(baseline=name, num_classes=7, in_channels=1, image_size=size)
+        assert model(torch.zeros(2, 1, size, size)).shape == (2, 7)
 
 
 def test_every_baseline_cites_its_paper():

@@ -17,7 +17,8 @@ from torch import nn
 @dataclass
 class TrainingOutput:
     logits: torch.Tensor
-    aux_logits: torch.Tensor | None = None  # from an auxiliary head, in training only
+    # from an auxiliary head, in training only; a tuple where there are several (GoogLeNet's two)
+    aux_logits: torch.Tensor | tuple[torch.Tensor, ...] | None = None
 
 
 class TrainableNetwork(nn.Module):

@@ -184,8 +184,10 @@ def loss_function(forward_train, criterion, auxiliary_weight: float):
     def loss_and_logits(inputs, labels):
         output = forward_train(inputs)
         loss = criterion(output.logits, labels)
-        if output.aux_logits is not None and auxiliary_weight > 0:
-            loss = loss + auxiliary_weight * criterion(output.aux_logits, labels)
+        heads = output.aux_logits if isinstance(output.aux_logits, tuple) else (output.aux_logits,)
+        for aux_logits in heads if auxiliary_weight > 0 else ():
+            if aux_logits is not None:
+                loss = loss + auxiliary_weight * criterion(aux_logits, labels)
         return loss, output.logits
     return loss_and_logits
 

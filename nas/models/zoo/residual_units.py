@@ -1,6 +1,6 @@
 """The five residual units of He et al. 2016b (Identity Mappings in Deep Residual Networks, Fig. 4), selectable for
 CIFAR ResNet-110 (basic units) and ResNet-164 (bottleneck units), so the paper's Table 2 can be rerun; the full
-pre-activation unit also makes pre-activation ResNet-164 and ResNet-1001 (Table 3/4).
+pre-activation unit also makes pre-activation ResNet-164 and ResNet-1001 (Table 3/4) and Wide ResNet-28-10.
 
 Each variant is data: where BN and ReLU sit around the convolutions of the residual branch, and what follows the
 addition. The module order of a unit is therefore exactly the paper's figure.
@@ -13,7 +13,7 @@ from torch import nn
 
 from nas.models.registry import register_model
 from nas.models.zoo.blocks import ZeroPadShortcut
-from nas.models.zoo.papers import HE_2016B
+from nas.models.zoo.papers import HE_2016B, ZAGORUYKO_2016
 
 # variant: (layers around every conv but the last, around the last conv, after the addition)
 UNITS = {
@@ -53,25 +53,25 @@ def _unit_convs(c_in: int, width: int, stride: int, bottleneck: bool) -> list[nn
 
 
 class ResidualUnit(nn.Module):
-    """One residual unit of `variant` (see UNITS). Basic units shortcut with zero padding (option A, as ResNet-110),
-    bottleneck units with a 1x1 projection that, in full pre-activation, reads the pre-activated input (the
-    authors' code)."""
+    """One residual unit of `variant` (see UNITS). Where the shape changes, the shortcut zero-pads (option A, as
+    ResNet-110) or projects with a 1x1 conv (bottlenecks, Wide ResNets); in full pre-activation the projection reads
+    the pre-activated input (the authors' code)."""
 
-    def __init__(self, variant: str, c_in: int, width: int, stride: int, bottleneck: bool):
+    def __init__(self, variant: str, c_in: int, width: int, stride: int, bottleneck: bool, projection: bool):
         super().__init__()
         middle, last, after = UNITS[variant]
         convs = _unit_convs(c_in, width, stride, bottleneck)
         c_out = convs[-1].out_channels
         layers = [module for conv in convs[:-1] for module in _layers(middle, conv, conv.in_channels)]
         layers += _layers(last, convs[-1], convs[-1].in_channels)
-        self.project_preactivated = variant == "full_preact"
-        split = 2 if self.project_preactivated else 0  # the leading BN-ReLU, shared with a projection
+        self.project_preactivated = variant == "full_preact" and projection
+        split = 2 if variant == "full_preact" else 0  # the leading BN-ReLU, shared with a projection
         self.preact = nn.Sequential(*layers[:split])
         self.branch = nn.Sequential(*layers[split:])
         self.after = nn.Sequential(*_layers(after, None, c_out))
         self.shortcut = nn.Identity()
         if stride != 1 or c_in != c_out:
-            self.shortcut = (nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False) if bottleneck
+            self.shortcut = (nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False) if projection
                              else ZeroPadShortcut(c_in, c_out, stride))
         self.project_preactivated &= isinstance(self.shortcut, nn.Conv2d)
 
@@ -82,21 +82,20 @@ class ResidualUnit(nn.Module):
 
 
 class VariantResNet(nn.Module):
-    """CIFAR ResNet of He et al. 2016b: a 16-filter 3x3 stem, three stages of 16, 32, 64 (x4 for bottlenecks)
-    filters, each with n units of `variant`; depth 6n+2 (basic) or 9n+2 (bottleneck)."""
+    """CIFAR ResNet of He et al. 2016b: a 16-filter 3x3 stem, three stages of `widths` (x4 for bottlenecks)
+    filters, each with `units` units of `variant`."""
 
-    def __init__(self, depth: int, variant: str, bottleneck: bool, num_classes: int = 10, in_channels: int = 3):
+    def __init__(self, units: int, variant: str, bottleneck: bool, num_classes: int = 10, in_channels: int = 3,
+                 widths: tuple[int, ...] = (16, 32, 64), projection: bool | None = None):
         super().__init__()
-        convs_per_unit = 3 if bottleneck else 2
-        if (depth - 2) % (3 * convs_per_unit):
-            raise ValueError(f"depth must be {3 * convs_per_unit}n+2 for these units, got {depth}")
-        units = (depth - 2) // (3 * convs_per_unit)
+        projection = bottleneck if projection is None else projection
         stem = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
         self.stem = nn.Sequential(*_layers(STEMS.get(variant, POST_ACTIVATION_STEM), stem, in_channels))
         layers, c_in = [], 16
-        for stage, width in enumerate((16, 32, 64)):
+        for stage, width in enumerate(widths):
             for index in range(units):
-                layers.append(ResidualUnit(variant, c_in, width, 2 if stage and not index else 1, bottleneck))
+                stride = 2 if stage and not index else 1
+                layers.append(ResidualUnit(variant, c_in, width, stride, bottleneck, projection))
                 c_in = 4 * width if bottleneck else width
         self.layers = nn.Sequential(*layers)
         self.head = nn.Sequential(*_layers(HEADS.get(variant, ""), None, c_in), nn.AdaptiveAvgPool2d(1))
@@ -106,9 +105,17 @@ class VariantResNet(nn.Module):
         return self.classifier(self.head(self.layers(self.stem(x))).flatten(1))
 
 
+def units_per_stage(depth: int, bottleneck: bool) -> int:
+    """n of a depth-(6n+2) basic or (9n+2) bottleneck ResNet."""
+    layers_per_stage = 3 * (3 if bottleneck else 2)
+    if (depth - 2) % layers_per_stage:
+        raise ValueError(f"depth must be {layers_per_stage}n+2 for these units, got {depth}")
+    return (depth - 2) // layers_per_stage
+
+
 def _register(name: str, depth: int, variant: str, bottleneck: bool, published: str) -> None:
     def build(*, num_classes: int, in_channels: int = 3):
-        return VariantResNet(depth, variant, bottleneck, num_classes, in_channels)
+        return VariantResNet(units_per_stage(depth, bottleneck), variant, bottleneck, num_classes, in_channels)
 
     kind = "bottleneck" if bottleneck else "basic"
     register_model(name, image_size=32, paper=HE_2016B, published_params=published,
@@ -120,3 +127,13 @@ for _variant in UNITS:
     _register(f"resnet164_{_variant}", 164, _variant, True, "1.7M")
 _register("preact_resnet164", 164, "full_preact", True, "1.7M")
 _register("preact_resnet1001", 1001, "full_preact", True, "10.2M")
+
+
+@register_model("wide_resnet28_10", image_size=32, paper=ZAGORUYKO_2016, published_params="36.5M",
+                description="CIFAR Wide ResNet-28-10: full pre-activation basic units, 10x wider")
+def wide_resnet28_10(*, num_classes: int, in_channels: int = 3) -> VariantResNet:
+    """WRN-28-10 (Zagoruyko & Komodakis 2016, Table 1 and 4): WRN-d-k has (d-4)/6 pre-activation basic units per
+    stage of 16k, 32k, 64k filters, 1x1 projections where the shape changes (they count in d); no dropout."""
+    depth, widen = 28, 10
+    return VariantResNet((depth - 4) // 6, "full_preact", False, num_classes, in_channels,
+                         widths=(16 * widen, 32 * widen, 64 * widen), projection=True)

@@ -1,0 +1,106 @@
+"""What makes each baseline family what its paper says, beyond its size: the residual units of He et al. 2016b,
+LeNet-5's connection table, Network in Network's layers, and the auxiliary heads of the Inception networks."""
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from nas.models import build_model
+from nas.models.profile import count_params
+from nas.models.trainable import training_forward
+from nas.train.trainer import loss_function
+
+# He et al. 2016b, Fig. 4: the residual branch of each unit, then what follows the addition, written out here
+# rather than read from the module's table, so a wrong table fails.
+PAPER_UNITS = {
+    "original": ("conv bn relu conv bn", "relu"),
+    "bn_after_add": ("conv bn relu conv", "bn relu"),
+    "relu_before_add": ("conv bn relu conv bn relu", ""),
+    "relu_preact": ("relu conv bn relu conv bn", ""),
+    "full_preact": ("bn relu conv bn relu conv", ""),
+}
+WORDS = {nn.Conv2d: "conv", nn.BatchNorm2d: "bn", nn.ReLU: "relu"}
+
+
+def words(modules) -> str:
+    return " ".join(WORDS[type(module)] for module in modules)
+
+
+@pytest.mark.parametrize("variant", sorted(PAPER_UNITS))
+@pytest.mark.parametrize("depth, convs", [(110, 2), (164, 3)])
+def test_residual_units_are_the_papers(variant, depth, convs):
+    with torch.device("meta"):
+        model = build_model(baseline=f"resnet{depth}_{variant}")
+    branch, after = PAPER_UNITS[variant]
+    if convs == 3:  # the middle conv's layers repeat around the 1x1 convs of a bottleneck
+        pieces = branch.split("conv")
+        branch = "conv".join([pieces[0], pieces[1], pieces[1], pieces[2]])
+    units = list(model.layers)
+    assert len(units) == 3 * (depth - 2) // (3 * convs)
+    for unit in units:
+        assert words([*unit.preact, *unit.branch]) == " ".join(branch.split())
+        assert words(unit.after) == after
+
+
+def test_residual_unit_variants_compute_different_functions():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 32, 32)
+    outputs = {}
+    for variant in PAPER_UNITS:
+        torch.manual_seed(1)
+        model = build_model(baseline=f"resnet110_{variant}")  # training mode: a fresh BN in eval is the identity
+        with torch.no_grad():
+            outputs[variant] = model.layers[0](model.stem(x))
+    names = sorted(outputs)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not torch.allclose(outputs[a], outputs[b]), (a, b)
+    assert (outputs["original"] >= 0).all() and (outputs["bn_after_add"] >= 0).all()  # ReLU after the addition
+    assert (outputs["full_preact"] < 0).any()  # identity path: nothing rectifies the sum
+
+
+def test_preact_resnet164_is_the_full_preactivation_unit():
+    with torch.device("meta"):
+        ours = build_model(baseline="preact_resnet164")
+        full = build_model(baseline="resnet164_full_preact")
+    assert [(k, v.shape) for k, v in ours.state_dict().items()] == [(k, v.shape) for k, v in full.state_dict().items()]
+
+
+def test_lenet5_c3_reads_the_papers_connection_table():
+    model = build_model(baseline="lenet5", in_channels=1)
+    c3 = model.features[3]
+    assert [conv.in_channels for conv in c3.convs] == [3] * 6 + [4] * 9 + [6]
+    assert sum(p.numel() for p in c3.parameters()) == 1516  # the paper's count for C3
+    assert count_params(model) - 850 == 60_000  # everything but our linear output layer: the paper's 60,000
+
+
+def test_network_in_network_has_the_papers_layers_and_no_fully_connected_layer():
+    model = build_model(baseline="nin")
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.kernel_size[0], c.out_channels) for c in convs] == [
+        (5, 192), (1, 160), (1, 96), (5, 192), (1, 192), (1, 192), (3, 192), (1, 192), (1, 10)]
+    assert not any(isinstance(m, nn.Linear) for m in model.modules())
+    assert count_params(model) == sum(c.weight.numel() + c.bias.numel() for c in convs) == 966_986
+
+
+@pytest.mark.parametrize("name, heads", [("googlenet", 2), pytest.param("inception_v3", 1, marks=pytest.mark.slow)])
+def test_inception_networks_train_their_auxiliary_heads(name, heads):
+    with torch.device("meta"):
+        ours = build_model(baseline=name, num_classes=1000, image_size=299)
+        reference = getattr(torchvision.models, name)(weights=None, aux_logits=False, init_weights=False)
+    assert isinstance(ours, type(reference))  # torchvision's class, with the trainer's view of the heads
+    assert count_params(ours) == sum(p.numel() for p in reference.parameters())  # heads left out, as the papers do
+    size = 64 if name == "googlenet" else 299
+    model = build_model(baseline=name, num_classes=5, image_size=size)
+    x, labels = torch.randn(2, 3, size, size), torch.tensor([0, 1])
+    torch.manual_seed(0)
+    output = training_forward(model)(x)
+    assert output.logits.shape == (2, 5) and len(output.aux_logits) == heads
+    losses = []
+    for weight in (0.0, 0.3):
+        torch.manual_seed(0)  # the same dropout draws
+        losses.append(loss_function(training_forward(model), nn.CrossEntropyLoss(), weight)(x, labels)[0])
+    expected = sum(nn.functional.cross_entropy(head, labels) for head in output.aux_logits)
+    assert (losses[1] - losses[0]).item() == pytest.approx(0.3 * expected.item(), rel=1e-4)
+    assert model(x).shape == (2, 5) and model.eval()(x[:1]).shape == (1, 5)  # logits only, in both modes
