@@ -6,7 +6,7 @@ import torch
 import torchvision
 from torch import nn
 
-from nas.models import build_model
+from nas.models import build_model, get_model
 from nas.models.profile import count_params
 from nas.models.trainable import training_forward
 from nas.train.trainer import loss_function
@@ -104,3 +104,29 @@ def test_inception_networks_train_their_auxiliary_heads(name, heads):
     expected = sum(nn.functional.cross_entropy(head, labels) for head in output.aux_logits)
     assert (losses[1] - losses[0]).item() == pytest.approx(0.3 * expected.item(), rel=1e-4)
     assert model(x).shape == (2, 5) and model.eval()(x[:1]).shape == (1, 5)  # logits only, in both modes
+
+
+@pytest.mark.parametrize("name, module, count", [
+    ("se_resnet50", "SqueezeExcite", 16), ("se_resnext50_32x4d", "SqueezeExcite", 16),
+    ("se_resnet110", "SqueezeExcite", 54), ("se_resnet164", "SqueezeExcite", 54),
+    ("sknet50", "SelectiveKernel", 16), ("sknet29", "SelectiveKernel", 9),
+    ("shufflenet_v1_g3", "ShuffleUnit", 16),
+])  # fmt: skip
+def test_attention_and_shuffle_networks_use_the_ops_modules(name, module, count):
+    """One module per residual block (or ShuffleNet unit), the very class the `se_block`, `sk_conv` and
+    `shuffle_conv_3x3` ops build."""
+    from nas.models import attention, layers
+
+    cls = getattr(attention, module, None) or getattr(layers, module)
+    with torch.device("meta"):
+        model = build_model(baseline=name, image_size=get_model(name).image_size)
+    assert sum(type(m) is cls for m in model.modules()) == count
+
+
+def test_shuffle_op_is_unchanged_by_the_networks_unit():
+    from nas.models.ops import build_op
+
+    op = build_op("shuffle_conv_3x3", 24, stride=2)
+    assert [type(m).__name__ for m in op] == ["ReLU", "Conv2d", "BatchNorm2d", "ReLU", "ChannelShuffle", "Conv2d",
+                                              "BatchNorm2d", "Conv2d", "BatchNorm2d"]
+    assert op(torch.randn(2, 24, 8, 8)).shape == (2, 24, 4, 4)

@@ -15,12 +15,14 @@ def _arguments(parser) -> None:
                   arguments=_arguments)
 def run_baselines(args) -> int:
     """List every baseline: name, input scale (CIFAR: 32 px, ImageNet: 224 px), our parameter count at the published
-    class count (10 or 1000) beside the published one, and the paper that designed it."""
+    class count (10 or 1000) beside the published one, our multiply-adds beside the paper's where it gives them,
+    and the paper that designed it."""
     from nas.models.baseline_table import baseline_rows, millions
 
     rows = [row for row in baseline_rows() if args.scale is None or row.scale == args.scale]
-    table = [(row.name, row.scale, millions(row.params), _published(row, millions), row.paper) for row in rows]
-    header = ("name", "scale", "params (ours)", "published", "paper")
+    table = [(row.name, row.scale, millions(row.params), _published(row, millions), _macs(row, millions), row.paper)
+             for row in rows]
+    header = ("name", "scale", "params (ours)", "published", "multiply-adds (ours / published)", "paper")
     if args.format == "markdown":
         print("| " + " | ".join(header) + " |")
         print("|" + "|".join(" --- " for _ in header) + "|")
@@ -37,3 +39,7 @@ def _published(row, millions) -> str:
     if row.published is None:
         return "not published"
     return millions(row.published) + (" (torchvision)" if row.source == "torchvision" else "")
+
+
+def _macs(row, millions) -> str:
+    return "-" if row.published_macs is None else f"{millions(row.macs)} / {millions(row.published_macs)}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from nas.models.profile import count_params
+from nas.models.profile import count_params, count_params_and_macs
 from nas.models.registry import ModelSpec, list_models
 
 
@@ -20,6 +20,8 @@ class BaselineRow:
     source: str
     paper: str
     description: str
+    macs: int | None = None  # ours, counted where the paper publishes multiply-adds
+    published_macs: int | None = None
 
     @property
     def deviation(self) -> float | None:
@@ -32,20 +34,29 @@ def default_classes(spec: ModelSpec) -> int:
     return 1000 if spec.scale == "ImageNet" else 10
 
 
-def our_params(spec: ModelSpec) -> int:
-    """Parameters of the baseline as published (RGB, the paper's classes), built on the meta device: no memory."""
+def published_model(spec: ModelSpec) -> torch.nn.Module:
+    """The baseline as published (RGB, the paper's classes), built on the meta device: no memory."""
     from nas.models import build_model
 
     with torch.device("meta"):
-        model = build_model(baseline=spec.name, num_classes=default_classes(spec), image_size=spec.image_size)
-    return count_params(model)
+        return build_model(baseline=spec.name, num_classes=default_classes(spec), image_size=spec.image_size)
+
+
+def our_params(spec: ModelSpec) -> int:
+    return count_params(published_model(spec))
+
+
+def our_macs(spec: ModelSpec) -> int:
+    """Multiply-adds of one image at the size the network was designed for."""
+    return count_params_and_macs(published_model(spec), (3, spec.image_size, spec.image_size))["macs"]
 
 
 def baseline_rows(names: list[str] | None = None) -> list[BaselineRow]:
     specs = [spec for spec in list_models("baseline") if names is None or spec.name in names]
     specs.sort(key=lambda spec: spec.scale != "CIFAR")  # stable: CIFAR first, each in registration order
     return [BaselineRow(spec.name, spec.scale, our_params(spec), spec.published_params, spec.source, spec.paper,
-                        spec.description) for spec in specs]
+                        spec.description, our_macs(spec) if spec.published_macs else None, spec.published_macs)
+            for spec in specs]
 
 
 def millions(count: int | None) -> str:

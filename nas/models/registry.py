@@ -39,6 +39,8 @@ class ModelSpec:
     published_params: int | None = None  # None: the paper gives no count
     published_text: str = ""  # the count as printed ("0.85M"), which says how much the paper rounded
     source: str = ""  # "paper" (checked within 2%) or "torchvision" (checked exactly)
+    published_macs: int | None = None  # multiply-adds per image at `image_size`, where the paper gives them
+    published_macs_text: str = ""
     min_image_size: int = 1  # smallest input the network's strides or fixed layers allow
     max_image_size: int | None = None  # CIFAR-only networks: CIFAR_MAX_IMAGE_SIZE
 
@@ -48,7 +50,11 @@ class ModelSpec:
         (half a unit of its last printed digit: "0.8M" stands for anything in [0.75M, 0.85M]) from a paper's."""
         if self.published_params is None or self.source == "torchvision":
             return 0
-        return max(round(0.02 * self.published_params), _half_unit(self.published_text))
+        return _tolerance(self.published_params, self.published_text)
+
+    @property
+    def macs_tolerance(self) -> int:
+        return 0 if self.published_macs is None else _tolerance(self.published_macs, self.published_macs_text)
 
     @property
     def scale(self) -> str:
@@ -80,6 +86,10 @@ def parse_count(count: int | float | str) -> int:
     return int(count)
 
 
+def _tolerance(count: int, printed: str) -> int:
+    return max(round(0.02 * count), _half_unit(printed))
+
+
 def _half_unit(printed: str) -> int:
     """Half a unit of the last digit of a count printed as "0.85M": 5000."""
     text = printed.strip().upper()
@@ -93,13 +103,14 @@ def _half_unit(printed: str) -> int:
 
 def register_model(name: str, *, kind: str = "baseline", description: str = "", image_size: int = 32,
                    replace: bool = False, paper: str = "", published_params: int | str | None = None,
-                   source: str | None = None, min_image_size: int = 1, max_image_size: int | None = None,
-                   **defaults):
+                   source: str | None = None, published_macs: int | str | None = None, min_image_size: int = 1,
+                   max_image_size: int | None = None, **defaults):
     """Decorator registering a model builder under `name` (see the module docstring for the builder signatures).
 
     Baselines: `paper` cites the design, `published_params` is its published parameter count (`source` "paper",
     the default when a count is given, or "torchvision"), a number or a text as the paper prints it ("0.85M"); a network designed for small inputs (`image_size` up to
-    CIFAR_MAX_IMAGE_SIZE) refuses larger ones unless `max_image_size` says otherwise."""
+    CIFAR_MAX_IMAGE_SIZE) refuses larger ones unless `max_image_size` says otherwise. `published_macs`: the
+    multiply-adds per image the paper gives, at `image_size`."""
     if kind not in KINDS:
         raise ValueError(f"model kind must be one of {KINDS}, got {kind!r}")
     source = source if source is not None else ("paper" if published_params is not None else "")
@@ -109,12 +120,14 @@ def register_model(name: str, *, kind: str = "baseline", description: str = "", 
         max_image_size = CIFAR_MAX_IMAGE_SIZE
     published = parse_count(published_params) if published_params is not None else None
     printed = published_params if isinstance(published_params, str) else ""
+    macs = parse_count(published_macs) if published_macs is not None else None
+    macs_printed = published_macs if isinstance(published_macs, str) else ""
 
     def add(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         doc_lines = (builder.__doc__ or "").strip().splitlines()
         text = description or (doc_lines[0] if doc_lines else "")
         MODELS.register(name, ModelSpec(name, kind, builder, text, image_size, dict(defaults), paper, published,
-                                        printed, source, min_image_size, max_image_size), replace=replace)
+                                        printed, source, macs, macs_printed, min_image_size, max_image_size), replace=replace)
         return builder
 
     return add

@@ -11,9 +11,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from nas.models.attention import SqueezeExcite
 from nas.models.registry import register_model
 from nas.models.zoo.blocks import ZeroPadShortcut
-from nas.models.zoo.papers import HE_2016B, ZAGORUYKO_2016
+from nas.models.zoo.papers import HE_2016B, HU_2018, ZAGORUYKO_2016
 
 # variant: (layers around every conv but the last, around the last conv, after the addition)
 UNITS = {
@@ -57,7 +58,8 @@ class ResidualUnit(nn.Module):
     ResNet-110) or projects with a 1x1 conv (bottlenecks, Wide ResNets); in full pre-activation the projection reads
     the pre-activated input (the authors' code)."""
 
-    def __init__(self, variant: str, c_in: int, width: int, stride: int, bottleneck: bool, projection: bool):
+    def __init__(self, variant: str, c_in: int, width: int, stride: int, bottleneck: bool, projection: bool,
+                 squeeze_excite: bool = False):
         super().__init__()
         middle, last, after = UNITS[variant]
         convs = _unit_convs(c_in, width, stride, bottleneck)
@@ -68,6 +70,8 @@ class ResidualUnit(nn.Module):
         split = 2 if variant == "full_preact" else 0  # the leading BN-ReLU, shared with a projection
         self.preact = nn.Sequential(*layers[:split])
         self.branch = nn.Sequential(*layers[split:])
+        # SE-ResNet (Hu et al. 2018): the residual is recalibrated before the addition
+        self.attention = SqueezeExcite(c_out) if squeeze_excite else nn.Identity()
         self.after = nn.Sequential(*_layers(after, None, c_out))
         self.shortcut = nn.Identity()
         if stride != 1 or c_in != c_out:
@@ -78,7 +82,7 @@ class ResidualUnit(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pre = self.preact(x)
         shortcut = self.shortcut(pre if self.project_preactivated else x)
-        return self.after(self.branch(pre) + shortcut)
+        return self.after(self.attention(self.branch(pre)) + shortcut)
 
 
 class VariantResNet(nn.Module):
@@ -86,7 +90,8 @@ class VariantResNet(nn.Module):
     filters, each with `units` units of `variant`."""
 
     def __init__(self, units: int, variant: str, bottleneck: bool, num_classes: int = 10, in_channels: int = 3,
-                 widths: tuple[int, ...] = (16, 32, 64), projection: bool | None = None):
+                 widths: tuple[int, ...] = (16, 32, 64), projection: bool | None = None,
+                 squeeze_excite: bool = False):
         super().__init__()
         projection = bottleneck if projection is None else projection
         stem = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
@@ -95,7 +100,7 @@ class VariantResNet(nn.Module):
         for stage, width in enumerate(widths):
             for index in range(units):
                 stride = 2 if stage and not index else 1
-                layers.append(ResidualUnit(variant, c_in, width, stride, bottleneck, projection))
+                layers.append(ResidualUnit(variant, c_in, width, stride, bottleneck, projection, squeeze_excite))
                 c_in = 4 * width if bottleneck else width
         self.layers = nn.Sequential(*layers)
         self.head = nn.Sequential(*_layers(HEADS.get(variant, ""), None, c_in), nn.AdaptiveAvgPool2d(1))
@@ -127,6 +132,15 @@ for _variant in UNITS:
     _register(f"resnet164_{_variant}", 164, _variant, True, "1.7M")
 _register("preact_resnet164", 164, "full_preact", True, "1.7M")
 _register("preact_resnet1001", 1001, "full_preact", True, "10.2M")
+
+
+@register_model("se_resnet164", image_size=32, paper=HU_2018,
+                description="CIFAR SE-ResNet-164: pre-activation bottleneck units with squeeze-and-excitation")
+def se_resnet164(*, num_classes: int, in_channels: int = 3) -> VariantResNet:
+    """SE-ResNet-164 (Hu et al. 2018, Table 4, CIFAR): pre-activation ResNet-164 with the `se_block` op's module
+    on each residual; the paper gives no CIFAR parameter counts."""
+    return VariantResNet(units_per_stage(164, True), "full_preact", True, num_classes, in_channels,
+                         squeeze_excite=True)
 
 
 @register_model("wide_resnet28_10", image_size=32, paper=ZAGORUYKO_2016, published_params="36.5M",

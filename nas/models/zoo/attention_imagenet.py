@@ -1,0 +1,56 @@
+"""SE-ResNet-50, SE-ResNeXt-50 (Hu et al. 2018) and SKNet-50 (Li et al. 2019) on ImageNet: torchvision's ResNet-50
+and ResNeXt-50 (32x4d) with the attention modules the `se_block` and `sk_conv` ops use put into every bottleneck,
+so nothing of the networks is rewritten."""
+
+from __future__ import annotations
+
+import torchvision.models as tv_models
+from torch import nn
+
+from nas.models.attention import SelectiveKernel, SqueezeExcite
+from nas.models.registry import register_model
+from nas.models.zoo.papers import HU_2018, LI_2019
+from nas.models.zoo.torchvision_nets import replace_first_conv
+
+
+def bottlenecks(model: nn.Module):
+    return [module for module in model.modules() if isinstance(module, tv_models.resnet.Bottleneck)]
+
+
+def add_squeeze_excite(model: nn.Module) -> nn.Module:
+    """SE recalibrates each bottleneck's residual after its last BN, before the addition (the paper's Fig. 3)."""
+    for block in bottlenecks(model):
+        block.bn3 = nn.Sequential(block.bn3, SqueezeExcite(block.bn3.num_features))
+    return model
+
+
+def add_selective_kernels(model: nn.Module, groups: int) -> nn.Module:
+    """Each bottleneck's grouped 3x3 conv becomes a selective kernel conv over as many groups (M=2, r=16, L=32,
+    the paper's SKNet-50); its branches end in BN + ReLU, so the block's BN after it goes."""
+    for block in bottlenecks(model):
+        conv = block.conv2
+        block.conv2 = SelectiveKernel(conv.in_channels, conv.out_channels, conv.stride[0], groups=groups)
+        block.bn2 = nn.Identity()  # the block's ReLU after it is then a no-op on the non-negative fused output
+    return model
+
+
+# name: (torchvision function, how to change it, paper, parameters as printed)
+ATTENTION_NETWORKS = {
+    "se_resnet50": ("resnet50", add_squeeze_excite, HU_2018, "28.1M"),  # Table 2
+    "se_resnext50_32x4d": ("resnext50_32x4d", add_squeeze_excite, HU_2018, "27.5M"),
+    "sknet50": ("resnext50_32x4d", lambda model: add_selective_kernels(model, 32), LI_2019, "27.5M"),  # Table 2
+}
+
+
+def _register(name: str, function: str, change, paper: str, published: str) -> None:
+    def build(*, num_classes: int, in_channels: int = 3):
+        model = getattr(tv_models, function)(weights=None, num_classes=num_classes)
+        return replace_first_conv(change(model), in_channels)
+
+    register_model(name, image_size=224, paper=paper, published_params=published,
+                   description=f"torchvision {function} with {name.split('_')[0][:2].upper()} attention (ImageNet)")(
+        build)
+
+
+for _name, _entry in ATTENTION_NETWORKS.items():
+    _register(_name, *_entry)
