@@ -130,3 +130,43 @@ def test_shuffle_op_is_unchanged_by_the_networks_unit():
     assert [type(m).__name__ for m in op] == ["ReLU", "Conv2d", "BatchNorm2d", "ReLU", "ChannelShuffle", "Conv2d",
                                               "BatchNorm2d", "Conv2d", "BatchNorm2d"]
     assert op(torch.randn(2, 24, 8, 8)).shape == (2, 24, 4, 4)
+
+
+def test_fractalnet_global_drop_path_computes_one_column_only():
+    from nas.models.zoo.fractalnet import Route
+
+    torch.manual_seed(0)
+    model = build_model(baseline="fractalnet20")
+    block, x = model.blocks[0], torch.randn(2, 3, 8, 8)
+    block(x, Route(column=0)).sum().backward()  # the shallowest column: one conv
+    assert block.shallow[0][0].weight.grad is not None
+    assert all(p.grad is None for p in [*block.first.parameters(), *block.second.parameters()])
+    model.zero_grad(set_to_none=True)
+    block(x, Route(column=2)).sum().backward()  # the deepest: four convs, none of the shallower columns'
+    assert block.shallow[0][0].weight.grad is None and block.first.shallow[0][0].weight.grad is None
+    deepest = block.first.first.shallow[0][0].weight.grad
+    assert deepest is not None
+
+
+def test_fractalnet_local_drop_path_keeps_at_least_one_input_of_each_join():
+    from nas.models.zoo.fractalnet import Route, join
+
+    torch.manual_seed(0)
+    inputs = [torch.full((1,), float(value)) for value in (1, 2, 4)]
+    assert join(inputs, Route()).item() == pytest.approx(7 / 3)
+    dropped_all = {join(inputs, Route(local_drop=1.0)).item() for _ in range(30)}
+    assert dropped_all <= {1.0, 2.0, 4.0} and len(dropped_all) > 1  # one input, chosen at random
+    some = {round(join(inputs, Route(local_drop=0.5)).item(), 4) for _ in range(60)}
+    assert round(7 / 3, 4) in some and len(some) > 3
+
+
+def test_fractalnet_trains_with_both_drop_paths_and_evaluates_with_none():
+    torch.manual_seed(0)
+    model = build_model(baseline="fractalnet20")
+    routes = [model.route() for _ in range(200)]
+    assert 60 < sum(route.column is not None for route in routes) < 140
+    assert {route.column for route in routes} == {None, 0, 1, 2}
+    assert all(route.local_drop == 0.15 for route in routes if route.column is None)
+    model.eval()
+    x = torch.randn(1, 3, 32, 32)
+    assert torch.equal(model(x), model(x))
