@@ -17,6 +17,7 @@ BASELINES = [spec.name for spec in list_models("baseline")]
 PUBLISHED = [spec.name for spec in list_models("baseline") if spec.published_params is not None]
 WITH_MACS = [spec.name for spec in list_models("baseline") if spec.published_macs is not None]
 # Where our reading of the paper misses its count by more than 2%, and why (see the network's module).
+ONE_PATH_PER_BATCH = {"fractalnet20"}  # global drop-path trains one column of a batch
 KNOWN_DEVIATIONS = {
     "sknet29": 0.025,  # the SK paper does not give SKNet-29's SK groups; 32 gives +2.1%
     "fractalnet20": 0.13,  # the layout of the paper's Section 4.1 holds 33.7M, its Table 1 says 38.6M
@@ -78,7 +79,8 @@ def test_forward_and_backward_on_a_small_batch(name):
     assert output.logits.shape == (2, 7)
     heads = output.aux_logits if isinstance(output.aux_logits, tuple) else (output.aux_logits,)
     sum(logits.sum() for logits in (output.logits, *heads) if logits is not None).backward()
-    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+    trained = [p.grad is not None for p in model.parameters() if p.requires_grad]
+    assert all(trained) or name in ONE_PATH_PER_BATCH and any(trained)
 
 
 @pytest.mark.parametrize("name", BASELINES)

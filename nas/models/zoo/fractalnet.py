@@ -2,7 +2,8 @@
 paper's drop-path: local (each input of a join dropped with probability 0.15, one always kept) and global (one
 column for the whole network), each used for half of the training batches.
 
-Random choices come from torch's generator, which the trainer seeds per epoch. The paper's 20-layer network as
+Random choices come from torch's CPU generator (also for models on the meta device or a GPU), which the trainer
+seeds per epoch. The paper's 20-layer network as
 its Section 4.1 describes it (B=5, C=3, 64-512 filters) holds 33.7M parameters, not the 38.6M of its Table 1."""
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ class Route:
 def join(inputs: list[torch.Tensor], route: Route) -> torch.Tensor:
     """The mean of a join's inputs, those that local drop-path keeps (at least one)."""
     if route.local_drop > 0 and len(inputs) > 1:
-        kept = [x for x, draw in zip(inputs, torch.rand(len(inputs)).tolist()) if draw >= route.local_drop]
-        inputs = kept or [inputs[int(torch.randint(len(inputs), ()))]]
+        kept = [x for x, draw in zip(inputs, torch.rand(len(inputs), device="cpu").tolist()) if draw >= route.local_drop]
+        inputs = kept or [inputs[int(torch.randint(len(inputs), (), device="cpu"))]]
     return torch.stack(inputs).mean(dim=0)
 
 
@@ -79,8 +80,8 @@ class FractalNet(nn.Module):
         """Per batch in training: global drop-path (one column, the same in every block) or local drop-path."""
         if not self.training:
             return Route()
-        if float(torch.rand(())) < self.global_share:
-            return Route(column=int(torch.randint(self.columns, ())))
+        if float(torch.rand((), device="cpu")) < self.global_share:
+            return Route(column=int(torch.randint(self.columns, (), device="cpu")))
         return Route(local_drop=self.local_drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
