@@ -170,3 +170,16 @@ def test_fractalnet_trains_with_both_drop_paths_and_evaluates_with_none():
     model.eval()
     x = torch.randn(1, 3, 32, 32)
     assert torch.equal(model(x), model(x))
+
+
+def test_fractalnet_is_not_captured_in_a_cuda_graph():
+    from nas.errors import ConfigError
+    from nas.train.recipe import Recipe
+    from nas.train.step_setup import use_cuda_graph
+
+    cuda = torch.device("cuda")  # only its type is read
+    with torch.device("meta"):
+        fractal, resnet = build_model(baseline="fractalnet20"), build_model(baseline="resnet20")
+    assert use_cuda_graph(Recipe(), cuda, resnet) and not use_cuda_graph(Recipe(), cuda, fractal)
+    with pytest.raises(ConfigError, match="freeze"):
+        use_cuda_graph(Recipe(cuda_graph="on"), cuda, fractal)

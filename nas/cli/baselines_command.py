@@ -20,7 +20,7 @@ def run_baselines(args) -> int:
     from nas.models.baseline_table import baseline_rows, millions
 
     rows = [row for row in baseline_rows() if args.scale is None or row.scale == args.scale]
-    table = [(row.name, row.scale, millions(row.params), _published(row, millions), _macs(row, millions), row.paper)
+    table = [(row.name, row.scale, _ours(row, millions), _published(row, millions), _macs(row, millions), row.paper)
              for row in rows]
     header = ("name", "scale", "params (ours)", "published", "multiply-adds (ours / published)", "paper")
     if args.format == "markdown":
@@ -38,8 +38,16 @@ def run_baselines(args) -> int:
 def _published(row, millions) -> str:
     if row.published is None:
         return "not published"
-    return millions(row.published) + (" (torchvision)" if row.source == "torchvision" else "")
+    if row.source == "torchvision":
+        return f"{row.published:,} (torchvision)"
+    return row.published_text or millions(row.published)
 
 
 def _macs(row, millions) -> str:
-    return "-" if row.published_macs is None else f"{millions(row.macs)} / {millions(row.published_macs)}"
+    if row.published_macs is None:
+        return "-"
+    return f"{millions(row.macs)} / {row.published_macs_text or millions(row.published_macs)}"
+
+
+def _ours(row, millions) -> str:
+    return f"{row.params:,}" if row.source == "torchvision" else millions(row.params)

@@ -22,6 +22,8 @@ class BaselineRow:
     description: str
     macs: int | None = None  # ours, counted where the paper publishes multiply-adds
     published_macs: int | None = None
+    published_text: str = ""  # as printed ("0.85M")
+    published_macs_text: str = ""
 
     @property
     def deviation(self) -> float | None:
@@ -55,7 +57,8 @@ def baseline_rows(names: list[str] | None = None) -> list[BaselineRow]:
     specs = [spec for spec in list_models("baseline") if names is None or spec.name in names]
     specs.sort(key=lambda spec: spec.scale != "CIFAR")  # stable: CIFAR first, each in registration order
     return [BaselineRow(spec.name, spec.scale, our_params(spec), spec.published_params, spec.source, spec.paper,
-                        spec.description, our_macs(spec) if spec.published_macs else None, spec.published_macs)
+                        spec.description, our_macs(spec) if spec.published_macs else None, spec.published_macs,
+                        spec.published_text, spec.published_macs_text)
             for spec in specs]
 
 

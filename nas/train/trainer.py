@@ -119,7 +119,7 @@ class _Run:
 
     @classmethod
     def set_up(cls, model, splits: Splits, recipe: Recipe, device: torch.device, seed: int) -> "_Run":
-        graph = use_cuda_graph(recipe, device)
+        graph = use_cuda_graph(recipe, device, model)
         criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
         shape = (splits.channels, splits.image_size, splits.image_size)
         # The recipe's bf16/channels_last, or on a CUDA graph the fastest of them by a short probe (format_probe.py)

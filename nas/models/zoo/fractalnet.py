@@ -64,6 +64,8 @@ class FractalNet(nn.Module):
     """B fractal blocks of C columns, each followed by a 2x2 max pool, then a linear classifier (20 layers: B=5,
     C=3, 64, 128, 256, 512, 512 filters, dropout 0 to 0.4 by block, Section 4.1)."""
 
+    graph_capturable = False  # the route is drawn per batch: a captured CUDA graph would replay one route
+
     def __init__(self, columns: int = 3, widths=(64, 128, 256, 512, 512), dropouts=(0.0, 0.1, 0.2, 0.3, 0.4),
                  num_classes: int = 10, in_channels: int = 3, local_drop: float = 0.15, global_share: float = 0.5):
         super().__init__()
