@@ -183,3 +183,66 @@ def test_fractalnet_is_not_captured_in_a_cuda_graph():
     assert use_cuda_graph(Recipe(), cuda, resnet) and not use_cuda_graph(Recipe(), cuda, fractal)
     with pytest.raises(ConfigError, match="freeze"):
         use_cuda_graph(Recipe(cuda_graph="on"), cuda, fractal)
+
+
+def learned_convs(model):
+    from nas.models.zoo.condensenet import LearnedGroupConv
+
+    return [m for m in model.modules() if isinstance(m, LearnedGroupConv)]
+
+
+def nonzero_group_weights(model) -> int:
+    return sum(int(((m.conv.weight[:, :, 0, 0] * m.mask) != 0).sum()) for m in learned_convs(model))
+
+
+def test_condensenet_schedule_prunes_a_quarter_of_each_groups_inputs_per_stage():
+    torch.manual_seed(0)
+    model = build_model(baseline="condensenet86")
+    total = sum(m.conv.weight.numel() for m in learned_convs(model))
+    for progress, kept in ((0.0, 4), (0.1, 4), (1 / 6, 3), (0.3, 3), (2 / 6, 2), (0.5, 1), (0.9, 1)):
+        model.set_progress(progress)
+        assert nonzero_group_weights(model) == total * kept // 4, progress
+    for conv in learned_convs(model):  # every group reads its own quarter of the inputs
+        kept = conv.kept_inputs()
+        assert {len(channels) for channels in kept} == {conv.conv.in_channels // 4}
+        assert len({tuple(channels.tolist()) for channels in kept}) > 1
+
+
+def test_condensed_network_is_standard_group_convs_computing_the_same():
+    from nas.models.zoo.condensenet import condense
+
+    torch.manual_seed(0)
+    model = build_model(baseline="condensenet86")
+    with pytest.raises(ValueError, match="fully condensed"):
+        condense(build_model(baseline="condensenet86"))
+    model.set_progress(0.5)
+    model.eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        expected = model(x)
+        inference_params = model.inference_params()
+        condense(model)
+        assert torch.allclose(model(x), expected, atol=1e-5)
+    assert not learned_convs(model)
+    grouped = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1)]
+    assert len(grouped) == 42 and all(m.groups == 4 for m in grouped)
+    assert count_params(model) == inference_params == 520_202  # the paper's 0.52M
+
+
+def test_nas_train_condenses_condensenet_on_schedule(tmp_path, capsys):
+    """Two epochs: the second starts half-way, where all three condensation steps are due."""
+    from search_fixtures import make_image_folder
+
+    from nas.cli import main
+    from nas.train.checkpoint import load_checkpoint
+
+    data = make_image_folder(tmp_path / "data", per_class=8, test_per_class=1)
+    argv = ["train", "--baseline", "condensenet86", "--data", str(data), "--epochs", "2", "--batch-size", "12",
+            "--no-progress", "--out", str(tmp_path / "run")]
+    assert main(argv) == 0, capsys.readouterr().err
+    weights = load_checkpoint(tmp_path / "run" / "checkpoint.pt")["model"]
+    model = build_model(baseline="condensenet86", num_classes=3)
+    model.load_state_dict(weights)
+    assert all(int(conv.stage) == 3 for conv in learned_convs(model))
+    total = sum(m.conv.weight.numel() for m in learned_convs(model))
+    assert nonzero_group_weights(model) == total // 4

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from nas.data.loaders import make_loader
 from nas.data.splits import Splits
 from nas.errors import ConfigError, DataError
-from nas.models.trainable import set_drop_path, training_forward
+from nas.models.trainable import set_drop_path, set_progress, training_forward
 from nas.train.checkpoint import load_checkpoint, save_checkpoint
 from nas.train.device_choice import resolve_device
 from nas.train.fine_tune import freeze_stages, parameter_groups
@@ -60,6 +60,7 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
     for epoch in range(start_epoch, recipe.epochs):
         # Seed per epoch, so dropout/drop-path draws after a resume match an uninterrupted run.
         torch.manual_seed(seed * 100_003 + epoch)
+        set_progress(model, epoch / recipe.epochs)  # a network's own schedule (CondenseNet's condensation)
         drop_path = set_drop_path(model, recipe.drop_path * epoch / recipe.epochs)
         run.train_loader.set_epoch(epoch)
         # drop-path is baked into a captured graph: a new probability asks for a new capture
