@@ -13,7 +13,7 @@ CIFAR = [spec.name for spec in list_models("baseline") if spec.scale == "CIFAR"]
 # Minutes each on a shared 2-core CPU (over 10M parameters, or over 300 layers): still trained, as slow tests, on
 # fewer images.
 HEAVY = {"resnet1202", "preact_resnet1001", "densenet_bc250", "densenet_bc190", "wide_resnet28_10",
-         "resnext29_8x64d", "resnext29_16x64d", "sknet29"}
+         "resnext29_8x64d", "resnext29_16x64d", "sknet29", "fractalnet20", "condensenet182"}
 
 
 def cifar10_folder() -> str:

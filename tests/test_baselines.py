@@ -23,7 +23,8 @@ KNOWN_DEVIATIONS = {
     "fractalnet20": 0.13,  # the layout of the paper's Section 4.1 holds 33.7M, its Table 1 says 38.6M
 }
 SLOW = {"resnet1202", "preact_resnet1001", "densenet_bc190", "densenet_bc250", "vgg11", "vgg11_lrn", "vgg13",
-        "vgg16_c", "vgg16", "vgg19", "alexnet", "resnext101_32x8d", "resnext101_64x4d", "resnext101_32x4d", "inception_v3"}
+        "vgg16_c", "vgg16", "vgg19", "alexnet", "resnext101_32x8d", "resnext101_64x4d", "resnext101_32x4d",
+        "inception_v3"}
 
 
 def meta_model(**kwargs):

@@ -107,10 +107,10 @@ def register_model(name: str, *, kind: str = "baseline", description: str = "", 
                    max_image_size: int | None = None, **defaults):
     """Decorator registering a model builder under `name` (see the module docstring for the builder signatures).
 
-    Baselines: `paper` cites the design, `published_params` is its published parameter count (`source` "paper",
-    the default when a count is given, or "torchvision"), a number or a text as the paper prints it ("0.85M"); a network designed for small inputs (`image_size` up to
-    CIFAR_MAX_IMAGE_SIZE) refuses larger ones unless `max_image_size` says otherwise. `published_macs`: the
-    multiply-adds per image the paper gives, at `image_size`."""
+    Baselines: `paper` cites the design, `published_params` is its published parameter count, a number or a text
+    as the paper prints it ("0.85M"), from `source` "paper" (the default when a count is given) or "torchvision";
+    `published_macs` the multiply-adds per image the paper gives, at `image_size`. A network designed for small
+    inputs (`image_size` up to CIFAR_MAX_IMAGE_SIZE) refuses larger ones unless `max_image_size` says otherwise."""
     if kind not in KINDS:
         raise ValueError(f"model kind must be one of {KINDS}, got {kind!r}")
     source = source if source is not None else ("paper" if published_params is not None else "")
@@ -127,10 +127,21 @@ def register_model(name: str, *, kind: str = "baseline", description: str = "", 
         doc_lines = (builder.__doc__ or "").strip().splitlines()
         text = description or (doc_lines[0] if doc_lines else "")
         MODELS.register(name, ModelSpec(name, kind, builder, text, image_size, dict(defaults), paper, published,
-                                        printed, source, macs, macs_printed, min_image_size, max_image_size), replace=replace)
+                                        printed, source, macs, macs_printed, min_image_size, max_image_size),
+                        replace=replace)
         return builder
 
     return add
+
+
+def register_baseline(name: str, make: Callable[[int, int], nn.Module], **entry) -> None:
+    """Register the baseline `make(num_classes, in_channels)` under `name`, `entry` as for register_model: for the
+    members of a family, `register_baseline(name, functools.partial(Network, depth), ...)`."""
+
+    def build(*, num_classes: int, in_channels: int = 3) -> nn.Module:
+        return make(num_classes, in_channels)
+
+    register_model(name, kind="baseline", **entry)(build)
 
 
 def list_models(kind: str | None = None) -> list[ModelSpec]:

@@ -4,11 +4,13 @@ so nothing of the networks is rewritten."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import torchvision.models as tv_models
 from torch import nn
 
 from nas.models.attention import SelectiveKernel, SqueezeExcite
-from nas.models.registry import register_model
+from nas.models.registry import register_baseline
 from nas.models.zoo.papers import HU_2018, LI_2019
 from nas.models.zoo.torchvision_nets import replace_first_conv
 
@@ -42,15 +44,12 @@ ATTENTION_NETWORKS = {
 }
 
 
-def _register(name: str, function: str, change, paper: str, published: str) -> None:
-    def build(*, num_classes: int, in_channels: int = 3):
-        model = getattr(tv_models, function)(weights=None, num_classes=num_classes)
-        return replace_first_conv(change(model), in_channels)
-
-    register_model(name, image_size=224, paper=paper, published_params=published,
-                   description=f"torchvision {function} with {name.split('_')[0][:2].upper()} attention (ImageNet)")(
-        build)
+def with_attention(function: str, change, num_classes: int, in_channels: int) -> nn.Module:
+    model = getattr(tv_models, function)(weights=None, num_classes=num_classes)
+    return replace_first_conv(change(model), in_channels)
 
 
-for _name, _entry in ATTENTION_NETWORKS.items():
-    _register(_name, *_entry)
+for _name, (_function, _change, _paper, _published) in ATTENTION_NETWORKS.items():
+    register_baseline(_name, partial(with_attention, _function, _change), image_size=224, paper=_paper,
+                      published_params=_published,
+                      description=f"torchvision {_function} with {_name[:2].upper()} attention (ImageNet)")

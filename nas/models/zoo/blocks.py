@@ -48,9 +48,3 @@ class PooledClassifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.pool(x).flatten(1))
 
-
-def stage_strides(blocks_per_stage: int, stages: int, first_stride: int = 1):
-    """(stage, stride) for every block: the first block of each stage after the first halves the resolution."""
-    for stage in range(stages):
-        for index in range(blocks_per_stage):
-            yield stage, (2 if index == 0 and stage > 0 else (first_stride if index == 0 else 1))

@@ -11,11 +11,13 @@ selection and a Conv2d with G groups. The paper's group-lasso penalty and the co
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 
 from nas.models.layers import ChannelShuffle
-from nas.models.registry import register_model
+from nas.models.registry import register_baseline
 from nas.models.trainable import TrainableNetwork
 from nas.models.zoo.blocks import bn_relu
 from nas.models.zoo.papers import HUANG_2018
@@ -147,14 +149,8 @@ CONDENSENETS = {"condensenet86": ((14, 14, 14), (8, 16, 32), "0.52M"),
                 "condensenet182": ((30, 30, 30), (12, 24, 48), "4.2M")}
 
 
-def _register(name: str, layers: tuple[int, ...], growths: tuple[int, ...], published: str) -> None:
-    def build(*, num_classes: int, in_channels: int = 3):
-        return CondenseNet(layers, growths, num_classes, in_channels)
-
-    register_model(name, image_size=32, paper=HUANG_2018, published_params=published,
-                   description=f"CIFAR CondenseNet-{name.removeprefix('condensenet')} (G=C=4), condensed in "
-                               f"training")(build)
-
-
-for _name, _entry in CONDENSENETS.items():
-    _register(_name, *_entry)
+for _name, (_layers, _growths, _published) in CONDENSENETS.items():
+    register_baseline(_name, partial(CondenseNet, _layers, _growths), image_size=32, paper=HUANG_2018,
+                      published_params=_published,
+                      description=f"CIFAR CondenseNet-{_name.removeprefix('condensenet')} (G=C=4), condensed in "
+                                  f"training")

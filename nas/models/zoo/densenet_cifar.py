@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 
-from nas.models.registry import register_model
+from nas.models.registry import register_baseline
 from nas.models.zoo.blocks import conv3x3
 from nas.models.zoo.papers import HUANG_2017
 
@@ -61,13 +63,7 @@ DENSENETS = {
 }
 
 
-def _register(name: str, depth: int, growth: int, bc: bool, published: str) -> None:
-    def build(*, num_classes: int, in_channels: int = 3):
-        return CifarDenseNet(depth, growth, bc, num_classes=num_classes, in_channels=in_channels)
-
-    register_model(name, image_size=32, paper=HUANG_2017, published_params=published,
-                   description=f"CIFAR DenseNet{'-BC' if bc else ''} (L={depth}, k={growth})")(build)
-
-
-for _name, _shape in DENSENETS.items():
-    _register(_name, *_shape)
+for _name, (_depth, _growth, _bc, _published) in DENSENETS.items():
+    register_baseline(_name, partial(CifarDenseNet, _depth, _growth, _bc), image_size=32, paper=HUANG_2017,
+                      published_params=_published,
+                      description=f"CIFAR DenseNet{'-BC' if _bc else ''} (L={_depth}, k={_growth})")

@@ -34,7 +34,8 @@ class Route:
 def join(inputs: list[torch.Tensor], route: Route) -> torch.Tensor:
     """The mean of a join's inputs, those that local drop-path keeps (at least one)."""
     if route.local_drop > 0 and len(inputs) > 1:
-        kept = [x for x, draw in zip(inputs, torch.rand(len(inputs), device="cpu").tolist()) if draw >= route.local_drop]
+        draws = torch.rand(len(inputs), device="cpu").tolist()
+        kept = [x for x, draw in zip(inputs, draws) if draw >= route.local_drop]
         inputs = kept or [inputs[int(torch.randint(len(inputs), (), device="cpu"))]]
     return torch.stack(inputs).mean(dim=0)
 

@@ -10,12 +10,14 @@ blocks are torchvision's ResNet blocks.
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
-from nas.models.registry import register_model
+from nas.models.registry import register_baseline
 from nas.models.zoo.blocks import conv_bn
 from nas.models.zoo.papers import WANG_2020
 
@@ -127,13 +129,6 @@ class HRNet(nn.Module):
 HRNETS = {"hrnet_w18": (18, "21.3M"), "hrnet_w32": (32, "41.2M")}
 
 
-def _register(name: str, width: int, published: str) -> None:
-    def build(*, num_classes: int, in_channels: int = 3):
-        return HRNet(width, num_classes, in_channels)
-
-    register_model(name, image_size=224, paper=WANG_2020, published_params=published, min_image_size=32,
-                   description=f"HRNet-W{width}-C, classification network (ImageNet)")(build)
-
-
-for _name, _entry in HRNETS.items():
-    _register(_name, *_entry)
+for _name, (_width, _published) in HRNETS.items():
+    register_baseline(_name, partial(HRNet, _width), image_size=224, paper=WANG_2020, published_params=_published,
+                      min_image_size=32, description=f"HRNet-W{_width}-C, classification network (ImageNet)")

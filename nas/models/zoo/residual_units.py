@@ -8,11 +8,13 @@ addition. The module order of a unit is therefore exactly the paper's figure.
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 
 from nas.models.attention import SqueezeExcite
-from nas.models.registry import register_model
+from nas.models.registry import register_baseline, register_model
 from nas.models.zoo.blocks import ZeroPadShortcut
 from nas.models.zoo.papers import HE_2016B, HU_2018, ZAGORUYKO_2016
 
@@ -119,12 +121,10 @@ def units_per_stage(depth: int, bottleneck: bool) -> int:
 
 
 def _register(name: str, depth: int, variant: str, bottleneck: bool, published: str) -> None:
-    def build(*, num_classes: int, in_channels: int = 3):
-        return VariantResNet(units_per_stage(depth, bottleneck), variant, bottleneck, num_classes, in_channels)
-
     kind = "bottleneck" if bottleneck else "basic"
-    register_model(name, image_size=32, paper=HE_2016B, published_params=published,
-                   description=f"CIFAR ResNet-{depth}, {kind} units: {variant.replace('_', ' ')}")(build)
+    register_baseline(name, partial(VariantResNet, units_per_stage(depth, bottleneck), variant, bottleneck),
+                      image_size=32, paper=HE_2016B, published_params=published,
+                      description=f"CIFAR ResNet-{depth}, {kind} units: {variant.replace('_', ' ')}")
 
 
 for _variant in UNITS:

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nas.models.attention import SelectiveKernel, SqueezeExcite
-from nas.models.registry import register_model
+from nas.models.registry import register_baseline
 from nas.models.zoo.blocks import ZeroPadShortcut, conv3x3
 from nas.models.zoo.papers import HE_2016, HU_2018, LI_2019
 
@@ -69,12 +69,10 @@ VARIANTS = {  # prefix: (attention, name in words, paper); the SE and SK papers 
 def _register(prefix: str, depth: int) -> None:
     attention, words, paper = VARIANTS[prefix]
 
-    def build(*, num_classes: int, in_channels: int = 3):
-        return CifarResNet(depth, num_classes, in_channels, attention)
-
-    register_model(f"{prefix}resnet{depth}", image_size=32, paper=paper,
-                   published_params=PUBLISHED[depth] if not prefix else None,
-                   description=f"CIFAR {words}ResNet-{depth} (option A shortcuts)")(build)
+    register_baseline(f"{prefix}resnet{depth}",
+                      lambda num_classes, in_channels: CifarResNet(depth, num_classes, in_channels, attention),
+                      image_size=32, paper=paper, published_params=PUBLISHED[depth] if not prefix else None,
+                      description=f"CIFAR {words}ResNet-{depth} (option A shortcuts)")
 
 
 for _prefix in VARIANTS:

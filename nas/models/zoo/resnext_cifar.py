@@ -6,12 +6,14 @@ they would hold 37.6M parameters; with 32, SKNet-50's setting, 28.3M, 2.1% above
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 
 from nas.models.attention import SelectiveKernel
-from nas.models.registry import register_model
-from nas.models.zoo.blocks import conv_bn
+from nas.models.registry import register_baseline
+from nas.models.zoo.blocks import PooledClassifier, conv_bn
 from nas.models.zoo.papers import LI_2019, XIE_2017
 
 
@@ -48,11 +50,10 @@ class CifarResNeXt(nn.Module):
                 layers.append(AggregatedBlock(c_in, width, c_out, stride, cardinality, sk_groups))
                 c_in = c_out
         self.layers = nn.Sequential(*layers)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c_in, num_classes)
+        self.head = PooledClassifier(c_in, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.pool(self.layers(self.stem(x))).flatten(1))
+        return self.head(self.layers(self.stem(x)))
 
 
 # name: (cardinality, group width, groups of selective kernel convs, paper, parameters as printed)
@@ -63,15 +64,7 @@ RESNEXTS = {
 }
 
 
-def _register(name: str, cardinality: int, group_width: int, sk_groups: int | None, paper: str,
-              published: str) -> None:
-    def build(*, num_classes: int, in_channels: int = 3):
-        return CifarResNeXt(cardinality, group_width, sk_groups, num_classes, in_channels)
-
-    what = "SKNet-29, selective kernels on ResNeXt-29" if sk_groups else "ResNeXt-29"
-    register_model(name, image_size=32, paper=paper, published_params=published,
-                   description=f"CIFAR {what} ({cardinality}x{group_width}d)")(build)
-
-
-for _name, _entry in RESNEXTS.items():
-    _register(_name, *_entry)
+for _name, (_cardinality, _width, _sk_groups, _paper, _published) in RESNEXTS.items():
+    _what = "SKNet-29, selective kernels on ResNeXt-29" if _sk_groups else "ResNeXt-29"
+    register_baseline(_name, partial(CifarResNeXt, _cardinality, _width, _sk_groups), image_size=32, paper=_paper,
+                      published_params=_published, description=f"CIFAR {_what} ({_cardinality}x{_width}d)")

@@ -3,13 +3,15 @@ uses (nas.models.layers.ShuffleUnit). v2 is torchvision's (nas.models.zoo.torchv
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from nas.models.layers import ShuffleUnit
-from nas.models.registry import register_model
-from nas.models.zoo.blocks import conv_bn
+from nas.models.registry import register_baseline
+from nas.models.zoo.blocks import PooledClassifier, conv_bn
 from nas.models.zoo.papers import ZHANG_2018
 
 # Table 1: output channels of stages 2-4 at 1x for each group count, and the paper's complexity (multiply-adds).
@@ -51,20 +53,13 @@ class ShuffleNetV1(nn.Module):
                 units.append(ShuffleBlock(c_in, c_out, 2 if index == 0 else 1, groups, first_groups))
                 c_in = c_out
         self.stages = nn.Sequential(*units)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c_in, num_classes)
+        self.head = PooledClassifier(c_in, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.pool(self.stages(self.stem(x))).flatten(1))
-
-
-def _register(groups: int) -> None:
-    def build(*, num_classes: int, in_channels: int = 3):
-        return ShuffleNetV1(groups, num_classes, in_channels)
-
-    register_model(f"shufflenet_v1_g{groups}", image_size=224, paper=ZHANG_2018, published_macs=PUBLISHED_MACS[groups],
-                   description=f"ShuffleNet v1 1x, {groups} group{'s' if groups > 1 else ''} (ImageNet)")(build)
+        return self.head(self.stages(self.stem(x)))
 
 
 for _groups in STAGE_CHANNELS:
-    _register(_groups)
+    register_baseline(f"shufflenet_v1_g{_groups}", partial(ShuffleNetV1, _groups), image_size=224, paper=ZHANG_2018,
+                      published_macs=PUBLISHED_MACS[_groups],
+                      description=f"ShuffleNet v1 1x, {_groups} group{'s' if _groups > 1 else ''} (ImageNet)")

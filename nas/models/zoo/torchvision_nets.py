@@ -3,10 +3,12 @@ is swapped where the input is not RGB, and the class count is passed through."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import torchvision.models as tv_models
 from torch import nn
 
-from nas.models.registry import register_model
+from nas.models.registry import register_baseline, register_model
 from nas.models.zoo.papers import HE_2016, HUANG_2017, KRIZHEVSKY_2012, MA_2018, XIE_2017
 
 
@@ -46,17 +48,14 @@ TORCHVISION_BASELINES = {
 }
 
 
-def _register(name: str, function: str, paper: str, published: int) -> None:
-    def build(*, num_classes: int, in_channels: int = 3):
-        model = getattr(tv_models, function)(weights=None, num_classes=num_classes)
-        return replace_first_conv(model, in_channels)
-
-    register_model(name, image_size=224, paper=paper, published_params=published, source="torchvision",
-                   description=f"torchvision {function} (ImageNet, untrained)")(build)
+def torchvision_network(function: str, num_classes: int, in_channels: int) -> nn.Module:
+    return replace_first_conv(getattr(tv_models, function)(weights=None, num_classes=num_classes), in_channels)
 
 
-for _name, _entry in TORCHVISION_BASELINES.items():
-    _register(_name, *_entry)
+for _name, (_function, _paper, _published) in TORCHVISION_BASELINES.items():
+    register_baseline(_name, partial(torchvision_network, _function), image_size=224, paper=_paper,
+                      published_params=_published, source="torchvision",
+                      description=f"torchvision {_function} (ImageNet, untrained)")
 
 
 @register_model("resnext101_32x4d", image_size=224, paper=XIE_2017, published_params="44.2M",

@@ -4,10 +4,12 @@ initialisation), so D and E are torchvision's vgg16 and vgg19 parameter for para
 
 from __future__ import annotations
 
+from functools import partial
+
 import torchvision.models as tv_models
 from torch import nn
 
-from nas.models.registry import register_model
+from nas.models.registry import register_baseline
 from nas.models.zoo.papers import SIMONYAN_2015
 
 # Table 1, column by column: "conv3-64" is 64 filters of 3x3, "M" a 2x2 max pool, "LRN" local response normalisation.
@@ -51,13 +53,11 @@ def vgg_features(configuration: str, in_channels: int = 3) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def _register(name: str, configuration: str, published: str) -> None:
-    def build(*, num_classes: int, in_channels: int = 3):
-        return tv_models.VGG(vgg_features(configuration, in_channels), num_classes=num_classes)
-
-    register_model(name, image_size=224, paper=SIMONYAN_2015, published_params=published, min_image_size=32,
-                   description=f"VGG configuration {configuration} (ImageNet), torchvision's VGG head")(build)
+def vgg(configuration: str, num_classes: int, in_channels: int) -> tv_models.VGG:
+    return tv_models.VGG(vgg_features(configuration, in_channels), num_classes=num_classes)
 
 
-for _name, _entry in VGGS.items():
-    _register(_name, *_entry)
+for _name, (_configuration, _published) in VGGS.items():
+    register_baseline(_name, partial(vgg, _configuration), image_size=224, paper=SIMONYAN_2015,
+                      published_params=_published, min_image_size=32,
+                      description=f"VGG configuration {_configuration} (ImageNet), torchvision's VGG head")
