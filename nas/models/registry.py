@@ -74,15 +74,15 @@ class ModelSpec:
 MODELS: Registry[ModelSpec] = Registry("model", discover=("nas.models", "nas.models.zoo"))
 
 
-SUFFIXES = {"K": 10**3, "M": 10**6}
+SUFFIXES = {"K": 10**3, "M": 10**6, "G": 10**9}
 
 
 def parse_count(count: int | float | str) -> int:
-    """A parameter count as a number: 850000, or as papers print it, "0.85M" or "60K"."""
+    """A count as a number: 850000, or as papers print it, "0.85M", "60K" or "1.8G"."""
     if isinstance(count, str):
         text = count.strip().upper()
         scale = SUFFIXES.get(text[-1:], 1)
-        return round(float(text.rstrip("KM")) * scale)
+        return round(float(text.rstrip("KMG")) * scale)
     return int(count)
 
 
@@ -96,7 +96,7 @@ def _half_unit(printed: str) -> int:
     if not text:
         return 0
     scale = SUFFIXES.get(text[-1:], 1)
-    number = text.rstrip("KM")
+    number = text.rstrip("KMG")
     decimals = len(number.split(".")[1]) if "." in number else 0
     return round(scale * 10 ** -decimals / 2)
 

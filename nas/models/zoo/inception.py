@@ -39,6 +39,7 @@ class Inception3(AuxiliaryOutputs, tv_models.Inception3):
 
 
 @register_model("googlenet", image_size=224, paper=SZEGEDY_2015, published_params=6_624_904, source="torchvision",
+                published_macs="1.5G",  # "1.5 billion multiply-adds" (Section 5)
                 description="torchvision GoogLeNet / Inception-v1 with its two auxiliary classifiers (ImageNet)")
 def googlenet(*, num_classes: int, in_channels: int = 3) -> GoogLeNet:
     model = GoogLeNet(num_classes=num_classes, aux_logits=True, transform_input=False, init_weights=True)
