@@ -67,4 +67,6 @@ def baseline_rows(names: list[str] | None = None) -> list[BaselineRow]:
 def millions(count: int | None) -> str:
     if count is None:
         return "-"
+    if count >= 1e9:
+        return f"{count / 1e9:.3f}G"
     return f"{count / 1e6:.3f}M" if count >= 1e5 else f"{count / 1e3:.1f}K"
