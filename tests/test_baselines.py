@@ -143,3 +143,22 @@ def test_cifar_network_at_imagenet_scale_is_one_line_and_exit_2(capsys):
     assert main(["profile", "--baseline", "resnet56", "--image-size", "224"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "resnet56 is a CIFAR network" in err[0] and "224" in err[0]
+
+
+def test_readme_table_lists_every_baseline_with_the_registrys_published_figures():
+    """The README's table was made by `nas baselines --format markdown`: same names, same published counts."""
+    from pathlib import Path
+
+    from nas.cli.baselines_command import published_cell
+    from nas.models.baseline_table import BaselineRow, millions
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme[readme.index("| name | scale | params (ours) |"):].split("\n\n")[0]
+    rows = [line.split(" | ") for line in table.splitlines()[2:]]
+    in_readme = {cells[0].strip("|` "): cells for cells in rows}
+    assert set(in_readme) == set(model_names("baseline"))
+    for spec in list_models("baseline"):
+        row = BaselineRow(spec.name, spec.scale, 0, spec.published_params, spec.source, spec.paper, "",
+                          published_text=spec.published_text)
+        cells = in_readme[spec.name]
+        assert cells[1] == spec.scale and cells[3] == published_cell(row, millions) and cells[5].rstrip(" |") == spec.paper

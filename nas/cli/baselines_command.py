@@ -20,7 +20,7 @@ def run_baselines(args) -> int:
     from nas.models.baseline_table import baseline_rows, millions
 
     rows = [row for row in baseline_rows() if args.scale is None or row.scale == args.scale]
-    table = [(row.name, row.scale, _ours(row, millions), _published(row, millions), _macs(row, millions), row.paper)
+    table = [(row.name, row.scale, _ours(row, millions), published_cell(row, millions), _macs(row, millions), row.paper)
              for row in rows]
     header = ("name", "scale", "params (ours)", "published", "multiply-adds (ours / published)", "paper")
     if args.format == "markdown":
@@ -35,7 +35,7 @@ def run_baselines(args) -> int:
     return 0
 
 
-def _published(row, millions) -> str:
+def published_cell(row, millions) -> str:
     if row.published is None:
         return "not published"
     if row.source == "torchvision":
