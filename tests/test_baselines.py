@@ -161,4 +161,5 @@ def test_readme_table_lists_every_baseline_with_the_registrys_published_figures(
         row = BaselineRow(spec.name, spec.scale, 0, spec.published_params, spec.source, spec.paper, "",
                           published_text=spec.published_text)
         cells = in_readme[spec.name]
-        assert cells[1] == spec.scale and cells[3] == published_cell(row, millions) and cells[5].rstrip(" |") == spec.paper
+        assert cells[1] == spec.scale and cells[5].rstrip(" |") == spec.paper
+        assert cells[3] == published_cell(row, millions)
