@@ -33,7 +33,7 @@ def small_cell_network(auxiliary: bool, drop_path: float) -> nn.Module:
 def train_once(monkeypatch, *, graph: bool, **overrides):
     """train() on the plain path, or through GraphedTrainStep with EagerRunner in the graph's place."""
     if graph:
-        monkeypatch.setattr(trainer, "use_cuda_graph", lambda recipe, device: True)
+        monkeypatch.setattr(trainer, "use_cuda_graph", lambda recipe, device, model=None: True)
         monkeypatch.setattr(graph_step, "CudaGraphRunner", EagerRunner)
     recipe = load_recipe("proxy", {"epochs": 3, "batch_size": 24, "eval_batch_size": 64, "lr": 0.1,
                                    "warmup_epochs": 0.5, "tune_format": False, **overrides})

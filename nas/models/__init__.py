@@ -5,7 +5,6 @@ from __future__ import annotations
 from torch import nn
 
 from nas.errors import ConfigError
-from nas.models import baselines as _baselines  # noqa: F401  (registers the baselines)
 from nas.models import networks as _networks  # noqa: F401  (registers the stacks)
 from nas.models.networks import SMALL_IMAGE_STACK, default_stack
 from nas.models.ops import build_op, known_op_names, list_ops, register_op
@@ -57,6 +56,7 @@ def build_model(*, genotype=None, baseline=None, stack: str = SMALL_IMAGE_STACK,
         raise ConfigError(f"drop_path must be in [0, 1), got {drop_path}")
     if baseline is not None:
         spec = get_model(baseline, kind="baseline")
+        spec.check_image_size(image_size)
         model = spec.builder(num_classes=num_classes, in_channels=in_channels)
     else:
         spec = get_model(stack, kind="stack")

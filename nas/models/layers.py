@@ -119,20 +119,25 @@ class ChannelShuffle(nn.Module):
 
 
 class ShuffleUnit(nn.Sequential):
-    """ShuffleNet unit (Zhang et al. 2018) without its shortcut (the cell adds branches itself): pointwise group
-    conv, channel shuffle, depthwise 3x3 (strided), pointwise group conv."""
+    """ShuffleNet unit (Zhang et al. 2018) without its shortcut (the cell and the ShuffleNet baseline add it
+    themselves): pointwise group conv to `bottleneck` channels, channel shuffle, depthwise 3x3 (strided), pointwise
+    group conv to `c_out`. As the `shuffle_conv_3x3` op it keeps C channels throughout and starts with a ReLU (the
+    op order of the cells); the network's units start from the previous unit's rectified output instead, and
+    the first one's first conv is not grouped (`first_groups=1`, its input is narrow)."""
 
-    def __init__(self, channels: int, stride: int, groups: int, affine: bool = True):
+    def __init__(self, channels: int, stride: int, groups: int, affine: bool = True, *, bottleneck: int | None = None,
+                 c_out: int | None = None, first_groups: int | None = None, leading_relu: bool = True):
+        bottleneck, c_out = bottleneck or channels, c_out or channels
         super().__init__(
-            nn.ReLU(inplace=False),
-            nn.Conv2d(channels, channels, 1, groups=groups, bias=False),
-            nn.BatchNorm2d(channels, affine=affine),
+            *([nn.ReLU(inplace=False)] if leading_relu else []),
+            nn.Conv2d(channels, bottleneck, 1, groups=first_groups or groups, bias=False),
+            nn.BatchNorm2d(bottleneck, affine=affine),
             nn.ReLU(inplace=False),
             ChannelShuffle(groups),
-            nn.Conv2d(channels, channels, 3, stride=stride, padding=1, groups=channels, bias=False),
-            nn.BatchNorm2d(channels, affine=affine),
-            nn.Conv2d(channels, channels, 1, groups=groups, bias=False),
-            nn.BatchNorm2d(channels, affine=affine),
+            nn.Conv2d(bottleneck, bottleneck, 3, stride=stride, padding=1, groups=bottleneck, bias=False),
+            nn.BatchNorm2d(bottleneck, affine=affine),
+            nn.Conv2d(bottleneck, c_out, 1, groups=groups, bias=False),
+            nn.BatchNorm2d(c_out, affine=affine),
         )
 
 

@@ -6,8 +6,9 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-# Modules whose parameters the papers leave out of the count: the auxiliary head only helps training.
-EXCLUDED_MODULES = ("auxiliary_head",)
+# Modules whose parameters the papers leave out of the count: auxiliary heads only help training (ours, and
+# torchvision's GoogLeNet and Inception-v3 ones).
+EXCLUDED_MODULES = ("auxiliary_head", "aux1", "aux2", "AuxLogits")
 
 
 def count_params(model: nn.Module) -> int:

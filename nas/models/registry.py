@@ -6,7 +6,9 @@ Two kinds of entries share one namespace:
   auxiliary, drop_path)`;
 - `baseline`: a hand-designed network, `builder(*, num_classes, in_channels)`.
 
-Each entry also records the input size it was designed for, and stacks their default width and depth.
+Each entry also records the input size it was designed for, and stacks their default width and depth. A baseline
+also records its paper and the parameter count the paper (or torchvision, for its own definitions) publishes, so
+`nas baselines`, the README's table and the tests read the same figures.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from nas.registry import Registry
 
 KINDS = ("stack", "baseline")
 KIND_WORDS = {"stack": "network stack", "baseline": "baseline"}
+CIFAR_MAX_IMAGE_SIZE = 64  # a network designed for 32 px inputs also takes 64 px ones (downsampled ImageNet), no more
+SOURCES = ("paper", "torchvision", "")  # where a published count comes from; torchvision's must match exactly
 
 
 @dataclass(frozen=True)
@@ -31,25 +35,113 @@ class ModelSpec:
     description: str
     image_size: int
     defaults: dict = field(default_factory=dict)  # stacks: channels, cells
+    paper: str = ""  # baselines: who designed it, e.g. "He et al. 2016, Deep Residual Learning ..."
+    published_params: int | None = None  # None: the paper gives no count
+    published_text: str = ""  # the count as printed ("0.85M"), which says how much the paper rounded
+    source: str = ""  # "paper" (checked within 2%) or "torchvision" (checked exactly)
+    published_macs: int | None = None  # multiply-adds per image at `image_size`, where the paper gives them
+    published_macs_text: str = ""
+    min_image_size: int = 1  # smallest input the network's strides or fixed layers allow
+    max_image_size: int | None = None  # CIFAR-only networks: CIFAR_MAX_IMAGE_SIZE
+
+    @property
+    def params_tolerance(self) -> int:
+        """How far our count may be from the published one: none from torchvision's, 2% or the paper's rounding
+        (half a unit of its last printed digit: "0.8M" stands for anything in [0.75M, 0.85M]) from a paper's."""
+        if self.published_params is None or self.source == "torchvision":
+            return 0
+        return _tolerance(self.published_params, self.published_text)
+
+    @property
+    def macs_tolerance(self) -> int:
+        return 0 if self.published_macs is None else _tolerance(self.published_macs, self.published_macs_text)
+
+    @property
+    def scale(self) -> str:
+        return "CIFAR" if self.image_size <= CIFAR_MAX_IMAGE_SIZE else "ImageNet"
+
+    def check_image_size(self, image_size: int) -> None:
+        """ConfigError in one line where the network cannot take `image_size` px inputs."""
+        if self.max_image_size is not None and image_size > self.max_image_size:
+            raise ConfigError(f"{self.name} is a {self.scale} network ({self.image_size} px inputs, at most "
+                              f"{self.max_image_size}); {image_size} px inputs need an ImageNet-scale baseline "
+                              f"(e.g. resnet50)")
+        if image_size < self.min_image_size:
+            raise ConfigError(f"{self.name} needs inputs of at least {self.min_image_size} px, got {image_size}")
 
 
-# Built-in stacks live in nas.models.networks, baselines in nas.models.baselines (and any module of the package).
-MODELS: Registry[ModelSpec] = Registry("model", discover=("nas.models",))
+# Built-in stacks live in nas.models.networks, baselines in the modules of nas.models.zoo (one per family).
+MODELS: Registry[ModelSpec] = Registry("model", discover=("nas.models", "nas.models.zoo"))
+
+
+SUFFIXES = {"K": 10**3, "M": 10**6, "G": 10**9}
+
+
+def parse_count(count: int | float | str) -> int:
+    """A count as a number: 850000, or as papers print it, "0.85M", "60K" or "1.8G"."""
+    if isinstance(count, str):
+        text = count.strip().upper()
+        scale = SUFFIXES.get(text[-1:], 1)
+        return round(float(text.rstrip("KMG")) * scale)
+    return int(count)
+
+
+def _tolerance(count: int, printed: str) -> int:
+    return max(round(0.02 * count), _half_unit(printed))
+
+
+def _half_unit(printed: str) -> int:
+    """Half a unit of the last digit of a count printed as "0.85M": 5000."""
+    text = printed.strip().upper()
+    if not text:
+        return 0
+    scale = SUFFIXES.get(text[-1:], 1)
+    number = text.rstrip("KMG")
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    return round(scale * 10 ** -decimals / 2)
 
 
 def register_model(name: str, *, kind: str = "baseline", description: str = "", image_size: int = 32,
-                   replace: bool = False, **defaults):
-    """Decorator registering a model builder under `name` (see the module docstring for the builder signatures)."""
+                   replace: bool = False, paper: str = "", published_params: int | str | None = None,
+                   source: str | None = None, published_macs: int | str | None = None, min_image_size: int = 1,
+                   max_image_size: int | None = None, **defaults):
+    """Decorator registering a model builder under `name` (see the module docstring for the builder signatures).
+
+    Baselines: `paper` cites the design, `published_params` is its published parameter count, a number or a text
+    as the paper prints it ("0.85M"), from `source` "paper" (the default when a count is given) or "torchvision";
+    `published_macs` the multiply-adds per image the paper gives, at `image_size`. A network designed for small
+    inputs (`image_size` up to CIFAR_MAX_IMAGE_SIZE) refuses larger ones unless `max_image_size` says otherwise."""
     if kind not in KINDS:
         raise ValueError(f"model kind must be one of {KINDS}, got {kind!r}")
+    source = source if source is not None else ("paper" if published_params is not None else "")
+    if source not in SOURCES:
+        raise ValueError(f"source of a published count must be one of {SOURCES}, got {source!r}")
+    if max_image_size is None and kind == "baseline" and image_size <= CIFAR_MAX_IMAGE_SIZE:
+        max_image_size = CIFAR_MAX_IMAGE_SIZE
+    published = parse_count(published_params) if published_params is not None else None
+    printed = published_params if isinstance(published_params, str) else ""
+    macs = parse_count(published_macs) if published_macs is not None else None
+    macs_printed = published_macs if isinstance(published_macs, str) else ""
 
     def add(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         doc_lines = (builder.__doc__ or "").strip().splitlines()
         text = description or (doc_lines[0] if doc_lines else "")
-        MODELS.register(name, ModelSpec(name, kind, builder, text, image_size, dict(defaults)), replace=replace)
+        MODELS.register(name, ModelSpec(name, kind, builder, text, image_size, dict(defaults), paper, published,
+                                        printed, source, macs, macs_printed, min_image_size, max_image_size),
+                        replace=replace)
         return builder
 
     return add
+
+
+def register_baseline(name: str, make: Callable[[int, int], nn.Module], **entry) -> None:
+    """Register the baseline `make(num_classes, in_channels)` under `name`, `entry` as for register_model: for the
+    members of a family, `register_baseline(name, functools.partial(Network, depth), ...)`."""
+
+    def build(*, num_classes: int, in_channels: int = 3) -> nn.Module:
+        return make(num_classes, in_channels)
+
+    register_model(name, kind="baseline", **entry)(build)
 
 
 def list_models(kind: str | None = None) -> list[ModelSpec]:

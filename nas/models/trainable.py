@@ -1,7 +1,8 @@
 """What the trainer may ask of a network beyond `forward(x) -> logits`: the explicit seam between the two.
 
-A network that has drop-path or an auxiliary head subclasses TrainableNetwork: the trainer sets the drop-path
-probability each epoch with `set_drop_path`, and trains on `forward_train`, which also returns the auxiliary
+A network that has drop-path, an auxiliary head or a training schedule of its own subclasses TrainableNetwork: the
+trainer tells it each epoch how far training has come (`set_progress`) and the drop-path probability
+(`set_drop_path`), and trains on `forward_train`, which also returns the auxiliary
 logits. Any other nn.Module (a torchvision baseline) is trained on its plain forward.
 """
 
@@ -17,12 +18,17 @@ from torch import nn
 @dataclass
 class TrainingOutput:
     logits: torch.Tensor
-    aux_logits: torch.Tensor | None = None  # from an auxiliary head, in training only
+    # from an auxiliary head, in training only; a tuple where there are several (GoogLeNet's two)
+    aux_logits: torch.Tensor | tuple[torch.Tensor, ...] | None = None
 
 
 class TrainableNetwork(nn.Module):
     def set_drop_path(self, probability: float) -> None:
         """Drop-path probability for the coming epoch (the trainer ramps it up); networks without it ignore it."""
+
+    def set_progress(self, progress: float) -> None:
+        """The fraction of training done when an epoch starts (0 before the first), for networks whose structure
+        follows a schedule (CondenseNet prunes on it); others ignore it."""
 
     def forward_train(self, x: torch.Tensor) -> TrainingOutput:
         return TrainingOutput(self(x))
@@ -41,3 +47,8 @@ def set_drop_path(model: nn.Module, probability: float) -> float | None:
         model.set_drop_path(probability)
         return probability
     return None
+
+
+def set_progress(model: nn.Module, progress: float) -> None:
+    if isinstance(model, TrainableNetwork):
+        model.set_progress(progress)

@@ -13,9 +13,15 @@ from nas.train.recipe import Recipe
 from nas.train.train_step import EagerTrainStep, LossFunction, TrainStep
 
 
-def use_cuda_graph(recipe: Recipe, device: torch.device) -> bool:
-    """auto: on for CUDA (unless torch.compile is asked for, which makes its own graphs); on: CUDA required."""
+def use_cuda_graph(recipe: Recipe, device: torch.device, model: nn.Module | None = None) -> bool:
+    """auto: on for CUDA (unless torch.compile is asked for, which makes its own graphs, or the model draws its
+    path through itself per batch, which a captured graph would freeze); on: CUDA required."""
     if recipe.cuda_graph == "off":
+        return False
+    if model is not None and not getattr(model, "graph_capturable", True):
+        if recipe.cuda_graph == "on":
+            raise ConfigError(f"recipe {recipe.name!r}: cuda_graph: on would freeze the per-batch choices of "
+                              f"{type(model).__name__}; use auto or off")
         return False
     if device.type != "cuda":
         if recipe.cuda_graph == "on":

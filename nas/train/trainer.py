@@ -17,7 +17,7 @@ from tqdm import tqdm
 from nas.data.loaders import make_loader
 from nas.data.splits import Splits
 from nas.errors import ConfigError, DataError
-from nas.models.trainable import set_drop_path, training_forward
+from nas.models.trainable import set_drop_path, set_progress, training_forward
 from nas.progress_bars import progress_bar
 from nas.train.checkpoint import load_checkpoint, save_checkpoint
 from nas.train.device_choice import resolve_device
@@ -61,6 +61,7 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
     for epoch in range(start_epoch, recipe.epochs):
         # Seed per epoch, so dropout/drop-path draws after a resume match an uninterrupted run.
         torch.manual_seed(seed * 100_003 + epoch)
+        set_progress(model, epoch / recipe.epochs)  # a network's own schedule (CondenseNet's condensation)
         drop_path = set_drop_path(model, recipe.drop_path * epoch / recipe.epochs)
         run.train_loader.set_epoch(epoch)
         # drop-path is baked into a captured graph: a new probability asks for a new capture
@@ -120,7 +121,7 @@ class _Run:
 
     @classmethod
     def set_up(cls, model, splits: Splits, recipe: Recipe, device: torch.device, seed: int) -> "_Run":
-        graph = use_cuda_graph(recipe, device)
+        graph = use_cuda_graph(recipe, device, model)
         criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
         shape = (splits.channels, splits.image_size, splits.image_size)
         # The recipe's bf16/channels_last, or on a CUDA graph the fastest of them by a short probe (format_probe.py)
@@ -185,8 +186,10 @@ def loss_function(forward_train, criterion, auxiliary_weight: float):
     def loss_and_logits(inputs, labels):
         output = forward_train(inputs)
         loss = criterion(output.logits, labels)
-        if output.aux_logits is not None and auxiliary_weight > 0:
-            loss = loss + auxiliary_weight * criterion(output.aux_logits, labels)
+        heads = output.aux_logits if isinstance(output.aux_logits, tuple) else (output.aux_logits,)
+        for aux_logits in heads if auxiliary_weight > 0 else ():
+            if aux_logits is not None:
+                loss = loss + auxiliary_weight * criterion(aux_logits, labels)
         return loss, output.logits
     return loss_and_logits
 

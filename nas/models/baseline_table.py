@@ -1,0 +1,72 @@
+"""Every baseline with its paper, scale and parameter count, ours beside the published one: what `nas baselines`
+prints, what the README's table was made from, and what the tests check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from nas.models.profile import count_params, count_params_and_macs
+from nas.models.registry import ModelSpec, list_models
+
+
+@dataclass(frozen=True)
+class BaselineRow:
+    name: str
+    scale: str
+    params: int  # ours
+    published: int | None
+    source: str
+    paper: str
+    description: str
+    macs: int | None = None  # ours, counted where the paper publishes multiply-adds
+    published_macs: int | None = None
+    published_text: str = ""  # as printed ("0.85M")
+    published_macs_text: str = ""
+
+    @property
+    def deviation(self) -> float | None:
+        """Our count's relative distance from the published one."""
+        return None if not self.published else self.params / self.published - 1
+
+
+def default_classes(spec: ModelSpec) -> int:
+    """The class count a published figure refers to: ImageNet's 1000 or CIFAR-10's 10."""
+    return 1000 if spec.scale == "ImageNet" else 10
+
+
+def published_model(spec: ModelSpec) -> torch.nn.Module:
+    """The baseline as published (RGB, the paper's classes), built on the meta device: no memory."""
+    from nas.models import build_model
+
+    with torch.device("meta"):
+        return build_model(baseline=spec.name, num_classes=default_classes(spec), image_size=spec.image_size)
+
+
+def our_params(spec: ModelSpec) -> int:
+    """Parameters for inference, as papers count them: CondenseNet's once condensed."""
+    model = published_model(spec)
+    return model.inference_params() if hasattr(model, "inference_params") else count_params(model)
+
+
+def our_macs(spec: ModelSpec) -> int:
+    """Multiply-adds of one image at the size the network was designed for."""
+    return count_params_and_macs(published_model(spec), (3, spec.image_size, spec.image_size))["macs"]
+
+
+def baseline_rows(names: list[str] | None = None) -> list[BaselineRow]:
+    specs = [spec for spec in list_models("baseline") if names is None or spec.name in names]
+    specs.sort(key=lambda spec: spec.scale != "CIFAR")  # stable: CIFAR first, each in registration order
+    return [BaselineRow(spec.name, spec.scale, our_params(spec), spec.published_params, spec.source, spec.paper,
+                        spec.description, our_macs(spec) if spec.published_macs else None, spec.published_macs,
+                        spec.published_text, spec.published_macs_text)
+            for spec in specs]
+
+
+def millions(count: int | None) -> str:
+    if count is None:
+        return "-"
+    if count >= 1e9:
+        return f"{count / 1e9:.3f}G"
+    return f"{count / 1e6:.3f}M" if count >= 1e5 else f"{count / 1e3:.1f}K"
