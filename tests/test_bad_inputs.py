@@ -232,7 +232,7 @@ CASES = [
          files={"g.yaml": "normal: 'add(group_conv_3x3@0, skip_connect@1)'\n"
                           "reduce: 'add(max_pool_3x3@0, conv_3x3@1)'\n"}),
     Case("an image too small for the network", ("profile", "--baseline", "vgg16", "--image-size", "8"),
-         "cannot run the model on 8 px inputs"),
+         "vgg16 needs inputs of at least 32 px, got 8"),
     # --- nas bench: NAS-Bench-201 tables and sampler options -------------------------------------------------
     Case("a table that does not exist", (*BENCH, "{case}/none.csv"), "does not exist"),
     Case("a table without the dataset's columns", (*BENCH, "{table}", "--dataset", "cifar100"),
