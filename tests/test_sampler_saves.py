@@ -371,3 +371,18 @@ def test_an_ask_interrupted_in_memory_leaves_no_pending_trial(tmp_path, monkeypa
             with pytest.raises(ConfigError, match="build the sampler again"):
                 sampler.ask()
             assert open_study("random", url).ask().token == 2
+
+
+@pytest.mark.parametrize("name", ["tpe", "nsga2"])
+def test_the_one_transaction_insert_stores_what_optunas_create_new_trial_stores(name, tmp_path):
+    # The adapter writes Optuna's tables itself (Optuna's version costs two queries per parameter): same rows.
+    sampler = open_study(name, sqlite_url(tmp_path))
+    drive(sampler, 5)  # TPE's relative parameters and NSGA-II's generation ride in system attributes
+    token = sampler.ask().token
+    asked = sampler.study.trials[token]
+    storage = optuna.storages.RDBStorage(sqlite_url(tmp_path))
+    storage.create_new_trial(storage.get_study_id_from_name("search"), template_trial=asked)
+    ours, optunas = stored_trials(sqlite_url(tmp_path))[-2:]
+    assert asked.system_attrs and (ours.number, optunas.number) == (5, 6)
+    for field in ("state", "params", "distributions", "user_attrs", "system_attrs", "values", "datetime_start"):
+        assert getattr(ours, field) == getattr(optunas, field) == getattr(asked, field), field
