@@ -9,7 +9,8 @@ nothing there) and copies each change here:
   transactions over the NASNet space): a search killed in between left a RUNNING trial with parameters missing,
   which no resume could read.
 - tell, through Optuna's public storage API: the attributes and intermediate values the tell added, then the
-  state and values last (1 to 3 transactions), so a trial killed halfway stays RUNNING with all its parameters and a resume runs it again.
+  state and values last (1 to 3 transactions), so a trial killed halfway stays RUNNING with all its parameters
+  and a resume runs it again.
 - the study's system attributes that changed. NSGA-II caches each generation's parent population there as a list
   of trial ids; the database keeps the database's ids, as Optuna's own sampler writes them, and the in-memory
   study gets trial numbers, which are its ids.
