@@ -147,7 +147,7 @@ def test_known_search_space_asks_what_optunas_own_scan_asks(name, stock, monkeyp
     options = {**FAST_OPTIONS[name], "seed": 11}
     fast = parallel_run(make_sampler(name, decisions, **options))
     module = "nas.samplers.tpe.KnownSpaceTPESampler" if name == "tpe" else "nas.samplers.nsga2.KnownSpaceNSGAIISampler"
-    monkeypatch.setattr(module, lambda space, **options: stock(**options))
+    monkeypatch.setattr(module, lambda space, finished_rows=None, **options: stock(**options))
     plain = parallel_run(make_sampler(name, decisions, **options))
     assert fast == plain
     assert TrialState.PRUNED in fast[1] and TrialState.FAIL in fast[1]
