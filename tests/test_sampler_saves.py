@@ -386,3 +386,29 @@ def test_the_one_transaction_insert_stores_what_optunas_create_new_trial_stores(
     assert asked.system_attrs and (ours.number, optunas.number) == (5, 6)
     for field in ("state", "params", "distributions", "user_attrs", "system_attrs", "values", "datetime_start"):
         assert getattr(ours, field) == getattr(optunas, field) == getattr(asked, field), field
+
+
+def test_a_save_that_would_write_the_same_file_again_is_skipped(tmp_path, monkeypatch):
+    # An Optuna sampler's JSON names its study and nothing else: rewriting it after every ask and tell cost two
+    # disk syncs per candidate for nothing.
+    path = tmp_path / "sampler.json"
+    sampler = open_study("tpe", sqlite_url(tmp_path))
+    written = []
+    real = sampler_base.write_json_atomically
+    monkeypatch.setattr(sampler_base, "write_json_atomically", lambda *args: (written.append(1), real(*args)))
+    for _ in range(3):
+        suggestion = sampler.ask()
+        sampler.save(path)
+        sampler.tell(suggestion.token, outcome_for(suggestion.choices))
+        sampler.save(path)
+    assert len(written) == 1
+    path.unlink()  # gone, or replaced by another writer: written again
+    sampler.save(path)
+    path.write_text(path.read_text().replace("search", "other"))
+    sampler.save(path)
+    assert len(written) == 3 and load_sampler(path).study.study_name == "search"
+    evolution = make("evolution")  # its JSON changes with every ask and tell
+    for _ in range(2):
+        evolution.ask()
+        evolution.save(path)
+    assert len(written) == 5
