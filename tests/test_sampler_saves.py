@@ -273,7 +273,7 @@ def test_an_ask_writes_its_trial_in_one_transaction(name, tmp_path, monkeypatch)
     assert len(asked) == 1
     with write_transactions() as told:
         sampler.tell(suggestion.token, outcome_for(suggestion.choices))
-    assert len(told) == 2  # the costs, then the state and values
+    assert len(told) == 1  # the costs, the state and the values
     stored = stored_trials(sqlite_url(tmp_path))[-1]
     assert stored.params == sampler.study.trials[-1].params and len(stored.params) == len(DECISIONS)
     assert stored.state == TrialState.COMPLETE and stored.user_attrs["costs"]
@@ -374,18 +374,34 @@ def test_an_ask_interrupted_in_memory_leaves_no_pending_trial(tmp_path, monkeypa
 
 
 @pytest.mark.parametrize("name", ["tpe", "nsga2"])
-def test_the_one_transaction_insert_stores_what_optunas_create_new_trial_stores(name, tmp_path):
-    # The adapter writes Optuna's tables itself (Optuna's version costs two queries per parameter): same rows.
-    sampler = open_study(name, sqlite_url(tmp_path))
+def test_the_one_transaction_writes_store_what_optunas_public_calls_store(name, tmp_path):
+    # The adapter writes Optuna's tables itself (Optuna's calls commit once per parameter or attribute): same rows.
+    url = sqlite_url(tmp_path)
+    sampler = open_study(name, url)
     drive(sampler, 5)  # TPE's relative parameters and NSGA-II's generation ride in system attributes
-    token = sampler.ask().token
+    suggestion = sampler.ask()
+    token = suggestion.token
     asked = sampler.study.trials[token]
-    storage = optuna.storages.RDBStorage(sqlite_url(tmp_path))
-    storage.create_new_trial(storage.get_study_id_from_name("search"), template_trial=asked)
-    ours, optunas = stored_trials(sqlite_url(tmp_path))[-2:]
+    storage = optuna.storages.RDBStorage(url)
+    twin = storage.create_new_trial(storage.get_study_id_from_name("search"), template_trial=asked)
+    ours, optunas = stored_trials(url)[-2:]
     assert asked.system_attrs and (ours.number, optunas.number) == (5, 6)
-    for field in ("state", "params", "distributions", "user_attrs", "system_attrs", "values", "datetime_start"):
+    fields = ("state", "params", "distributions", "user_attrs", "system_attrs", "values", "intermediate_values")
+    for field in (*fields, "datetime_start"):
         assert getattr(ours, field) == getattr(optunas, field) == getattr(asked, field), field
+
+    outcome = Outcome("pruned", 0.4, {"params": 2e5}) if name == "tpe" else outcome_for(suggestion.choices)
+    sampler.tell(token, outcome)
+    told = sampler.study.trials[token]
+    storage.set_trial_user_attr(twin, "costs", told.user_attrs["costs"])
+    for step, value in told.intermediate_values.items():
+        storage.set_trial_intermediate_value(twin, step, value)
+    storage.set_trial_state_values(twin, told.state, told.values)
+    ours, optunas = stored_trials(url)[-2:]
+    assert told.state == (TrialState.PRUNED if name == "tpe" else TrialState.COMPLETE)
+    for field in (*fields, "datetime_complete"):
+        assert getattr(ours, field) == getattr(told, field), field
+        assert field == "datetime_complete" or getattr(optunas, field) == getattr(told, field), field
 
 
 def test_a_save_that_would_write_the_same_file_again_is_skipped(tmp_path, monkeypatch):

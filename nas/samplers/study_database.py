@@ -8,12 +8,16 @@ nothing there) and copies each change here:
   Optuna's own `study.ask` stores the trial first and then commits each parameter on its own (about 55
   transactions over the NASNet space): a search killed in between left a RUNNING trial with parameters missing,
   which no resume could read.
-- tell, through Optuna's public storage API: the attributes and intermediate values the tell added, then the
-  state and values last (1 to 3 transactions), so a trial killed halfway stays RUNNING with all its parameters
-  and a resume runs it again.
+- tell: the attributes and intermediate values the tell added, and the state and values, in ONE transaction
+  (`finish_trial`), so a trial is either RUNNING with all its parameters (a resume runs it again) or finished
+  with its whole result.
 - the study's system attributes that changed. NSGA-II caches each generation's parent population there as a list
   of trial ids; the database keeps the database's ids, as Optuna's own sampler writes them, and the in-memory
   study gets trial numbers, which are its ids.
+
+The two one-transaction writes use Optuna 5.0's private table models and session helper (Optuna's public calls
+commit once per parameter or attribute); tests/test_sampler_saves.py checks that they store what Optuna's public
+calls store, so an Optuna upgrade that changes its tables fails there first.
 """
 
 from __future__ import annotations
@@ -102,15 +106,8 @@ class StudyDatabase:
         self._remember(trial.number, trial_id)
 
     def finish(self, before: FrozenTrial, after: FrozenTrial) -> None:
-        """Copy what a tell changed from `before` to `after`: attributes and intermediate values, then the state."""
-        trial_id = self._trial_ids[after.number]
-        for key, value in _changed(before.user_attrs, after.user_attrs):
-            self.storage.set_trial_user_attr(trial_id, key, value)
-        for key, value in _changed(before.system_attrs, after.system_attrs):
-            self.storage.set_trial_system_attr(trial_id, key, value)
-        for step, value in _changed(before.intermediate_values, after.intermediate_values):
-            self.storage.set_trial_intermediate_value(trial_id, step, value)
-        self.storage.set_trial_state_values(trial_id, after.state, after.values)
+        """Store what a tell changed from `before` to `after`, the trial's result, in one transaction."""
+        finish_trial(self.storage, self._trial_ids[after.number], before, after)
 
     def fail(self, number: int, reason: str) -> None:
         """Tell trial `number` FAIL, with `reason` in its system attribute FAILED_BECAUSE."""
@@ -158,9 +155,8 @@ def insert_running_trial(storage: optuna.storages.RDBStorage, study_id: int, tri
 
     Optuna's own version runs two queries per parameter (the trial, then the study's first record of that
     parameter, to check its distribution): 50 ms for the NASNet space's 50 parameters here, most of an ask. This
-    one inserts the rows in three statements. It writes Optuna's tables through Optuna's own models (private API
-    of Optuna 5.0, checked against it by tests/test_sampler_saves.py), without that distribution check: the
-    adapter checked the study's distributions against its own when it opened the study, and is its one writer.
+    one inserts the rows in three statements, without that distribution check: the adapter checked the study's
+    distributions against its own when it opened the study, and is its one writer.
     """
     if trial.state != TrialState.RUNNING or trial.values or trial.intermediate_values:
         raise ValueError("insert_running_trial stores a just-asked trial: RUNNING, without values")
@@ -181,6 +177,27 @@ def insert_running_trial(storage: optuna.storages.RDBStorage, study_id: int, tri
             _insert_rows(session, model, rows)
         row.number = row.count_past_trials(session)
         return row.trial_id, row.number
+
+
+def finish_trial(storage: optuna.storages.RDBStorage, trial_id: int, before: FrozenTrial, after: FrozenTrial) -> None:
+    """Store the attributes and intermediate values `after` adds to `before`, and its state, values and completion
+    time, in one transaction: what Optuna's `set_trial_user_attr` ... `set_trial_state_values` store in one each
+    (a pruned trial re-told after a kill between two of those would have reported its partial reward twice)."""
+    if not after.state.is_finished():
+        raise ValueError("finish_trial stores a told trial: COMPLETE, PRUNED or FAIL")
+    with _create_scoped_session(storage.scoped_session) as session:
+        row = models.TrialModel.find_or_raise_by_id(trial_id, session, for_update=True)
+        storage.check_trial_is_updatable(trial_id, row.state)
+        for model, old, new in ((models.TrialUserAttributeModel, before.user_attrs, after.user_attrs),
+                                (models.TrialSystemAttributeModel, before.system_attrs, after.system_attrs)):
+            for key, value in _changed(old, new):
+                storage._set_trial_attr_without_commit(session, model, trial_id, key, value)
+        for step, value in _changed(before.intermediate_values, after.intermediate_values):
+            storage._set_trial_intermediate_value_without_commit(session, trial_id, step, value)
+        for objective, value in enumerate(after.values or ()):
+            storage._set_trial_value_without_commit(session, row, objective, value)
+        row.state = after.state
+        row.datetime_complete = after.datetime_complete
 
 
 def _insert_rows(session, model, rows: list[dict]) -> None:
