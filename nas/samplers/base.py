@@ -103,6 +103,7 @@ class Sampler(ABC):
         self.options: dict[str, Any] = {**self.defaults, **options}
         self._pending: dict[int, Suggestion] = {}
         self._next_token = 0
+        self._last_save: tuple[Path, str, tuple[int, int]] | None = None  # path, JSON, (mtime, size) as written
 
     # --- how a search sets a sampler up ------------------------------------------------------------------------
 
@@ -157,8 +158,19 @@ class Sampler(ABC):
             "decisions": [[d.name, list(d.choices)] for d in self.decisions],
             "state": self._state_to_save(path),
         }
+        text = json.dumps(payload)
+        if self._saved_already(path, text):  # e.g. an Optuna sampler: its state is in its database
+            return
         write_json_atomically(path, payload)
+        self._last_save = (path, text, _file_stamp(path))
         self._after_save(path)
+
+    def _saved_already(self, path: Path, text: str) -> bool:
+        """Whether this sampler last wrote exactly `text` to `path` and the file is still the one it wrote: then
+        writing it again would only cost a disk sync (two per candidate in a search)."""
+        if self._last_save is None or self._last_save[:2] != (path, text):
+            return False
+        return _file_stamp(path) == self._last_save[2]
 
     def restore(self, path: str | os.PathLike) -> None:
         """Load state saved by `save` into this sampler; the file must come from the same sampler and space."""
@@ -220,6 +232,14 @@ class Sampler(ABC):
             bounds = f"{'' if low is None else low}..{'' if high is None else high}"
             raise ConfigError(f"sampler {self.name!r}: option {key}={value!r} is outside {bounds}")
         return value
+
+
+def _file_stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return status.st_mtime_ns, status.st_size
 
 
 def write_json_atomically(path: Path, payload: Any) -> None:

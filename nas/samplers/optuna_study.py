@@ -3,9 +3,13 @@
 Every decision is one `suggest_categorical` over its choice labels (indices where labels repeat), so the
 database reads like the space. The token of a suggestion is its Optuna trial number.
 
-Resume: `storage` is a SQLAlchemy URL and `study_name` names the study; building the sampler again reattaches to
-the existing study (`load_if_exists`) and trials still RUNNING there are the pending asks. With `storage=None`
-the study lives in memory and `state_dict` carries its trials instead.
+The adapter asks and tells on a study in memory (`self.study`). With `storage` (a SQLAlchemy URL) and
+`study_name`, a `StudyDatabase` holds the same trials: each ask writes its trial there whole, in one transaction,
+and each tell copies its result (study_database.py). Building the sampler again reattaches to the existing study:
+the in-memory study is filled from the database's trials, and trials still RUNNING there are the pending asks. A
+RUNNING trial that is not a whole suggestion of the space (a search killed while an older version wrote it
+parameter by parameter) is told FAIL on the way, with the reason in its system attribute `nas:failed_because`.
+With `storage=None` there is no database and `state_dict` carries the trials instead.
 
 Determinism: Optuna does not persist a sampler's random state, so each ask builds the Optuna sampler seeded from
 (seed, trial number). A resumed study then asks exactly what an uninterrupted one would have asked.
@@ -18,6 +22,8 @@ which samplers ignore, because an error (out of memory, lost worker) says nothin
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import warnings
 from abc import abstractmethod
 from pathlib import Path
@@ -25,11 +31,11 @@ from typing import Any, Sequence
 
 import optuna
 from optuna.distributions import CategoricalDistribution
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from nas.errors import ConfigError
 from nas.samplers.base import Outcome, Sampler, SearchContext, Suggestion
-from nas.samplers.sqlite_storage import database_file, open_storage, sync
+from nas.samplers.study_database import FAILED_BECAUSE, StudyDatabase
 from nas.space.decisions import Decision, check_choices
 
 # Optuna announces every study it opens; the search prints its own progress.
@@ -46,36 +52,23 @@ class OptunaStudySampler(Sampler):
 
     def __init__(self, decisions: Sequence[Decision], *, seed: int = 0, **options):
         super().__init__(decisions, seed=seed, **options)
-        self._labels = [
-            list(d.choices) if len(set(d.choices)) == d.num_choices else list(range(d.num_choices))
+        self._labels = {
+            d.name: list(d.choices) if len(set(d.choices)) == d.num_choices else list(range(d.num_choices))
             for d in self.decisions
-        ]
-        self._distributions = {d.name: CategoricalDistribution(labels) for d, labels in zip(self.decisions, self._labels)}
-        self._live_trials: dict[int, optuna.Trial] = {}
-        self._trial_count: int | None = None  # trials in the study, counted at the first ask
-        storage = self.options["storage"]
-        study_name = self.options["study_name"]
+        }
+        self._distributions = {name: CategoricalDistribution(labels) for name, labels in self._labels.items()}
+        storage, study_name = self.options["storage"], self.options["study_name"]
         if storage is not None and study_name is None:
             raise ConfigError(f"sampler {self.name!r}: option storage needs a study_name to reattach to")
-        try:
-            self.study = optuna.create_study(
-                storage=open_storage(storage),
-                study_name=study_name,
-                directions=list(self.directions),
-                sampler=self._optuna_sampler(self.seed),
-                load_if_exists=True,
-            )
-        except ValueError as error:  # e.g. existing study with other directions
-            raise ConfigError(f"sampler {self.name!r}: cannot open study {study_name!r}: {error}") from None
-        except ImportError as error:
-            raise ConfigError(f"sampler {self.name!r}: storage {storage!r} needs a missing driver: {error}") from None
-        except Exception as error:  # SQLAlchemy errors: a URL that does not parse or a database we cannot open
-            if type(error).__module__.startswith("sqlalchemy"):
-                raise ConfigError(f"sampler {self.name!r}: cannot open storage {storage!r}: {error}") from None
-            raise
-        self._database_file = database_file(storage) if storage is not None else None  # synced after ask/tell
-        if [d.name for d in self.study.directions] != [d.upper() for d in self.directions]:
-            raise ConfigError(f"sampler {self.name!r}: study {study_name!r} exists with other objectives")
+        self.study = optuna.create_study(  # in memory: every ask and tell happens here first
+            study_name=study_name, directions=list(self.directions), sampler=self._optuna_sampler(self.seed)
+        )
+        self._database: StudyDatabase | None = None
+        self._out_of_step = False  # a write to the database failed: it no longer holds what self.study holds
+        if storage is not None:
+            self._database = StudyDatabase.open(storage, study_name, self.directions, who=f"sampler {self.name!r}",
+                                                id_key_prefixes=_trial_id_key_prefixes(self.study.sampler))
+            self._load_database()
 
     # --- how a search sets it up: the study lives in a database beside the experiment unless told otherwise ---
 
@@ -103,45 +96,42 @@ class OptunaStudySampler(Sampler):
     # --- the interface ---------------------------------------------------------------------------------------
 
     def ask(self) -> Suggestion:
-        # The trial number the study will give is the count of its trials; this adapter is the study's only
-        # writer, so count once and then keep count (a count reads every trial, a large share of a short ask).
-        if self._trial_count is None:
-            self._trial_count = self.study._storage.get_n_trials(self.study._study_id)
-        number = self._trial_count
+        self._check_in_step()
+        storage, study_id = self.study._storage, self.study._study_id
+        number = storage.get_n_trials(study_id)  # the number the new trial gets: the study has no other writer
         self.study.sampler = self._optuna_sampler((self.seed * 1_000_003 + number) % 2**32)
-        trial = self.study.ask(self._distributions)
-        self._trial_count += 1
-        if trial.number != number:  # another process added trials: the seed above was not this trial's
-            self._trial_count = None
-            raise ConfigError(f"sampler {self.name!r}: study {self.study.study_name!r} gained trials from elsewhere "
-                              f"(trial {trial.number}, expected {number}); one search per study")
-        self._live_trials[trial.number] = trial
-        sync(self._database_file)
+        trial = storage.get_trial(self._ask_in_memory(number)._trial_id)
+        if self._database is not None:
+            with self._keeping_step():
+                # Study attrs first: NSGA-II's parent cache, if this ask made it, must be there for the trial.
+                self._database.write_study_system_attrs(storage.get_study_system_attrs(study_id))
+                self._database.add(trial)
+                self._database.sync()
         return Suggestion(trial.number, self._choices(trial.params))
 
     def tell(self, token: int, outcome: Outcome) -> None:
-        frozen = self._running_trial(token)
-        # After a resume the live Trial object is gone; rebuild it from the stored trial's id.
-        trial = self._live_trials.pop(token, None) or optuna.Trial(self.study, frozen._trial_id)
+        self._check_in_step()
+        storage, trial_id = self.study._storage, self._running_trial_id(token)
+        before = storage.get_trial(trial_id)  # the in-memory storage replaces a trial it changes: this one stays
+        state, values = self._state_and_values(outcome)
         if outcome.costs:  # ride along so reports can read them from the study
-            trial.set_user_attr("costs", {key: float(value) for key, value in outcome.costs.items()})
-        if outcome.status == "failed":
-            self.study.tell(token, state=TrialState.FAIL)
-        elif outcome.status == "pruned":
-            if outcome.reward is not None and len(self.directions) == 1:
-                trial.report(outcome.reward, step=max(frozen.intermediate_values, default=-1) + 1)
-            self.study.tell(token, state=TrialState.PRUNED)
-        else:
-            reward = outcome.reward if outcome.reward is not None else 0.0
-            self.study.tell(token, self._objective_values(reward, outcome))
-        sync(self._database_file)
+            storage.set_trial_user_attr(trial_id, "costs", {key: float(value) for key, value in outcome.costs.items()})
+        if state == TrialState.PRUNED and outcome.reward is not None and len(self.directions) == 1:
+            step = max(before.intermediate_values, default=-1) + 1
+            storage.set_trial_intermediate_value(trial_id, step, outcome.reward)
+        self.study.tell(token, values, state=state)
+        if self._database is not None:
+            with self._keeping_step():
+                self._database.finish(before, storage.get_trial(trial_id))
+                self._database.write_study_system_attrs(storage.get_study_system_attrs(self.study._study_id))
+                self._database.sync()
 
     def pending(self) -> list[Suggestion]:
         running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
         return [Suggestion(t.number, self._choices(t.params)) for t in sorted(running, key=lambda t: t.number)]
 
     def state_dict(self) -> dict:
-        if self.options["storage"] is not None:
+        if self._database is not None:
             return {"study_name": self.study.study_name}  # the database holds everything else
         return {
             "trials": [_trial_to_plain(t) for t in self.study.get_trials(deepcopy=False)],
@@ -150,14 +140,13 @@ class OptunaStudySampler(Sampler):
         }
 
     def load_state_dict(self, state: dict) -> None:
-        if self.options["storage"] is not None:
+        if self._database is not None:
             return
         if self.study.get_trials(deepcopy=False):
             raise ConfigError(f"sampler {self.name!r}: can only restore into a fresh in-memory study")
         for plain in state["trials"]:
             self.study.add_trial(_trial_from_plain(plain, self._distributions))
-        for key, value in state.get("study_system_attrs", {}).items():
-            self.study._storage.set_study_system_attr(self.study._study_id, key, value)
+        self._set_study_system_attrs(state.get("study_system_attrs", {}))
 
     # unused: this adapter overrides ask/tell directly
     def _propose(self):  # pragma: no cover
@@ -166,27 +155,122 @@ class OptunaStudySampler(Sampler):
     def _learn(self, suggestion, outcome):  # pragma: no cover
         raise NotImplementedError
 
+    # --- opening a study from its database -------------------------------------------------------------------------
+
+    def _load_database(self) -> None:
+        """Fill the in-memory study with the database's trials, in number order, and its system attributes."""
+        for trial in self._database.trials():
+            self._refuse_other_space(trial)
+            problem = self._misfit(trial)
+            if problem is not None and trial.state == TrialState.RUNNING:
+                # A half-written ask can never be run: fail it, and the search simply asks anew.
+                reason = f"the adapter found this RUNNING trial incomplete on opening the study: {problem}"
+                self._database.fail(trial.number, reason)
+                trial = _failed(trial, reason)
+            elif problem is not None and trial.state != TrialState.FAIL:
+                raise ConfigError(f"sampler {self.name!r}: trial {trial.number} ({trial.state.name}) of study "
+                                  f"{self.study.study_name!r} does not fit this search space: {problem}")
+            self.study.add_trial(self._fitting_part(trial))
+        self._set_study_system_attrs(self._database.study_system_attrs())
+        self._database.sync()
+
+    def _refuse_other_space(self, trial: FrozenTrial) -> None:
+        # Optuna itself refuses to store a parameter under another distribution than the study's first one.
+        for name, distribution in trial.distributions.items():
+            if name in self._distributions and distribution != self._distributions[name]:
+                raise ConfigError(
+                    f"sampler {self.name!r}: study {self.study.study_name!r} was made over another search space: "
+                    f"decision {name!r} has choices {list(distribution.choices)} there, "
+                    f"{self._labels[name]} here; give this search another study (--name)"
+                )
+
+    def _misfit(self, trial: FrozenTrial) -> str | None:
+        """Why `trial`'s parameters are not one suggestion of this space; None when they are."""
+        labels = self._labels
+        missing = [name for name in labels if name not in trial.params]
+        unknown = [name for name in trial.params if name not in labels]
+        foreign = [name for name, value in trial.params.items() if name in labels and value not in labels[name]]
+        problems = [(missing, "no value for"), (unknown, "no such decision"), (foreign, "a value not among the labels")]
+        problems = [f"{what}: {', '.join(names)}" for names, what in problems if names]
+        return "; ".join(problems) or None
+
+    def _fitting_part(self, trial: FrozenTrial) -> FrozenTrial:
+        """`trial` with only the parameters this space can hold (all of them, unless it is a FAIL trial)."""
+        params = {name: value for name, value in trial.params.items()
+                  if name in self._labels and value in self._labels[name]}
+        return _copy_trial(trial, params=params, distributions={name: self._distributions[name] for name in params})
+
+    def _set_study_system_attrs(self, attrs: dict) -> None:
+        for key, value in attrs.items():
+            self.study._storage.set_study_system_attr(self.study._study_id, key, value)
+
     # --- helpers -----------------------------------------------------------------------------------------------
 
     def _choices(self, params: dict[str, Any]) -> tuple[int, ...]:
-        return check_choices(
-            self.decisions, [labels.index(params[d.name]) for d, labels in zip(self.decisions, self._labels)]
-        )
+        return check_choices(self.decisions, [self._labels[d.name].index(params[d.name]) for d in self.decisions])
 
-    def _running_trial(self, token: int) -> optuna.trial.FrozenTrial:
-        # One trial from the storage, not the whole study (a copy of every trial per tell, before).
-        storage, live = self.study._storage, self._live_trials.get(token)
-        frozen = None
-        if live is not None:
-            frozen = storage.get_trial(live._trial_id)
-        elif isinstance(token, int) and token >= 0:
-            try:  # after a resume: the stored trial of that number
-                frozen = storage.get_trial(storage.get_trial_id_from_study_id_trial_number(self.study._study_id, token))
-            except KeyError:
-                pass
-        if frozen is None or frozen.state != TrialState.RUNNING:
-            raise ValueError(f"sampler {self.name!r}: token {token} is not pending (asked and not yet told)")
-        return frozen
+    def _state_and_values(self, outcome: Outcome) -> tuple[TrialState | None, list[float] | None]:
+        """What `study.tell` gets for `outcome` (state None: COMPLETE, or FAIL if Optuna finds the values invalid)."""
+        if outcome.status == "failed":
+            return TrialState.FAIL, None
+        if outcome.status == "pruned":
+            return TrialState.PRUNED, None
+        return None, self._objective_values(outcome.reward if outcome.reward is not None else 0.0, outcome)
+
+    def _ask_in_memory(self, number: int) -> optuna.Trial:
+        try:
+            return self.study.ask(self._distributions)
+        except BaseException:  # interrupted between two parameters: that trial must never count as pending
+            storage = self.study._storage
+            if storage.get_n_trials(self.study._study_id) > number:
+                storage.set_trial_state_values(storage.get_trial_id_from_study_id_trial_number(
+                    self.study._study_id, number), TrialState.FAIL)
+                self._out_of_step = self._database is not None  # the database never got that trial number
+            raise
+
+    def _running_trial_id(self, token: int) -> int:
+        storage, study_id = self.study._storage, self.study._study_id
+        if isinstance(token, int) and 0 <= token < storage.get_n_trials(study_id):
+            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, token)
+            if storage.get_trial(trial_id).state == TrialState.RUNNING:
+                return trial_id
+        raise ValueError(f"sampler {self.name!r}: token {token} is not pending (asked and not yet told)")
+
+    def _check_in_step(self) -> None:
+        if self._out_of_step:
+            raise ConfigError(f"sampler {self.name!r}: a write to study {self.study.study_name!r} failed, so the "
+                              f"database no longer holds what this sampler holds; build the sampler again (resume)")
+
+    @contextlib.contextmanager
+    def _keeping_step(self):
+        """Writes to the database: if one fails, the in-memory study has moved on without it."""
+        try:
+            yield
+        except BaseException:
+            self._out_of_step = True
+            raise
+
+
+def _trial_id_key_prefixes(sampler: optuna.samplers.BaseSampler) -> tuple[str, ...]:
+    """The study system attributes in which `sampler` keeps trial ids (NSGA-II: each generation's parents)."""
+    if isinstance(sampler, optuna.samplers.BaseGASampler):
+        return (sampler._get_parent_cache_key_prefix(),)
+    return ()
+
+
+def _copy_trial(trial: FrozenTrial, **changes) -> FrozenTrial:
+    fields = dict(
+        number=trial.number, state=trial.state, value=None, values=trial.values,
+        datetime_start=trial.datetime_start, datetime_complete=trial.datetime_complete, params=trial.params,
+        distributions=trial.distributions, user_attrs=trial.user_attrs, system_attrs=trial.system_attrs,
+        intermediate_values=trial.intermediate_values, trial_id=trial._trial_id,
+    )
+    return FrozenTrial(**{**fields, **changes})
+
+
+def _failed(trial: FrozenTrial, reason: str) -> FrozenTrial:
+    return _copy_trial(trial, state=TrialState.FAIL, values=None, datetime_complete=datetime.datetime.now(),
+                       system_attrs={**trial.system_attrs, FAILED_BECAUSE: reason})
 
 
 def default_database_url(folder) -> str:

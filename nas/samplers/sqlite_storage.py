@@ -1,8 +1,9 @@
 """The Optuna study's SQLite file, set up so that an ask or a tell costs one disk sync instead of sixty.
 
-Optuna commits every suggested parameter on its own: an ask over the NASNet space is about 55 transactions, a
-tell 2 or 3. In SQLite's default rollback-journal mode each commit syncs the disk several times (about 13 ms a
-commit on the 2-core VM of BENCHMARKS.md), so a trial spent 0.8 s in fsync alone.
+Optuna's own `study.ask` commits every suggested parameter on its own (about 55 transactions over the NASNet
+space; the adapter now writes a trial in one, `study_database.py`), a tell 2 or 3. In SQLite's default
+rollback-journal mode each commit syncs the disk several times (about 13 ms a commit on the 2-core VM of
+BENCHMARKS.md), so a trial spent 0.8 s in fsync alone.
 
 Write-ahead logging with `synchronous=NORMAL` commits without syncing; the log is synced at checkpoints. That is
 safe against a killed process (a committed transaction is in the OS's cache and survives it) but not against a
@@ -24,13 +25,12 @@ import optuna
 import sqlalchemy
 
 
-def open_storage(url: str | None) -> str | optuna.storages.BaseStorage | None:
-    """What to hand `optuna.create_study` for `url`: an RDBStorage in WAL mode for a SQLite file, else `url`."""
-    if url is None or database_file(url) is None:
-        return url
+def open_storage(url: str) -> optuna.storages.RDBStorage:
+    """Optuna's storage for the SQLAlchemy `url`; a SQLite file is opened in WAL mode."""
     storage = optuna.storages.RDBStorage(url)
-    sqlalchemy.event.listen(storage.engine, "connect", _write_ahead_logging)
-    storage.engine.dispose()  # drop the connection RDBStorage opened to create its tables: new ones get the pragmas
+    if database_file(url) is not None:
+        sqlalchemy.event.listen(storage.engine, "connect", _write_ahead_logging)
+        storage.engine.dispose()  # drop the connection RDBStorage opened to create its tables: new ones get the pragmas
     return storage
 
 

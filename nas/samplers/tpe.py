@@ -22,6 +22,10 @@ class TpeSampler(OptunaStudySampler):
         "constant_liar": True,
     }
 
+    def __init__(self, decisions, *, seed: int = 0, **options):
+        self._finished_rows: dict = {}  # TPE's view of each finished trial, kept across asks (known_search_space.py)
+        super().__init__(decisions, seed=seed, **options)
+
     def _optuna_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
         options = dict(
             seed=seed,
@@ -32,5 +36,6 @@ class TpeSampler(OptunaStudySampler):
             constant_liar=bool(self.options["constant_liar"]),
         )
         if options["multivariate"] and not options["group"]:  # the default: skip Optuna's search-space scan
-            return quiet_experimental(lambda: KnownSpaceTPESampler(self._distributions, **options))
+            rows = self._finished_rows
+            return quiet_experimental(lambda: KnownSpaceTPESampler(self._distributions, finished_rows=rows, **options))
         return quiet_experimental(lambda: optuna.samplers.TPESampler(**options))
