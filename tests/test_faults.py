@@ -9,23 +9,17 @@ from __future__ import annotations
 import importlib
 import os
 import random
-import signal
-import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 import pytest
 
 from nas.models.registry import MODELS
 from search_audit import audit_experiment
-from search_fixtures import REPOSITORY, write_config
-
-EXTENSIONS = REPOSITORY / "tests" / "extensions"
-DRIVER_TIMEOUT_S = 300
+from search_fixtures import write_config
+from search_process import EXTENSIONS, run_search, search_command, search_env
 
 
 @pytest.fixture(scope="module")
@@ -36,54 +30,6 @@ def faults():
         yield importlib.import_module("faults")
     sys.modules.pop("faults", None)
     sys.path.remove(str(EXTENSIONS))
-
-
-# --- running a search as its own process group ----------------------------------------------------------------------
-
-def search_env(fault_dir: Path, faults: str | None = None) -> dict:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("NAS_FAULT")}
-    path = [str(EXTENSIONS), str(REPOSITORY), env.get("PYTHONPATH", "")]
-    env.update(PYTHONPATH=os.pathsep.join(filter(None, path)), PYTHONUNBUFFERED="1", NAS_FAULT_DIR=str(fault_dir),
-               # a new local Ray each time, even where `ray start` left a cluster this machine would join
-               RAY_ADDRESS="local")
-    if faults:
-        env["NAS_FAULTS"] = faults
-    return env
-
-
-def search_command(config: Path, *flags: str) -> list[str]:
-    return [sys.executable, str(REPOSITORY / "run_search.py"), "--config", str(config), *flags]
-
-
-def run_search(command: list[str], env: dict, cwd: Path, kill_after: float | None = None,
-               once: Callable[[], bool] = lambda: True) -> tuple[int | None, str]:
-    """Run a driver in a session of its own and return its exit code and output. With `kill_after`, SIGKILL it and
-    the local Ray it started that many seconds after `once()` first holds (checked every 0.1 s)."""
-    log = cwd / f"driver-{len(list(cwd.glob('driver-*.log')))}.log"
-    with open(log, "w") as output:
-        process = subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True, stdout=output,
-                                   stderr=subprocess.STDOUT)
-        launched, since = time.monotonic(), None
-        while process.poll() is None and time.monotonic() - launched < DRIVER_TIMEOUT_S:
-            since = since or (time.monotonic() if once() else None)
-            if kill_after is not None and since is not None and time.monotonic() - since > kill_after:
-                break
-            time.sleep(0.1)
-        code = process.poll()
-        _kill_group(process)
-    text = log.read_text()
-    killed_on_time = kill_after is not None and since is not None
-    assert code is not None or killed_on_time, f"the search ran past {DRIVER_TIMEOUT_S} s:\n{text[-3000:]}"
-    return code, text
-
-
-def _kill_group(process: subprocess.Popen) -> None:
-    """The driver and whatever of its local Ray is left (the group is this process's own session)."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
 
 
 def fault_config(tmp_path, image_folder, name: str, **changes) -> Path:
