@@ -84,6 +84,8 @@ class DriverMemory:
             status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
         except (OSError, ValueError):
             return  # the driver just ended
+        if "VmRSS" not in status:
+            return  # ended, not yet reaped: a zombie has no memory
         self.samples.append((table_rows(self.experiment), int(status["VmRSS"].split()[0])))
         self.peak_kib = max(self.peak_kib, int(status["VmHWM"].split()[0]))
 
