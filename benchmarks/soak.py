@@ -120,15 +120,13 @@ def run_soak(args, folder: Path) -> tuple[list[DriverMemory], float]:
 def fault_accounts(experiment: Path, fault_dir: Path, spec: str, seed: int) -> dict:
     """Each row against the fault its cell drew; worker deaths and retries from the faults' own log."""
     import pandas as pd
-    from faults import fault_for
+    from faults import fault_for, fired
 
     trials = pd.read_csv(experiment / "trials.csv", keep_default_na=False)
     drawn = [fault_for(cell, spec, seed) for cell in trials["hash"]]
     wrong = sum(status != EXPECTED[fault][0] or EXPECTED[fault][1] not in error
                 for fault, status, error in zip(drawn, trials["status"], trials["error"]))
-    log = fault_dir / "fired.log"
-    fired = Counter(line.split()[1] for line in log.read_text().splitlines()) if log.exists() else Counter()
-    deaths = fired["kill"] + fired["kill_once"]
+    deaths = sum(fault in ("kill", "kill_once") for _, fault in fired(fault_dir))
     died_for_good = drawn.count("kill")  # their last death was not retried
     return {"drawn": Counter(fault or "none" for fault in drawn), "wrong": wrong, "deaths": deaths,
             "retries": deaths - died_for_good}

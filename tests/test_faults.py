@@ -55,26 +55,18 @@ def assert_consistent(tmp_path, name: str, rows: int):
     return audit
 
 
-def fired(fault_dir: Path) -> Counter:
-    """Faults fired per cell hash, from the log the faulty stack writes before each one."""
-    log = fault_dir / "fired.log"
-    return Counter(line.split()[0] for line in log.read_text().splitlines()) if log.exists() else Counter()
-
-
 # --- a candidate's training fails -----------------------------------------------------------------------------------
 
 @pytest.mark.slow  # a real search on a local Ray
-@pytest.mark.parametrize("fault, sampler, status, reason", [
-    ("raise", "random", "failed", "RuntimeError: injected fault"),
-    ("nan", "evolution", "diverged", "NaN"),
-    ("oom", "controller", "failed", "OutOfMemoryError: CUDA out of memory"),
+@pytest.mark.parametrize("fault, sampler, options, status, reason", [
+    ("raise", "random", {}, "failed", "RuntimeError: injected fault"),
+    ("nan", "evolution", {"population_size": 2, "sample_size": 1}, "diverged", "NaN"),
+    ("oom", "controller", {"batch_size": 2}, "failed", "OutOfMemoryError: CUDA out of memory"),
 ])
-def test_a_failing_candidate_is_recorded_with_its_reason_and_the_search_goes_on(tmp_path, image_folder, faults,
-                                                                                fault, sampler, status, reason):
+def test_a_failing_candidate_is_recorded_with_its_reason_and_the_search_goes_on(tmp_path, image_folder, faults, fault,
+                                                                                sampler, options, status, reason):
     spec = f"{fault}=0.5"  # half the cells draw the fault, the others train normally
-    config = fault_config(tmp_path, image_folder, fault, sampler=sampler, trials=4,
-                          sampler_options={"population_size": 2, "sample_size": 1} if sampler == "evolution" else
-                          {"batch_size": 2} if sampler == "controller" else {})
+    config = fault_config(tmp_path, image_folder, fault, sampler=sampler, sampler_options=options, trials=4)
     code, output = run_search(search_command(config), search_env(tmp_path / "faults", spec), tmp_path)
     assert code == 0, output[-3000:]
     trials = read_trials(tmp_path, fault)
@@ -95,7 +87,7 @@ def test_a_worker_killed_mid_trial_is_retried_and_recorded_once(tmp_path, image_
     code, output = run_search(search_command(config), search_env(tmp_path / "faults", spec), tmp_path)
     assert code == 0, output[-3000:]
     trials = read_trials(tmp_path, "killed")
-    attempts = fired(tmp_path / "faults")
+    attempts = Counter(cell for cell, _ in faults.fired(tmp_path / "faults"))
     drawn = {cell: faults.fault_for(cell, spec, 0) for cell in trials["hash"]}
     assert set(drawn.values()) == {"kill", "kill_once"}
     for row in trials.itertuples():

@@ -68,7 +68,7 @@ def fault_folder() -> Path:
 
 
 def first_time(name: str) -> bool:
-    """True for the one process that creates the marker `name` (O_EXCL: atomic even across machines' NFS)."""
+    """True for the one process that creates the marker `name` (O_EXCL: one winner however many race)."""
     try:
         os.close(os.open(fault_folder() / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
         return True
@@ -88,6 +88,12 @@ def fire(fault: str, cell_hash: str) -> None:
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB (injected fault)")
     if fault in ("kill", "kill_once"):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def fired(folder: Path) -> list[tuple[str, str]]:
+    """The faults fired so far in `folder` (NAS_FAULT_DIR), as (cell hash, fault), oldest first."""
+    log = Path(folder) / "fired.log"
+    return [tuple(line.split()) for line in log.read_text().splitlines()] if log.exists() else []
 
 
 class FaultyNetwork(nn.Module):
