@@ -20,12 +20,11 @@ EXTENSIONS = REPOSITORY / "tests" / "extensions"
 def search_env(fault_dir: Path, faults: str | None = None, seed: int = 0) -> dict:
     """This process's environment for a driver: the extensions importable, faults (tests/extensions/faults.py) as
     given and nothing else."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("NAS_FAULT")}
+    # Without RAY_ADDRESS a search starts a local Ray of its own, which its SIGKILL takes down with it.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NAS_FAULT") and key != "RAY_ADDRESS"}
     path = [str(EXTENSIONS), str(REPOSITORY), env.get("PYTHONPATH", "")]
     env.update(PYTHONPATH=os.pathsep.join(filter(None, path)), PYTHONUNBUFFERED="1", NAS_FAULT_DIR=str(fault_dir),
-               NAS_FAULT_SEED=str(seed),
-               # a new local Ray each time, even where `ray start` left a cluster this machine would join
-               RAY_ADDRESS="local")
+               NAS_FAULT_SEED=str(seed))
     if faults:
         env["NAS_FAULTS"] = faults
     return env
