@@ -124,14 +124,14 @@ KILL_LOOP = {  # sampler: options that make it learn within a few trials
     "tpe": {"n_startup_trials": 3},
     "nsga2": {"population_size": 3},
 }
-KILLS, TRIALS = 4, 16
+KILLS, TRIALS = 4, 24
 FIRST_KILL_S = (1.0, 10.0)  # after the first launch: somewhere in its start-up (5 to 30 s here)
-# Later drivers: once 1-3 rows are new, then within 1.5 s (a trial takes about 1 s once the workers are up): asks,
+# Later drivers: once 1-3 rows are new, then within a second (a trial takes 0.3-1 s once the workers are up): asks,
 # trials, tells and saves under way. Row-triggered, so every kill lands mid-search whatever the machine's load.
-NEW_ROWS, KILL_DELAYS_S = (1, 3), (0.0, 1.5)
+NEW_ROWS, KILL_DELAYS_S = (1, 3), (0.0, 1.0)
 
 
-# About 2.5 minutes a sampler on 2 busy cores; CI runs one sampler with its own state file and one with an Optuna
+# 1.5 to 3.5 minutes a sampler on 2 cores, as busy as they were; CI runs one sampler with its own state file and one with an Optuna
 # study, and NAS_KILL_LOOP_ALL=1 runs all five.
 CI_KILL_LOOP = ("evolution", "tpe")
 
