@@ -148,7 +148,7 @@ def report(args, runs: list[DriverMemory], seconds: float, folder: Path) -> bool
         f"| worker deaths / Tune retries | {faults['deaths']} / {faults['retries']} |",
         f"| driver SIGKILLs, each resumed | {len(runs) - 1} |",
         f"| asked by the sampler | {audit.asked} = {audit.rows} in the table + {audit.answered_from_store} "
-        f"answered from it + {audit.lost} lost |",
+        f"answered from it + {audit.abandoned} half-written asks failed on resume + {audit.lost} lost |",
         f"| status or reason unlike the fault drawn | {faults['wrong']} |",
         f"| audit problems | {len(audit.problems)} |",
         f"| wall time | {seconds / 60:.1f} min ({seconds / max(audit.rows, 1):.2f} s a trial) |",

@@ -4,8 +4,9 @@ a finished search with `audit_experiment`.
 - The table: one row per trial (trial_id, token and cell hash each unique), every row that is not `ok` carries
   its reason, every `ok` row an accuracy.
 - The sampler, reloaded from the folder as a resume would: nothing it asked is still pending, and every token
-  it handed out is either a row or a cell already in the table (a proposal the stored result answered). That
-  count of answered proposals is what a search prints; here it is derived, so nothing asked can go missing.
+  it handed out is either a row or a cell already in the table (a proposal the stored result answered), or, in
+  an Optuna study, an ask its driver died writing, which the resume failed. That count of answered proposals is
+  what a search prints; here it is derived, so nothing asked can go missing.
 - What the sampler learnt agrees with the table: an Optuna study holds one trial per token, each in the state
   its row (or its cell's row) implies; evolution and the controller count the results they learnt from (all
   but failures), which must lie between the table's non-failed rows and those plus the answered proposals.
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nas.samplers import load_sampler, sampler_class
+from nas.samplers.study_database import FAILED_BECAUSE
 from nas.search.experiment_config import config_from_dict
 from nas.search.experiment_folder import ExperimentPaths
 from nas.search.sampler_setup import search_context
@@ -34,6 +36,7 @@ class Audit:
     statuses: Counter = field(default_factory=Counter)
     asked: int = 0  # tokens the sampler handed out
     answered_from_store: int = 0  # proposals of cells already in the table
+    abandoned: int = 0  # asks half-written when their driver died, failed on resume (Optuna samplers)
     pending: list[int] = field(default_factory=list)  # asked, never answered: lost unless a search is running
     unaccounted: list[int] = field(default_factory=list)  # answered, but neither a row nor a cell of one
     problems: list[str] = field(default_factory=list)
@@ -79,6 +82,9 @@ def _audit_study(audit: Audit, sampler, space, records: list[TrialRecord]) -> No
     for trial in trials:
         if trial.state.name == "RUNNING":
             audit.pending.append(trial.number)
+            continue
+        if FAILED_BECAUSE in trial.system_attrs and trial.number not in by_token:
+            audit.abandoned += 1  # an ask its driver died writing, failed by the next resume: never a trial
             continue
         record = by_token.get(trial.number)
         if record is None:

@@ -51,7 +51,7 @@ def assert_consistent(tmp_path, name: str, rows: int):
     audit = audit_experiment(tmp_path / "results" / name)
     assert audit.problems == [] and audit.lost == 0 and audit.pending == []
     assert audit.rows == rows
-    assert audit.asked == rows + audit.answered_from_store
+    assert audit.asked == rows + audit.answered_from_store + audit.abandoned
     return audit
 
 
