@@ -16,7 +16,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nas.errors import ConfigError
 from nas.models.registry import MODELS
 from nas.search.experiment_config import load_experiment_config
 from nas.search.runner import open_experiment
@@ -101,9 +100,6 @@ def test_a_worker_killed_mid_trial_is_retried_and_recorded_once(tmp_path, image_
 
 # --- the driver dies while starting ---------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=ConfigError, reason="known bug: the Optuna study is created before "
-                   "experiment.yaml is written, so a start killed in between can be neither started again (the study "
-                   "exists) nor resumed (the experiment does not); fix in nas/samplers/optuna_study.py, then remove")
 def test_a_start_killed_between_creating_its_study_and_writing_the_experiment_can_be_made_again(tmp_path,
                                                                                                 image_folder):
     config = load_experiment_config(write_config(tmp_path / "c.yaml", image_folder, tmp_path / "results",

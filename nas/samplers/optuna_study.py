@@ -78,6 +78,10 @@ class OptunaStudySampler(Sampler):
         options.setdefault("storage", context.database_url or default_database_url(context.folder))
         options.setdefault("study_name", context.experiment)
         if not resume:
+            if options["storage"] == default_database_url(context.folder):
+                # A new experiment's own database holding its study: a start killed before experiment.yaml was
+                # written (trials only run after it is), so the study holds no results and is made again.
+                discard_study(options["storage"], options["study_name"])
             refuse_existing_study(options["storage"], options["study_name"])
         return options
 
@@ -275,6 +279,11 @@ def _failed(trial: FrozenTrial, reason: str) -> FrozenTrial:
 
 def default_database_url(folder) -> str:
     return f"sqlite:///{(Path(folder) / DATABASE_FILE).resolve()}"
+
+
+def discard_study(storage: str, study_name: str) -> None:
+    if study_name in optuna.study.get_all_study_names(storage=storage):
+        optuna.delete_study(study_name=study_name, storage=storage)
 
 
 def refuse_existing_study(storage: str, study_name: str) -> None:
