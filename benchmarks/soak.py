@@ -92,8 +92,10 @@ class DriverMemory:
     def summary(self) -> str:
         """RSS once the run's first trial ended, at its end, and its peak, in MiB."""
         first_rows = self.samples[0][0] if self.samples else 0
-        working = [sample for sample in self.samples if sample[0] > first_rows] or self.samples or [(0, 0)]
-        start, end = working[0], self.samples[-1] if self.samples else (0, 0)
+        working = [sample for sample in self.samples if sample[0] > first_rows]
+        if not working:
+            return f"no trial ended while it was sampled (peak {self.peak_kib / 1024:.0f} MiB)"
+        start, end = working[0], self.samples[-1]
         return (f"rows {start[0]}-{end[0]}: {start[1] / 1024:.0f} MiB -> {end[1] / 1024:.0f} MiB "
                 f"(peak {self.peak_kib / 1024:.0f} MiB)")
 
@@ -129,7 +131,7 @@ def fault_accounts(experiment: Path, fault_dir: Path, spec: str, seed: int) -> d
     deaths = sum(fault in ("kill", "kill_once") for _, fault in fired(fault_dir))
     died_for_good = drawn.count("kill")  # their last death was not retried
     return {"drawn": Counter(fault or "none" for fault in drawn), "wrong": wrong, "deaths": deaths,
-            "retries": deaths - died_for_good}
+            "retries": deaths - died_for_good}  # Tune's retries, and reruns after a driver kill cut one short
 
 
 def report(args, runs: list[DriverMemory], seconds: float, folder: Path) -> bool:
@@ -145,7 +147,7 @@ def report(args, runs: list[DriverMemory], seconds: float, folder: Path) -> bool
         f"| trials in the table | {audit.rows} (ok {counts['ok']}, failed {counts['failed']}, diverged "
         f"{counts['diverged']}, pruned {counts['pruned']}) |",
         f"| faults drawn by the trials | {', '.join(f'{k} {v}' for k, v in sorted(faults['drawn'].items()))} |",
-        f"| worker deaths / Tune retries | {faults['deaths']} / {faults['retries']} |",
+        f"| workers killed / attempts made again after one | {faults['deaths']} / {faults['retries']} |",
         f"| driver SIGKILLs, each resumed | {len(runs) - 1} |",
         f"| asked by the sampler | {audit.asked} = {audit.rows} in the table + {audit.answered_from_store} "
         f"answered from it + {audit.abandoned} half-written asks failed on resume + {audit.lost} lost |",
