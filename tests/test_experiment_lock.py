@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -92,27 +93,37 @@ def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.slow  # a real search, and a second driver started on it while it runs
+@pytest.mark.slow  # a real search, a second driver started on it while it runs, then a resume after a kill
 def test_two_drivers_on_one_experiment(tmp_path, image_folder):
     results = tmp_path / "results"
-    config = write_config(tmp_path / "c.yaml", image_folder, results, name="shared", trials=10,
-                          resources={"workers": 1}, recipe_overrides={"epochs": 3})
+    # Far more trials than can finish while the second driver starts: the first is still running when it checks.
+    config = write_config(tmp_path / "c.yaml", image_folder, results, name="shared", trials=1000,
+                          resources={"workers": 1})
     command = [sys.executable, str(REPOSITORY / "run_search.py"), "--config", str(config)]
-    first = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
     csv = results / "shared" / "trials.csv"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not csv.exists():
         time.sleep(0.1)
     assert csv.exists(), first.communicate()[1][-2000:]
-    before = {path.name: _digest(path) for path in (results / "shared").iterdir() if path.is_file()}
+    experiment_file = _digest(results / "shared" / "experiment.yaml")
     second = subprocess.run(command + ["--resume"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert first.poll() is None  # still running: the refusal below is the lock's
     assert second.returncode == 2
     assert second.stderr.strip().count("\n") == 0 and "being run by another driver" in second.stderr
     assert f"pid {first.pid}" in second.stderr
-    output, errors = first.communicate(timeout=300)
-    assert first.returncode == 0, errors[-2000:]
+    os.killpg(first.pid, signal.SIGKILL)  # the first driver dies holding the lock
+    first.wait()
+    done = len(pd.read_csv(csv))
+    assert (results / "shared" / LOCK_FILE).exists()
+
+    resumed = subprocess.run(command + ["--resume", "--trials", str(done + 2)], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "took over the lock of a driver that is gone" in resumed.stdout
     trials = pd.read_csv(csv)
-    assert len(trials) == 10 and trials["hash"].is_unique and trials["token"].is_unique
+    assert len(trials) == done + 2 and trials["hash"].is_unique and trials["token"].is_unique
     assert set(trials["status"]) == {"ok"}
     assert not (results / "shared" / LOCK_FILE).exists()
-    assert before["experiment.yaml"] == _digest(results / "shared" / "experiment.yaml")
+    assert _digest(results / "shared" / "experiment.yaml") == experiment_file
