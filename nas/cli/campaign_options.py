@@ -64,17 +64,14 @@ def run_campaign(args, jobs, folder: Path, recipe, splits, title: str, notes: li
     from nas.evaluation.job_runner import CampaignSettings, run_jobs
     from nas.evaluation.summary import write_summary
     from nas.search.experiment_config import Resources
-    from nas.search.experiment_lock import ExperimentLock
+    from nas.search.experiment_lock import holding_lock
     from nas.search.ray_session import start_ray
 
     resources = Resources(workers=args.workers, cpus_per_trial=args.cpus_per_trial,
                           gpus_per_trial=args.gpus_per_trial)
     start_ray(args.ray_address, resources)  # before the folder is written: a wrong address writes nothing
     folder.mkdir(parents=True, exist_ok=True)
-    with ExperimentLock(folder, folder.name) as lock:  # one driver per campaign folder, as per experiment
-        took_over = lock.acquire()
-        if took_over:
-            print(took_over)
+    with holding_lock(folder, folder.name):  # one driver per campaign folder, as per experiment
         write_text_atomic(folder / "campaign.yaml", dump_yaml(
             {"title": title, "recipe": recipe.to_dict(), "jobs": [job.to_dict() for job in jobs]}, sort_keys=False))
         settings = CampaignSettings(folder=folder, recipe=recipe.to_dict(), resources=resources,

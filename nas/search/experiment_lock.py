@@ -119,6 +119,16 @@ class ExperimentLock:
 UNREADABLE = {"host": "", "pid": None, "since": "?", "id": "unreadable"}
 
 
+@contextlib.contextmanager
+def holding_lock(folder: Path, name: str, print_line=print):
+    """Hold the folder's lock for the block, saying so when a dead driver's lock was taken over."""
+    with ExperimentLock(folder, name) as lock:
+        took_over = lock.acquire()
+        if took_over:
+            print_line(took_over)
+        yield lock
+
+
 def _read_holder(path: Path) -> dict | None:
     """The holder a lock file names; UNREADABLE for a file half-written by a driver killed while creating it
     (nobody holds such a lock); None when there is no lock."""

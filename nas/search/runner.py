@@ -14,7 +14,7 @@ from nas.registry import import_user_modules
 from nas.search.best_cells import export_best
 from nas.search.experiment_config import ExperimentConfig
 from nas.search.experiment_folder import ExperimentPaths, check_start_or_resume, write_experiment_file
-from nas.search.experiment_lock import ExperimentLock
+from nas.search.experiment_lock import ExperimentLock, holding_lock
 from nas.search.gpu_share import resolve_gpu_share
 from nas.search.progress import ProgressPrinter
 from nas.search.ray_session import start_ray
@@ -76,10 +76,7 @@ def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=pri
 
     # Nothing above wrote into the experiment folder.
     paths.root.mkdir(parents=True, exist_ok=True)
-    with ExperimentLock(paths.root, config.name) as lock:
-        took_over = lock.acquire()
-        if took_over:
-            print_line(took_over)
+    with holding_lock(paths.root, config.name, print_line):
         store = _run_locked(config, resume, paths, space, recipe, splits, print_line)
         return SearchOutcome(paths, store, export_best(store, paths, config.top_k))
 
