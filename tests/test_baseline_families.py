@@ -137,7 +137,7 @@ def test_fractalnet_global_drop_path_computes_one_column_only():
 
     torch.manual_seed(0)
     model = build_model(baseline="fractalnet20")
-    block, x = model.blocks[0], torch.randn(2, 3, 8, 8)
+    block, x = model.blocks[0].fractal, torch.randn(2, 64, 8, 8)
     block(x, Route(column=0)).sum().backward()  # the shallowest column: one conv
     assert block.shallow[0][0].weight.grad is not None
     assert all(p.grad is None for p in [*block.first.parameters(), *block.second.parameters()])
@@ -158,6 +158,24 @@ def test_fractalnet_local_drop_path_keeps_at_least_one_input_of_each_join():
     assert dropped_all <= {1.0, 2.0, 4.0} and len(dropped_all) > 1  # one input, chosen at random
     some = {round(join(inputs, Route(local_drop=0.5)).item(), 4) for _ in range(60)}
     assert round(7 / 3, 4) in some and len(some) > 3
+
+
+def test_fractalnet_widens_at_block_entrances_by_1x1_convs_that_every_route_passes():
+    """38.6M (the paper's table) comes from 1x1 widening entrances; 3x3 convs inside a block keep its width."""
+    from nas.models.zoo.fractalnet import FractalNet, Route
+
+    model = build_model(baseline="fractalnet20")
+    entrances = [stage.entrance[0] for stage in model.blocks if not isinstance(stage.entrance, nn.Identity)]
+    assert [(conv.in_channels, conv.out_channels, conv.kernel_size) for conv in entrances] == [
+        (3, 64, (1, 1)), (64, 128, (1, 1)), (128, 256, (1, 1)), (256, 512, (1, 1))]
+    convs3x3 = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
+    assert len(convs3x3) == 5 * 7 and all(conv.in_channels == conv.out_channels for conv in convs3x3)
+    literal = FractalNet(widen_by_1x1=False)
+    assert sum(p.numel() for p in literal.parameters()) < 0.9 * sum(p.numel() for p in model.parameters())
+    for column in range(3):  # global drop-path to any single column still goes through the entrance
+        model.zero_grad(set_to_none=True)
+        model.blocks[1](torch.randn(2, 64, 8, 8), Route(column=column)).sum().backward()
+        assert model.blocks[1].entrance[0].weight.grad is not None
 
 
 def test_fractalnet_trains_with_both_drop_paths_and_evaluates_with_none():
@@ -208,8 +226,8 @@ def test_condensenet_schedule_prunes_a_quarter_of_each_groups_inputs_per_stage()
         assert len({tuple(channels.tolist()) for channels in kept}) > 1
 
 
-def test_condensed_network_is_standard_group_convs_computing_the_same():
-    from nas.models.zoo.condensenet import condense
+def test_condensed_network_is_standard_group_convs_and_a_halved_classifier_computing_the_same():
+    from nas.models.zoo.condensenet import CondensedLinear, condense
 
     torch.manual_seed(0)
     model = build_model(baseline="condensenet86")
@@ -218,15 +236,73 @@ def test_condensed_network_is_standard_group_convs_computing_the_same():
     model.set_progress(0.5)
     model.eval()
     x = torch.randn(2, 3, 32, 32)
+    weight, bias = model.classifier.weight.detach().clone(), model.classifier.bias.detach().clone()
     with torch.no_grad():
-        expected = model(x)
-        inference_params = model.inference_params()
+        features = model.features(x).flatten(1)
+        condensed_size = count_params(model.inference_model())
         condense(model)
-        assert torch.allclose(model(x), expected, atol=1e-5)
+        assert torch.allclose(model.features(x).flatten(1), features, atol=1e-5)
+        # the classifier reads the half of its inputs with the largest summed |weight|, and nothing else
+        kept = weight.abs().sum(0).argsort(descending=True)[:400].sort().values
+        assert isinstance(model.classifier, CondensedLinear) and torch.equal(model.classifier.index, kept)
+        assert torch.allclose(model(x), features[:, kept] @ weight[:, kept].T + bias, atol=1e-5)
     assert not learned_convs(model)
+    with pytest.raises(ValueError, match="condensed already"):
+        condense(model)
     grouped = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1)]
     assert len(grouped) == 42 and all(m.groups == 4 for m in grouped)
-    assert count_params(model) == inference_params == 520_202  # the paper's 0.52M
+    assert count_params(model) == condensed_size == 516_202  # the paper's 0.52M
+
+
+def test_condensenet_costs_the_published_flops_counted_as_the_authors_count():
+    """The paper's FLOPs (65.8M, 513M) are the condensed network's multiply-adds plus one operation per element
+    through each ReLU and pooling layer, which is how the authors' counter counts; our multiply-adds plus those
+    elements land within 0.1% of them, which checks the condensed architecture layer by layer."""
+    from nas.models.baseline_table import inference_form, our_macs
+
+    for name, published in (("condensenet86", 65.8e6), ("condensenet182", 513e6)):
+        spec = get_model(name)
+        model, elements = inference_form(spec), []
+        for module in model.modules():
+            if isinstance(module, (nn.ReLU, nn.AvgPool2d, nn.AdaptiveAvgPool2d)):
+                module.register_forward_hook(lambda module, inputs, output: elements.append(inputs[0].numel()))
+        model.eval()(torch.zeros(1, 3, 32, 32, device="meta"))
+        assert our_macs(spec) + sum(elements) == pytest.approx(published, rel=1e-3), name
+
+
+def test_group_lasso_is_the_sum_of_each_groups_weight_norms_per_input_and_stops_when_condensed():
+    from nas.models.zoo.condensenet import GROUP_LASSO, LearnedGroupConv
+
+    torch.manual_seed(0)
+    conv = LearnedGroupConv(8, 8, groups=2, condensation=4)
+    weight = conv.conv.weight[:, :, 0, 0]
+    unpruned = sum(weight[rows, column].norm() for rows in (slice(0, 4), slice(4, 8)) for column in range(8))
+    assert conv.group_lasso().item() == pytest.approx(unpruned.item(), rel=1e-5)
+    conv.condense_to(1)  # pruned inputs no longer count
+    masked = weight * conv.mask
+    expected = sum(masked[rows, column].norm() for rows in (slice(0, 4), slice(4, 8)) for column in range(8))
+    assert conv.group_lasso().item() == pytest.approx(expected.item(), rel=1e-5) and expected < unpruned
+    conv.group_lasso().backward()  # a pruned weight (norm 0) gets a finite gradient
+    assert torch.isfinite(conv.conv.weight.grad).all()
+
+    model = build_model(baseline="condensenet86")
+    penalty = model.forward_train(torch.randn(2, 3, 32, 32)).penalty
+    assert penalty.item() == pytest.approx(GROUP_LASSO * model.group_lasso().item(), rel=1e-5) and penalty > 0
+    model.set_progress(0.49)  # two of three stages: still penalised
+    assert model.forward_train(torch.randn(2, 3, 32, 32)).penalty > 0
+    model.set_progress(0.5)  # fully condensed: the authors stop the penalty
+    assert model.forward_train(torch.randn(2, 3, 32, 32)).penalty.item() == 0
+
+
+def test_the_trainers_loss_adds_the_networks_penalty():
+    torch.manual_seed(0)
+    model = build_model(baseline="condensenet86")
+    criterion = nn.CrossEntropyLoss()
+    x, labels = torch.randn(2, 3, 32, 32), torch.tensor([1, 2])
+    torch.manual_seed(1)
+    loss, logits = loss_function(model.forward_train, criterion, 0.0)(x, labels)
+    penalty = model.lasso_weight * model.group_lasso()
+    assert (loss - criterion(logits, labels)).item() == pytest.approx(penalty.item(), rel=1e-4)
 
 
 def test_nas_train_condenses_condensenet_on_schedule(tmp_path, capsys):

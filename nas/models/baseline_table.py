@@ -44,15 +44,20 @@ def published_model(spec: ModelSpec) -> torch.nn.Module:
         return build_model(baseline=spec.name, num_classes=default_classes(spec), image_size=spec.image_size)
 
 
-def our_params(spec: ModelSpec) -> int:
-    """Parameters for inference, as papers count them: CondenseNet's once condensed."""
+def inference_form(spec: ModelSpec) -> torch.nn.Module:
+    """The network as papers count it: as published, or, where training changes the architecture (CondenseNet's
+    condensation), as it is after training."""
     model = published_model(spec)
-    return model.inference_params() if hasattr(model, "inference_params") else count_params(model)
+    return model.inference_model() if hasattr(model, "inference_model") else model
+
+
+def our_params(spec: ModelSpec) -> int:
+    return count_params(inference_form(spec))
 
 
 def our_macs(spec: ModelSpec) -> int:
     """Multiply-adds of one image at the size the network was designed for."""
-    return count_params_and_macs(published_model(spec), (3, spec.image_size, spec.image_size))["macs"]
+    return count_params_and_macs(inference_form(spec), (3, spec.image_size, spec.image_size))["macs"]
 
 
 def baseline_rows(names: list[str] | None = None) -> list[BaselineRow]:

@@ -74,15 +74,22 @@ class ModelSpec:
 MODELS: Registry[ModelSpec] = Registry("model", discover=("nas.models", "nas.models.zoo"))
 
 
-SUFFIXES = {"K": 10**3, "M": 10**6, "G": 10**9}
+# "Gi": 2^30, for papers whose counter divided by 1024^3 (HRNet's "3.99 GFLOPs" are 4.28 billion multiply-adds)
+SUFFIXES = {"K": 10**3, "M": 10**6, "G": 10**9, "GI": 2**30}
+
+
+def _split_count(printed: str) -> tuple[str, int]:
+    """("0.85", 10**6) from "0.85M": the number as printed and the scale of its suffix."""
+    text = printed.strip().upper()
+    suffix = text.lstrip("0123456789.")
+    return text[:len(text) - len(suffix)], SUFFIXES.get(suffix, 1)
 
 
 def parse_count(count: int | float | str) -> int:
-    """A count as a number: 850000, or as papers print it, "0.85M", "60K" or "1.8G"."""
+    """A count as a number: 850000, or as papers print it, "0.85M", "60K", "1.8G" or "3.99Gi"."""
     if isinstance(count, str):
-        text = count.strip().upper()
-        scale = SUFFIXES.get(text[-1:], 1)
-        return round(float(text.rstrip("KMG")) * scale)
+        number, scale = _split_count(count)
+        return round(float(number) * scale)
     return int(count)
 
 
@@ -92,11 +99,9 @@ def _tolerance(count: int, printed: str) -> int:
 
 def _half_unit(printed: str) -> int:
     """Half a unit of the last digit of a count printed as "0.85M": 5000."""
-    text = printed.strip().upper()
-    if not text:
+    if not printed.strip():
         return 0
-    scale = SUFFIXES.get(text[-1:], 1)
-    number = text.rstrip("KMG")
+    number, scale = _split_count(printed)
     decimals = len(number.split(".")[1]) if "." in number else 0
     return round(scale * 10 ** -decimals / 2)
 

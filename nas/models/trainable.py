@@ -3,7 +3,7 @@
 A network that has drop-path, an auxiliary head or a training schedule of its own subclasses TrainableNetwork: the
 trainer tells it each epoch how far training has come (`set_progress`) and the drop-path probability
 (`set_drop_path`), and trains on `forward_train`, which also returns the auxiliary
-logits. Any other nn.Module (a torchvision baseline) is trained on its plain forward.
+logits and any penalty the network adds to its loss. Any other nn.Module (a torchvision baseline) is trained on its plain forward.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ class TrainingOutput:
     logits: torch.Tensor
     # from an auxiliary head, in training only; a tuple where there are several (GoogLeNet's two)
     aux_logits: torch.Tensor | tuple[torch.Tensor, ...] | None = None
+    # a regulariser the network adds to its training loss, already weighted (CondenseNet's group lasso)
+    penalty: torch.Tensor | None = None
 
 
 class TrainableNetwork(nn.Module):

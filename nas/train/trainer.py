@@ -181,8 +181,8 @@ class _Run:
 
 
 def loss_function(forward_train, criterion, auxiliary_weight: float):
-    """(inputs, labels) -> (loss, logits): what the training step optimises, the auxiliary head's loss included;
-    `forward_train` returns a TrainingOutput (nas.models.trainable)."""
+    """(inputs, labels) -> (loss, logits): what the training step optimises, the auxiliary head's loss and the
+    network's own penalty included; `forward_train` returns a TrainingOutput (nas.models.trainable)."""
     def loss_and_logits(inputs, labels):
         output = forward_train(inputs)
         loss = criterion(output.logits, labels)
@@ -190,6 +190,8 @@ def loss_function(forward_train, criterion, auxiliary_weight: float):
         for aux_logits in heads if auxiliary_weight > 0 else ():
             if aux_logits is not None:
                 loss = loss + auxiliary_weight * criterion(aux_logits, labels)
+        if output.penalty is not None:
+            loss = loss + output.penalty
         return loss, output.logits
     return loss_and_logits
 

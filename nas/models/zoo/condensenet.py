@@ -5,12 +5,16 @@ for inference.
 A learned group convolution splits its output filters into G groups. Over the first half of training, at C-1
 evenly spaced points (the trainer reports its progress each epoch through `set_progress`), each group drops the
 1/C of the input channels whose weights, summed in absolute value over the group's filters, are smallest, until it
-reads 1/C of them (condensation factor C=4). `condense(model)` then gives each group only its channels: an index
-selection and a Conv2d with G groups. The paper's group-lasso penalty and the condensed classifier are left out.
+reads 1/C of them (condensation factor C=4). Until then a group-lasso penalty on the learned convolutions' weights
+(the sum, over groups and inputs, of the L2 norm of a group's weights on an input) is added to the training loss,
+so that what gets pruned matters little. `condense(model)` then gives each group only its channels (an index
+selection and a Conv2d with G groups) and keeps half of the classifier's inputs, those it weighs most, as the
+authors' conversion does. The counts the paper prints are those of the condensed network (`inference_model`).
 """
 
 from __future__ import annotations
 
+import copy
 from functools import partial
 
 import torch
@@ -18,12 +22,14 @@ from torch import nn
 
 from nas.models.layers import ChannelShuffle
 from nas.models.registry import register_baseline
-from nas.models.trainable import TrainableNetwork
+from nas.models.trainable import TrainableNetwork, TrainingOutput
 from nas.models.zoo.blocks import bn_relu
 from nas.models.zoo.papers import HUANG_2018
 
 GROUPS = 4  # G of the 1x1 and 3x3 group convolutions
 CONDENSATION = 4  # C
+GROUP_LASSO = 1e-5  # weight of the group-lasso penalty: the authors' value (their CIFAR script leaves it at 0)
+CLASSIFIER_KEEP = 0.5  # share of the classifier's inputs that condensation keeps
 
 
 class LearnedGroupConv(nn.Module):
@@ -61,25 +67,71 @@ class LearnedGroupConv(nn.Module):
         rows = self.mask.shape[0] // self.groups
         return [self.mask[index * rows].nonzero().flatten() for index in range(self.groups)]
 
+    def group_lasso(self) -> torch.Tensor:
+        """Sum over groups and input channels of the L2 norm of the weights one group gives one input: pushes
+        each group to rely on few inputs, so that pruning the weakest costs little."""
+        weight = (self.conv.weight[:, :, 0, 0] * self.mask).view(self.groups, -1, self.conv.in_channels)
+        return weight.pow(2).sum(1).clamp(min=1e-12).sqrt().sum()  # clamp: no infinite gradient at a pruned 0
+
 
 class CondensedConv(nn.Module):
     """A learned group convolution after condensation: BN and ReLU on all inputs, each group's channels selected,
-    a standard 1x1 group convolution."""
+    a standard 1x1 group convolution. Built empty (`shaped_like`) or from a condensed one (`from_learned`)."""
 
-    def __init__(self, learned: LearnedGroupConv):
+    def __init__(self, norm: nn.Module, c_in: int, c_out: int, groups: int, kept_per_group: int):
         super().__init__()
-        self.norm = learned.norm
+        self.norm = norm
+        self.register_buffer("index", torch.zeros(groups * kept_per_group, dtype=torch.long))
+        self.conv = nn.Conv2d(groups * kept_per_group, c_out, 1, groups=groups, bias=False)
+
+    @classmethod
+    def shaped_like(cls, learned: LearnedGroupConv) -> "CondensedConv":
+        """The architecture condensation gives, with untrained weights: what counting parameters needs."""
+        return cls(learned.norm, learned.conv.in_channels, learned.conv.out_channels, learned.groups,
+                   learned.conv.in_channels // learned.condensation)
+
+    @classmethod
+    def from_learned(cls, learned: LearnedGroupConv) -> "CondensedConv":
+        condensed = cls.shaped_like(learned)
         kept = learned.kept_inputs()
-        self.register_buffer("index", torch.cat(kept))
-        self.conv = nn.Conv2d(len(self.index), learned.conv.out_channels, 1, groups=learned.groups, bias=False)
         rows = learned.conv.out_channels // learned.groups
         with torch.no_grad():
+            condensed.index.copy_(torch.cat(kept))
             for group, channels in enumerate(kept):
                 block = slice(group * rows, (group + 1) * rows)
-                self.conv.weight[block] = learned.conv.weight[block][:, channels]
+                condensed.conv.weight[block] = learned.conv.weight[block][:, channels]
+        return condensed
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(self.norm(x).index_select(1, self.index))
+
+
+class CondensedLinear(nn.Module):
+    """The classifier after condensation: only the inputs with the largest summed |weight| over the classes (half
+    of them, as the authors' conversion keeps), then a smaller linear layer."""
+
+    def __init__(self, in_features: int, out_features: int, kept: int):
+        super().__init__()
+        self.register_buffer("index", torch.zeros(kept, dtype=torch.long))
+        self.linear = nn.Linear(kept, out_features)
+
+    @classmethod
+    def shaped_like(cls, linear: nn.Linear, keep: float = CLASSIFIER_KEEP) -> "CondensedLinear":
+        return cls(linear.in_features, linear.out_features, int(linear.in_features * keep))
+
+    @classmethod
+    def from_linear(cls, linear: nn.Linear, keep: float = CLASSIFIER_KEEP) -> "CondensedLinear":
+        condensed = cls.shaped_like(linear, keep)
+        strongest = linear.weight.detach().abs().sum(0).argsort(descending=True)[:len(condensed.index)]
+        kept = strongest.sort().values
+        with torch.no_grad():
+            condensed.index.copy_(kept)
+            condensed.linear.weight.copy_(linear.weight[:, kept])
+            condensed.linear.bias.copy_(linear.bias)
+        return condensed
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x.index_select(1, self.index))
 
 
 class CondenseLayer(nn.Module):
@@ -100,10 +152,11 @@ class CondenseLayer(nn.Module):
 class CondenseNet(TrainableNetwork):
     """CondenseNet for CIFAR: a 3x3 stem of 2*k0 filters, three dense blocks of `layers` layers with growth rates
     doubling by block (exponentially increasing growth), joined by 2x2 average pooling only (full dense
-    connectivity), BN-ReLU, global pooling and a linear classifier."""
+    connectivity), BN-ReLU, global pooling and a linear classifier. In training, until the last condensation
+    stage, `forward_train` adds `group_lasso` times the learned convolutions' group-lasso penalty to the loss."""
 
     def __init__(self, layers: tuple[int, ...], growths: tuple[int, ...], num_classes: int = 10,
-                 in_channels: int = 3):
+                 in_channels: int = 3, group_lasso: float = GROUP_LASSO):
         super().__init__()
         channels = 2 * growths[0]
         features: list[nn.Module] = [nn.Conv2d(in_channels, channels, 3, padding=1, bias=False)]
@@ -115,32 +168,53 @@ class CondenseNet(TrainableNetwork):
                 channels += growth
         self.features = nn.Sequential(*features, *bn_relu(channels), nn.AdaptiveAvgPool2d(1))
         self.classifier = nn.Linear(channels, num_classes)
+        # A tensor, not a Python float, so that a captured CUDA graph sees the penalty switched off; not saved:
+        # set_progress recomputes it, and checkpoints from before it existed still load.
+        self.register_buffer("lasso_weight", torch.tensor(float(group_lasso)), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x).flatten(1))
 
+    def forward_train(self, x: torch.Tensor) -> TrainingOutput:
+        return TrainingOutput(self(x), penalty=self.lasso_weight * self.group_lasso())
+
+    def group_lasso(self) -> torch.Tensor:
+        return sum(module.group_lasso() for module in self.learned_convs())
+
+    def learned_convs(self) -> list[LearnedGroupConv]:
+        return [module for module in self.modules() if isinstance(module, LearnedGroupConv)]
+
     def set_progress(self, progress: float) -> None:
-        """Condensation stage k (of C-1) is reached at progress k / (2 (C-1)): all of it in the first half."""
+        """Condensation stage k (of C-1) is reached at progress k / (2 (C-1)): all of it in the first half; the
+        group lasso stops with the last stage, as the authors' does."""
         stage = min(int(progress * 2 * (CONDENSATION - 1) + 1e-9), CONDENSATION - 1)
-        for module in self.modules():
-            if isinstance(module, LearnedGroupConv):
-                module.condense_to(stage)
+        for module in self.learned_convs():
+            module.condense_to(stage)
+        if stage == CONDENSATION - 1:
+            self.lasso_weight.zero_()
 
-    def inference_params(self) -> int:
-        """Parameters once condensed: each learned 1x1 convolution keeps 1/C of its weights."""
-        pruned = sum(m.conv.weight.numel() * (CONDENSATION - 1) // CONDENSATION
-                     for m in self.modules() if isinstance(m, LearnedGroupConv))
-        return sum(p.numel() for p in self.parameters()) - pruned
+    def inference_model(self) -> nn.Module:
+        """The architecture `condense` turns this network into, with untrained weights: what the paper counts."""
+        with torch.device(self.classifier.weight.device):  # the meta device, when counting
+            return _condensed(copy.deepcopy(self), CondensedConv.shaped_like, CondensedLinear.shaped_like)
 
 
-def condense(model: nn.Module) -> nn.Module:
-    """Replace every fully condensed learned group convolution by a standard group convolution, in place."""
+def condense(model: CondenseNet) -> CondenseNet:
+    """A fully condensed CondenseNet for inference, in place: every learned group convolution becomes a standard
+    group convolution over the inputs its groups kept, and the classifier keeps the inputs it weighs most."""
+    if not model.learned_convs():
+        raise ValueError("condense(): this model is condensed already")
+    if any(int(module.stage) < module.condensation - 1 for module in model.learned_convs()):
+        raise ValueError("condense() needs a fully condensed model: train it through half its epochs")
+    return _condensed(model, CondensedConv.from_learned, CondensedLinear.from_linear)
+
+
+def _condensed(model: CondenseNet, convert_conv, convert_classifier) -> CondenseNet:
     for parent in list(model.modules()):
         for name, child in parent.named_children():
             if isinstance(child, LearnedGroupConv):
-                if int(child.stage) < child.condensation - 1:
-                    raise ValueError("condense() needs a fully condensed model: train it through half its epochs")
-                setattr(parent, name, CondensedConv(child))
+                setattr(parent, name, convert_conv(child))
+    model.classifier = convert_classifier(model.classifier)
     return model
 
 

@@ -3,8 +3,12 @@ paper's drop-path: local (each input of a join dropped with probability 0.15, on
 column for the whole network), each used for half of the training batches.
 
 Random choices come from torch's CPU generator (also for models on the meta device or a GPU), which the trainer
-seeds per epoch. The paper's 20-layer network as
-its Section 4.1 describes it (B=5, C=3, 64-512 filters) holds 33.7M parameters, not the 38.6M of its Table 1."""
+seeds per epoch.
+
+Where a block changes the width, a 1x1 conv-BN-ReLU at its entrance does it, and every 3x3 conv inside the block
+keeps the width. Section 4.1's layout read literally (each column's first 3x3 conv widening, as in the authors'
+Caffe generator) holds 33.7M parameters; with the 1x1 entrance the 20-layer network holds 38.62M, the 38.6M of the
+paper's Table 1. `FractalNet(widen_by_1x1=False)` builds the literal layout."""
 
 from __future__ import annotations
 
@@ -61,19 +65,34 @@ class FractalBlock(nn.Module):
         return join(self.columns(x, route), route)
 
 
+class FractalStage(nn.Module):
+    """A fractal block, entered through a 1x1 conv to its width where `widen_by_1x1` and the width changes."""
+
+    def __init__(self, c_in: int, width: int, columns: int, dropout: float, widen_by_1x1: bool):
+        super().__init__()
+        widen = widen_by_1x1 and c_in != width
+        self.entrance = conv_bn(c_in, width, 1) if widen else nn.Identity()
+        self.fractal = FractalBlock(width if widen else c_in, width, columns, dropout)
+
+    def forward(self, x: torch.Tensor, route: Route) -> torch.Tensor:
+        return self.fractal(self.entrance(x), route)
+
+
 class FractalNet(nn.Module):
     """B fractal blocks of C columns, each followed by a 2x2 max pool, then a linear classifier (20 layers: B=5,
-    C=3, 64, 128, 256, 512, 512 filters, dropout 0 to 0.4 by block, Section 4.1)."""
+    C=3, 64, 128, 256, 512, 512 filters, dropout 0 to 0.4 by block, Section 4.1). With `widen_by_1x1`, a block
+    whose width differs from its input's starts with a 1x1 conv to its width (see the module's docstring)."""
 
     graph_capturable = False  # the route is drawn per batch: a captured CUDA graph would replay one route
 
     def __init__(self, columns: int = 3, widths=(64, 128, 256, 512, 512), dropouts=(0.0, 0.1, 0.2, 0.3, 0.4),
-                 num_classes: int = 10, in_channels: int = 3, local_drop: float = 0.15, global_share: float = 0.5):
+                 num_classes: int = 10, in_channels: int = 3, local_drop: float = 0.15, global_share: float = 0.5,
+                 widen_by_1x1: bool = True):
         super().__init__()
         self.columns, self.local_drop, self.global_share = columns, local_drop, global_share
         blocks, c_in = [], in_channels
         for width, dropout in zip(widths, dropouts):
-            blocks.append(FractalBlock(c_in, width, columns, dropout))
+            blocks.append(FractalStage(c_in, width, columns, dropout, widen_by_1x1))
             c_in = width
         self.blocks = nn.ModuleList(blocks)
         self.pool = nn.MaxPool2d(2)
@@ -95,6 +114,7 @@ class FractalNet(nn.Module):
 
 
 @register_model("fractalnet20", image_size=32, paper=LARSSON_2017, published_params="38.6M", min_image_size=32,
-                description="CIFAR FractalNet, 20 layers (5 blocks of 3 columns), local and global drop-path")
+                description="CIFAR FractalNet, 20 layers (5 blocks of 3 columns, 1x1 widening entrances), local and "
+                            "global drop-path")
 def fractalnet20(*, num_classes: int, in_channels: int = 3) -> FractalNet:
     return FractalNet(3, num_classes=num_classes, in_channels=in_channels)

@@ -125,10 +125,12 @@ class HRNet(nn.Module):
         return self.head(self.stages([self.stage1(self.stem(x))]))
 
 
-# name: (width, parameters as printed in the paper's ImageNet classification results)
-HRNETS = {"hrnet_w18": (18, "21.3M"), "hrnet_w32": (32, "41.2M")}
+# name: (width, parameters and multiply-adds as printed in the paper's ImageNet classification results; its
+# "GFLOPs" are multiply-adds divided by 1024^3, as the authors' model summary prints them)
+HRNETS = {"hrnet_w18": (18, "21.3M", "3.99Gi"), "hrnet_w32": (32, "41.2M", "8.31Gi")}
 
 
-for _name, (_width, _published) in HRNETS.items():
+for _name, (_width, _published, _macs) in HRNETS.items():
     register_baseline(_name, partial(HRNet, _width), image_size=224, paper=WANG_2020, published_params=_published,
-                      min_image_size=32, description=f"HRNet-W{_width}-C, classification network (ImageNet)")
+                      published_macs=_macs, min_image_size=32,
+                      description=f"HRNet-W{_width}-C, classification network (ImageNet)")
