@@ -150,6 +150,15 @@ def test_profile_json_has_integer_params_and_macs(capsys):
     assert result["params"] > 0 and result["macs"] > 0
 
 
+def test_profile_gives_condensenet_both_as_trained_and_as_condensed(capsys):
+    code, out, _ = run_cli(capsys, "profile", "--baseline", "condensenet86", "--json")
+    counts = json.loads(out)
+    assert code == 0 and counts["params"] == 1_451_594 and counts["inference_params"] == 516_202
+    assert counts["inference_macs"] < counts["macs"] / 2
+    code, out, _ = run_cli(capsys, "profile", "--baseline", "resnet20", "--json")
+    assert code == 0 and "inference_params" not in json.loads(out)
+
+
 def test_profile_options(capsys):
     code, out, _ = run_cli(capsys, "profile", "--genotype", "enas", "--stack", "imagenet", "--channels", "16",
                            "--cells", "5", "--image-size", "64", "--num-classes", "100", "--json")

@@ -145,6 +145,9 @@ def run_profile(args) -> int:
                       channels=args.channels or spec.defaults["channels"], cells=args.cells or spec.defaults["cells"])
     else:
         result.update(baseline=args.baseline)
+    if hasattr(model, "inference_model"):  # trained in one form, used in another (CondenseNet once condensed)
+        inference = count_params_and_macs(model.inference_model(), (args.in_channels, image_size, image_size))
+        result.update(inference_params=inference["params"], inference_macs=inference["macs"])
     if args.json:
         print(json.dumps(result))
         return 0
@@ -154,4 +157,7 @@ def run_profile(args) -> int:
     else:
         what = f"{args.baseline} ({image_size} px, {num_classes} classes)"
     print(f"{what}: {counts['params'] / 1e6:.3f}M params, {counts['macs'] / 1e6:.1f}M multiply-adds")
+    if "inference_params" in result:
+        print(f"  for inference, after training: {result['inference_params'] / 1e6:.3f}M params, "
+              f"{result['inference_macs'] / 1e6:.1f}M multiply-adds")
     return 0
