@@ -7,7 +7,7 @@ seeds per epoch.
 
 Where a block changes the width, a 1x1 conv-BN-ReLU at its entrance does it, and every 3x3 conv inside the block
 keeps the width. Section 4.1's layout read literally (each column's first 3x3 conv widening, as in the authors'
-Caffe generator) holds 33.7M parameters; with the 1x1 entrance the 20-layer network holds 38.62M, the 38.6M of the
+Caffe generator) holds 33.7M parameters; with the 1x1 entrance the 20-layer network holds 38.65M, the 38.6M of the
 paper's Table 1. `FractalNet(widen_by_1x1=False)` builds the literal layout."""
 
 from __future__ import annotations
