@@ -78,7 +78,7 @@ class CondensedConv(nn.Module):
     """A learned group convolution after condensation: BN and ReLU on all inputs, each group's channels selected,
     a standard 1x1 group convolution. Built empty (`shaped_like`) or from a condensed one (`from_learned`)."""
 
-    def __init__(self, norm: nn.Module, c_in: int, c_out: int, groups: int, kept_per_group: int):
+    def __init__(self, norm: nn.Module, c_out: int, groups: int, kept_per_group: int):
         super().__init__()
         self.norm = norm
         self.register_buffer("index", torch.zeros(groups * kept_per_group, dtype=torch.long))
@@ -87,7 +87,7 @@ class CondensedConv(nn.Module):
     @classmethod
     def shaped_like(cls, learned: LearnedGroupConv) -> "CondensedConv":
         """The architecture condensation gives, with untrained weights: what counting parameters needs."""
-        return cls(learned.norm, learned.conv.in_channels, learned.conv.out_channels, learned.groups,
+        return cls(learned.norm, learned.conv.out_channels, learned.groups,
                    learned.conv.in_channels // learned.condensation)
 
     @classmethod
@@ -110,14 +110,14 @@ class CondensedLinear(nn.Module):
     """The classifier after condensation: only the inputs with the largest summed |weight| over the classes (half
     of them, as the authors' conversion keeps), then a smaller linear layer."""
 
-    def __init__(self, in_features: int, out_features: int, kept: int):
+    def __init__(self, kept: int, out_features: int):
         super().__init__()
         self.register_buffer("index", torch.zeros(kept, dtype=torch.long))
         self.linear = nn.Linear(kept, out_features)
 
     @classmethod
     def shaped_like(cls, linear: nn.Linear, keep: float = CLASSIFIER_KEEP) -> "CondensedLinear":
-        return cls(linear.in_features, linear.out_features, int(linear.in_features * keep))
+        return cls(int(linear.in_features * keep), linear.out_features)
 
     @classmethod
     def from_linear(cls, linear: nn.Linear, keep: float = CLASSIFIER_KEEP) -> "CondensedLinear":
