@@ -203,24 +203,18 @@ def test_fractalnet_is_not_captured_in_a_cuda_graph():
         use_cuda_graph(Recipe(cuda_graph="on"), cuda, fractal)
 
 
-def learned_convs(model):
-    from nas.models.zoo.condensenet import LearnedGroupConv
-
-    return [m for m in model.modules() if isinstance(m, LearnedGroupConv)]
-
-
 def nonzero_group_weights(model) -> int:
-    return sum(int(((m.conv.weight[:, :, 0, 0] * m.mask) != 0).sum()) for m in learned_convs(model))
+    return sum(int(((m.conv.weight[:, :, 0, 0] * m.mask) != 0).sum()) for m in model.learned_convs())
 
 
 def test_condensenet_schedule_prunes_a_quarter_of_each_groups_inputs_per_stage():
     torch.manual_seed(0)
     model = build_model(baseline="condensenet86")
-    total = sum(m.conv.weight.numel() for m in learned_convs(model))
+    total = sum(m.conv.weight.numel() for m in model.learned_convs())
     for progress, kept in ((0.0, 4), (0.1, 4), (1 / 6, 3), (0.3, 3), (2 / 6, 2), (0.5, 1), (0.9, 1)):
         model.set_progress(progress)
         assert nonzero_group_weights(model) == total * kept // 4, progress
-    for conv in learned_convs(model):  # every group reads its own quarter of the inputs
+    for conv in model.learned_convs():  # every group reads its own quarter of the inputs
         kept = conv.kept_inputs()
         assert {len(channels) for channels in kept} == {conv.conv.in_channels // 4}
         assert len({tuple(channels.tolist()) for channels in kept}) > 1
@@ -246,7 +240,7 @@ def test_condensed_network_is_standard_group_convs_and_a_halved_classifier_compu
         kept = weight.abs().sum(0).argsort(descending=True)[:400].sort().values
         assert isinstance(model.classifier, CondensedLinear) and torch.equal(model.classifier.index, kept)
         assert torch.allclose(model(x), features[:, kept] @ weight[:, kept].T + bias, atol=1e-5)
-    assert not learned_convs(model)
+    assert not model.learned_convs()
     with pytest.raises(ValueError, match="condensed already"):
         condense(model)
     grouped = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1)]
@@ -319,6 +313,6 @@ def test_nas_train_condenses_condensenet_on_schedule(tmp_path, capsys):
     weights = load_checkpoint(tmp_path / "run" / "checkpoint.pt")["model"]
     model = build_model(baseline="condensenet86", num_classes=3)
     model.load_state_dict(weights)
-    assert all(int(conv.stage) == 3 for conv in learned_convs(model))
-    total = sum(m.conv.weight.numel() for m in learned_convs(model))
+    assert all(int(conv.stage) == 3 for conv in model.learned_convs())
+    total = sum(m.conv.weight.numel() for m in model.learned_convs())
     assert nonzero_group_weights(model) == total // 4
