@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Sequence
 
 from nas.samplers.base import (
-    FAILURE_STATUSES,
     SAMPLERS,
     STATUSES,
     Outcome,
@@ -52,7 +51,6 @@ def load_sampler(path: str | os.PathLike, **option_overrides) -> Sampler:
 
 __all__ = [
     "DEFAULT_SAMPLER",
-    "FAILURE_STATUSES",
     "SAMPLERS",
     "STATUSES",
     "Outcome",

@@ -21,7 +21,6 @@ from nas.space.decisions import Decision, check_choices
 
 # How a trial ended: the one list of statuses, shared by outcomes, the trial store and the progress lines.
 STATUSES = ("ok", "failed", "diverged", "pruned")
-FAILURE_STATUSES = ("failed", "diverged")
 SAVE_FORMAT = "nas-sampler/1"
 
 # Every module of this package is imported the first time a sampler is looked up; a user's sampler module is
@@ -161,7 +160,7 @@ class Sampler(ABC):
         text = json.dumps(payload)
         if self._saved_already(path, text):  # e.g. an Optuna sampler: its state is in its database
             return
-        write_json_atomically(path, payload)
+        write_json_atomically(path, text)
         self._last_save = (path, text, _file_stamp(path))
         self._after_save(path)
 
@@ -242,8 +241,9 @@ def _file_stamp(path: Path) -> tuple[int, int] | None:
     return status.st_mtime_ns, status.st_size
 
 
-def write_json_atomically(path: Path, payload: Any) -> None:
-    write_text_atomic(path, json.dumps(payload))
+def write_json_atomically(path: Path, text: str) -> None:
+    """Write JSON already serialised (the caller compares the text with its last save first)."""
+    write_text_atomic(path, text)
 
 
 def read_saved_sampler(path: str | os.PathLike) -> dict:

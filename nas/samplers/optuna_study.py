@@ -82,7 +82,8 @@ class OptunaStudySampler(Sampler):
                 # A new experiment's own database holding its study: a start killed before experiment.yaml was
                 # written (trials only run after it is), so the study holds no results and is made again.
                 discard_study(options["storage"], options["study_name"])
-            refuse_existing_study(options["storage"], options["study_name"])
+            else:
+                refuse_existing_study(options["storage"], options["study_name"])
         return options
 
     @classmethod

@@ -51,7 +51,6 @@ class StudyDatabase:
         self._file: Path | None = database_file(storage.url)
         self._id_key_prefixes = tuple(id_key_prefixes)  # study system attrs that list trial ids
         self._trial_ids: dict[int, int] = {}  # trial number -> database trial id
-        self._numbers: dict[int, int] = {}  # database trial id -> trial number
         self._written: dict[str, Any] = {}  # the study's system attrs as the database has them, in trial numbers
 
     @classmethod
@@ -74,23 +73,20 @@ class StudyDatabase:
             raise ConfigError(f"{who}: study {study_name!r} exists with other objectives")
         return cls(storage, study, id_key_prefixes)
 
-    @property
-    def engine(self):
-        return self.storage.engine
-
     # --- reading, once, when the adapter opens the study ------------------------------------------------------------
 
     def trials(self) -> list[FrozenTrial]:
         """Every trial of the study, in number order (numbers run 0, 1, ... with no gap)."""
         trials = sorted(self.storage.get_all_trials(self.study_id, deepcopy=False), key=lambda t: t.number)
         for trial in trials:
-            self._remember(trial.number, trial._trial_id)
+            self._trial_ids[trial.number] = trial._trial_id
         return trials
 
     def study_system_attrs(self) -> dict[str, Any]:
         """The study's system attributes, trial ids turned into trial numbers (call after `trials`)."""
         stored = self.storage.get_study_system_attrs(self.study_id)
-        self._written = {key: self._translate(key, value, self._numbers) for key, value in stored.items()}
+        numbers = {trial_id: number for number, trial_id in self._trial_ids.items()}
+        self._written = {key: self._translate(key, value, numbers) for key, value in stored.items()}
         return copy.deepcopy(self._written)
 
     # --- writing ----------------------------------------------------------------------------------------------------
@@ -103,7 +99,7 @@ class StudyDatabase:
             self._fail(trial_id, "another process added trials to the study while this one asked")
             raise ConfigError(f"study {self.study_name!r} gained trials from elsewhere (this process expected to "
                               f"write trial {trial.number}); one search per study")
-        self._remember(trial.number, trial_id)
+        self._trial_ids[trial.number] = trial_id
 
     def finish(self, before: FrozenTrial, after: FrozenTrial) -> None:
         """Store what a tell changed from `before` to `after`, the trial's result, in one transaction."""
@@ -128,10 +124,6 @@ class StudyDatabase:
     def _fail(self, trial_id: int, reason: str) -> None:
         self.storage.set_trial_system_attr(trial_id, FAILED_BECAUSE, reason)
         self.storage.set_trial_state_values(trial_id, TrialState.FAIL)
-
-    def _remember(self, number: int, trial_id: int) -> None:
-        self._trial_ids[number] = trial_id
-        self._numbers[trial_id] = number
 
     def _translate(self, key: str, value: Any, ids: Mapping[int, int]) -> Any:
         """`value` with the trial ids it lists mapped through `ids`, if `key` is one that lists trial ids."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from nas.atomic_files import check_writable_file
 from nas.errors import ConfigError
 from nas.samplers import Sampler, SearchContext, load_sampler, make_sampler, sampler_class
+from nas.samplers.sqlite_storage import database_file
 from nas.search.experiment_config import ExperimentConfig
 from nas.search.experiment_folder import ExperimentPaths
 
@@ -37,8 +38,9 @@ def check_database_url(url, what: str) -> None:
     except sqlalchemy.exc.ArgumentError as error:
         raise ConfigError(f"{what} {url!r} is not a database URL ({error}); e.g. sqlite:///path/optuna.db or "
                           f"postgresql://user@host/db") from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        check_writable_file(parsed.database, what)
+    file = database_file(url)
+    if file is not None:
+        check_writable_file(file, what)
 
 
 def search_context(config: ExperimentConfig, paths: ExperimentPaths) -> SearchContext:
