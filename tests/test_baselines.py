@@ -77,8 +77,7 @@ def test_forward_and_backward_on_a_small_batch(name):
     model = build_model(baseline=name, num_classes=7, in_channels=3, image_size=size)
     output = training_forward(model)(torch.randn(2, 3, size, size))  # auxiliary heads too
     assert output.logits.shape == (2, 7)
-    heads = output.aux_logits if isinstance(output.aux_logits, tuple) else (output.aux_logits,)
-    sum(logits.sum() for logits in (output.logits, *heads) if logits is not None).backward()
+    sum(logits.sum() for logits in (output.logits, *output.aux_heads)).backward()
     trained = [p.grad is not None for p in model.parameters() if p.requires_grad]
     assert all(trained) or name in ONE_PATH_PER_BATCH and any(trained)
 

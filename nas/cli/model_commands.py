@@ -119,6 +119,7 @@ def run_profile(args) -> int:
     import torch
 
     from nas.models import SMALL_IMAGE_STACK, build_model, count_params_and_macs, get_model
+    from nas.models.baseline_table import default_classes
 
     if args.genotype is not None:
         args.stack = args.stack or SMALL_IMAGE_STACK
@@ -126,7 +127,7 @@ def run_profile(args) -> int:
     else:
         spec = get_model(args.baseline, kind="baseline")
     image_size = args.image_size or spec.image_size
-    num_classes = args.num_classes or (1000 if spec.image_size >= 224 else 10)
+    num_classes = args.num_classes or default_classes(spec)
     # Built on the meta device: shapes only, so even NASNet-large at 331 px is counted in a second.
     with torch.device("meta"):
         model = build_model(genotype=args.genotype, baseline=args.baseline, stack=args.stack,

@@ -25,11 +25,6 @@ class BaselineRow:
     published_text: str = ""  # as printed ("0.85M")
     published_macs_text: str = ""
 
-    @property
-    def deviation(self) -> float | None:
-        """Our count's relative distance from the published one."""
-        return None if not self.published else self.params / self.published - 1
-
 
 def default_classes(spec: ModelSpec) -> int:
     """The class count a published figure refers to: ImageNet's 1000 or CIFAR-10's 10."""
@@ -57,16 +52,24 @@ def our_params(spec: ModelSpec) -> int:
 
 def our_macs(spec: ModelSpec) -> int:
     """Multiply-adds of one image at the size the network was designed for."""
-    return count_params_and_macs(inference_form(spec), (3, spec.image_size, spec.image_size))["macs"]
+    return _macs(spec, inference_form(spec))
+
+
+def _macs(spec: ModelSpec, model: torch.nn.Module) -> int:
+    return count_params_and_macs(model, (3, spec.image_size, spec.image_size))["macs"]
 
 
 def baseline_rows(names: list[str] | None = None) -> list[BaselineRow]:
     specs = [spec for spec in list_models("baseline") if names is None or spec.name in names]
     specs.sort(key=lambda spec: spec.scale != "CIFAR")  # stable: CIFAR first, each in registration order
-    return [BaselineRow(spec.name, spec.scale, our_params(spec), spec.published_params, spec.source, spec.paper,
-                        spec.description, our_macs(spec) if spec.published_macs else None, spec.published_macs,
-                        spec.published_text, spec.published_macs_text)
-            for spec in specs]
+    return [_row(spec, inference_form(spec)) for spec in specs]
+
+
+def _row(spec: ModelSpec, model: torch.nn.Module) -> BaselineRow:
+    """The table's row of `spec`, its model built once for both counts."""
+    return BaselineRow(spec.name, spec.scale, count_params(model), spec.published_params, spec.source, spec.paper,
+                       spec.description, _macs(spec, model) if spec.published_macs else None, spec.published_macs,
+                       spec.published_text, spec.published_macs_text)
 
 
 def millions(count: int | None) -> str:

@@ -23,6 +23,12 @@ class TrainingOutput:
     # a regulariser the network adds to its training loss, already weighted (CondenseNet's group lasso)
     penalty: torch.Tensor | None = None
 
+    @property
+    def aux_heads(self) -> tuple[torch.Tensor, ...]:
+        """The auxiliary logits as a tuple of heads (none, one or several)."""
+        heads = self.aux_logits if isinstance(self.aux_logits, tuple) else (self.aux_logits,)
+        return tuple(head for head in heads if head is not None)
+
 
 class TrainableNetwork(nn.Module):
     def set_drop_path(self, probability: float) -> None:

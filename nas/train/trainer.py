@@ -186,9 +186,8 @@ def loss_function(forward_train, criterion, auxiliary_weight: float):
     def loss_and_logits(inputs, labels):
         output = forward_train(inputs)
         loss = criterion(output.logits, labels)
-        heads = output.aux_logits if isinstance(output.aux_logits, tuple) else (output.aux_logits,)
-        for aux_logits in heads if auxiliary_weight > 0 else ():
-            if aux_logits is not None:
+        if auxiliary_weight > 0:
+            for aux_logits in output.aux_heads:
                 loss = loss + auxiliary_weight * criterion(aux_logits, labels)
         if output.penalty is not None:
             loss = loss + output.penalty

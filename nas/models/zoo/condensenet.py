@@ -23,7 +23,7 @@ from torch import nn
 from nas.models.layers import ChannelShuffle
 from nas.models.registry import register_baseline
 from nas.models.trainable import TrainableNetwork, TrainingOutput
-from nas.models.zoo.blocks import bn_relu
+from nas.models.zoo.blocks import bn_relu, conv3x3
 from nas.models.zoo.papers import HUANG_2018
 
 GROUPS = 4  # G of the 1x1 and 3x3 group convolutions
@@ -143,7 +143,7 @@ class CondenseLayer(nn.Module):
         self.conv1 = LearnedGroupConv(c_in, 4 * growth)
         self.shuffle = ChannelShuffle(GROUPS)
         self.conv2 = nn.Sequential(*bn_relu(4 * growth),
-                                   nn.Conv2d(4 * growth, growth, 3, padding=1, groups=GROUPS, bias=False))
+                                   conv3x3(4 * growth, growth, groups=GROUPS))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([x, self.conv2(self.shuffle(self.conv1(x)))], dim=1)
@@ -159,7 +159,7 @@ class CondenseNet(TrainableNetwork):
                  in_channels: int = 3, group_lasso: float = GROUP_LASSO):
         super().__init__()
         channels = 2 * growths[0]
-        features: list[nn.Module] = [nn.Conv2d(in_channels, channels, 3, padding=1, bias=False)]
+        features: list[nn.Module] = [conv3x3(in_channels, channels)]
         for block, (count, growth) in enumerate(zip(layers, growths)):
             if block:
                 features.append(nn.AvgPool2d(2))

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from nas.models.registry import register_baseline
-from nas.models.zoo.blocks import conv3x3
+from nas.models.zoo.blocks import bn_relu, conv3x3
 from nas.models.zoo.papers import HUANG_2017
 
 
@@ -19,9 +19,9 @@ class DenseLayer(nn.Module):
         super().__init__()
         layers: list[nn.Module] = []
         if bottleneck:
-            layers += [nn.BatchNorm2d(c_in), nn.ReLU(inplace=True), nn.Conv2d(c_in, 4 * growth, 1, bias=False)]
+            layers += [*bn_relu(c_in), nn.Conv2d(c_in, 4 * growth, 1, bias=False)]
             c_in = 4 * growth
-        layers += [nn.BatchNorm2d(c_in), nn.ReLU(inplace=True), conv3x3(c_in, growth)]
+        layers += [*bn_relu(c_in), conv3x3(c_in, growth)]
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -43,10 +43,9 @@ class CifarDenseNet(nn.Module):
                 channels += growth
             if block < 2:
                 out = channels // 2 if bc else channels
-                features += [nn.BatchNorm2d(channels), nn.ReLU(inplace=True), nn.Conv2d(channels, out, 1, bias=False),
-                             nn.AvgPool2d(2)]
+                features += [*bn_relu(channels), nn.Conv2d(channels, out, 1, bias=False), nn.AvgPool2d(2)]
                 channels = out
-        features += [nn.BatchNorm2d(channels), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1)]
+        features += [*bn_relu(channels), nn.AdaptiveAvgPool2d(1)]
         self.features = nn.Sequential(*features)
         self.classifier = nn.Linear(channels, num_classes)
 

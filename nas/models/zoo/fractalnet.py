@@ -41,6 +41,8 @@ def join(inputs: list[torch.Tensor], route: Route) -> torch.Tensor:
         draws = torch.rand(len(inputs), device="cpu").tolist()
         kept = [x for x, draw in zip(inputs, draws) if draw >= route.local_drop]
         inputs = kept or [inputs[int(torch.randint(len(inputs), (), device="cpu"))]]
+    if len(inputs) == 1:  # the mean of one tensor is itself: no copy
+        return inputs[0]
     return torch.stack(inputs).mean(dim=0)
 
 

@@ -15,7 +15,7 @@ from torch import nn
 
 from nas.models.attention import SqueezeExcite
 from nas.models.registry import register_baseline, register_model
-from nas.models.zoo.blocks import ZeroPadShortcut
+from nas.models.zoo.blocks import ZeroPadShortcut, conv3x3
 from nas.models.zoo.papers import HE_2016B, HU_2018, ZAGORUYKO_2016
 
 # variant: (layers around every conv but the last, around the last conv, after the addition)
@@ -49,10 +49,9 @@ def _layers(pattern: str, conv: nn.Conv2d | None, channels: int) -> list[nn.Modu
 def _unit_convs(c_in: int, width: int, stride: int, bottleneck: bool) -> list[nn.Conv2d]:
     if bottleneck:  # 1x1 reduce, 3x3 (strided), 1x1 expand to 4x
         return [nn.Conv2d(c_in, width, 1, bias=False),
-                nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False),
+                conv3x3(width, width, stride),
                 nn.Conv2d(width, 4 * width, 1, bias=False)]
-    return [nn.Conv2d(c_in, width, 3, stride=stride, padding=1, bias=False),
-            nn.Conv2d(width, width, 3, padding=1, bias=False)]
+    return [conv3x3(c_in, width, stride), conv3x3(width, width)]
 
 
 class ResidualUnit(nn.Module):
@@ -68,7 +67,6 @@ class ResidualUnit(nn.Module):
         c_out = convs[-1].out_channels
         layers = [module for conv in convs[:-1] for module in _layers(middle, conv, conv.in_channels)]
         layers += _layers(last, convs[-1], convs[-1].in_channels)
-        self.project_preactivated = variant == "full_preact" and projection
         split = 2 if variant == "full_preact" else 0  # the leading BN-ReLU, shared with a projection
         self.preact = nn.Sequential(*layers[:split])
         self.branch = nn.Sequential(*layers[split:])
@@ -79,7 +77,7 @@ class ResidualUnit(nn.Module):
         if stride != 1 or c_in != c_out:
             self.shortcut = (nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False) if projection
                              else ZeroPadShortcut(c_in, c_out, stride))
-        self.project_preactivated &= isinstance(self.shortcut, nn.Conv2d)
+        self.project_preactivated = variant == "full_preact" and isinstance(self.shortcut, nn.Conv2d)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pre = self.preact(x)
@@ -96,7 +94,7 @@ class VariantResNet(nn.Module):
                  squeeze_excite: bool = False):
         super().__init__()
         projection = bottleneck if projection is None else projection
-        stem = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
+        stem = conv3x3(in_channels, 16)
         self.stem = nn.Sequential(*_layers(STEMS.get(variant, POST_ACTIVATION_STEM), stem, in_channels))
         layers, c_in = [], 16
         for stage, width in enumerate(widths):

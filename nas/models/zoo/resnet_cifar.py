@@ -9,7 +9,7 @@ from torch import nn
 
 from nas.models.attention import SelectiveKernel, SqueezeExcite
 from nas.models.registry import register_baseline
-from nas.models.zoo.blocks import ZeroPadShortcut, conv3x3
+from nas.models.zoo.blocks import ZeroPadShortcut, conv_bn
 from nas.models.zoo.papers import HE_2016, HU_2018, LI_2019
 
 
@@ -23,8 +23,8 @@ class BasicBlock(nn.Module):
         if attention == "sk":
             self.conv1 = SelectiveKernel(c_in, c_out, stride)  # ends in BN + ReLU like the plain path
         else:
-            self.conv1 = nn.Sequential(conv3x3(c_in, c_out, stride), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
-        self.conv2 = nn.Sequential(conv3x3(c_out, c_out), nn.BatchNorm2d(c_out))
+            self.conv1 = conv_bn(c_in, c_out, 3, stride)
+        self.conv2 = conv_bn(c_out, c_out, 3, relu=False)
         self.attention = SqueezeExcite(c_out) if attention == "se" else nn.Identity()
         needs_projection = stride != 1 or c_in != c_out
         self.shortcut = ZeroPadShortcut(c_in, c_out, stride) if needs_projection else nn.Identity()
@@ -42,7 +42,7 @@ class CifarResNet(nn.Module):
         if (depth - 2) % 6:
             raise ValueError(f"CIFAR ResNet depth must be 6n+2, got {depth}")
         blocks_per_stage = (depth - 2) // 6
-        self.stem = nn.Sequential(conv3x3(in_channels, 16), nn.BatchNorm2d(16), nn.ReLU(inplace=True))
+        self.stem = conv_bn(in_channels, 16, 3)
         layers, c_in = [], 16
         for stage, width in enumerate((16, 32, 64)):
             for index in range(blocks_per_stage):
