@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,93 @@ def test_large_images_are_streamed_from_files(tmp_path):
                           std=dataset.std, workers=0)
     images, labels = next(iter(loader))
     assert images.shape == (2, 3, 64, 64) and labels.shape == (2,)
+
+
+# --- folders of mixed image modes: the majority decides the channels -------------------------------------------
+
+def write_grey_first(root: Path, size: int = 8) -> Path:
+    """A colour tree plus one greyscale PNG that sorts before every other file."""
+    write_image(root / "train" / "cat" / "000-grey.png", torch.full((1, size, size), 200, dtype=torch.uint8))
+    return root
+
+
+def test_one_grey_image_does_not_turn_a_colour_folder_grey(tmp_path):
+    root = write_grey_first(make_tree(tmp_path / "data", per_class=20, test_per_class=0))
+    dataset = load_dataset("imagefolder", root, cache_dir=tmp_path / "cache", progress=False)
+    assert dataset.channels == 3 and dataset.train.pixels.shape == (61, 3, 8, 8)
+    assert dataset.notes == ["1 of 61 images converted to RGB (the folder is mostly RGB)"]
+    assert dataset.train.pixels[0].eq(200).all()  # the grey image replicated into all three channels
+    again = load_dataset("imagefolder", root, cache_dir=tmp_path / "cache", progress=False)
+    assert again.from_cache and again.channels == 3 and again.notes == dataset.notes
+
+
+def test_a_mostly_grey_folder_converts_its_colour_images_to_grey(tmp_path):
+    root = make_tree(tmp_path / "data", channels=1)
+    write_image(root / "train" / "cat" / "000-colour.png", torch.zeros((3, 8, 8), dtype=torch.uint8))
+    dataset = load_dataset("imagefolder", root, cache_dir=tmp_path / "cache", progress=False)
+    assert dataset.channels == 1 and dataset.train.pixels.shape == (13, 1, 8, 8)
+    assert dataset.notes == ["1 of 19 images converted to greyscale (the folder is mostly greyscale)"]
+
+
+def test_a_streamed_folder_counts_every_file_too(tmp_path):
+    root = write_grey_first(make_tree(tmp_path / "data", per_class=2, test_per_class=1, size=128), size=128)
+    dataset = load_dataset("imagefolder", root, cache_dir=tmp_path / "cache", progress=False)
+    assert not dataset.in_memory and dataset.channels == 3 and len(dataset.mean) == 3
+    assert dataset.notes == ["1 of 10 images converted to RGB (the folder is mostly RGB)"]
+    loader = StreamLoader(dataset.train, batch_size=7, train=False, image_size=64, channels=dataset.channels,
+                          mean=dataset.mean, std=dataset.std, workers=0)
+    images, _ = next(iter(loader))
+    assert images.shape == (7, 3, 64, 64)
+
+
+def test_a_cache_decoded_by_the_first_file_rule_is_not_reused(tmp_path):
+    from nas.data.folder_scan import fingerprint, list_split
+    from nas.data.tensor_cache import cache_file, save_cached
+
+    root = write_grey_first(make_tree(tmp_path / "data", per_class=2, test_per_class=0))
+    listing = list_split(root / "train")
+    old_key = fingerprint(["channels=1 size=8x8"], listing.fingerprint_lines(), [])  # the key the old rule wrote
+    save_cached(cache_file(tmp_path / "cache", "imagefolder", old_key), {
+        "classes": listing.classes, "train_pixels": torch.zeros((7, 1, 8, 8), dtype=torch.uint8),
+        "train_labels": torch.tensor(listing.labels), "test_pixels": None, "test_labels": None,
+        "mean": [0.5], "std": [0.25]})
+    dataset = load_dataset("imagefolder", root, cache_dir=tmp_path / "cache", progress=False)
+    assert not dataset.from_cache and dataset.channels == 3
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("tie", "as many greyscale as colour images (6 each"),
+    ("16-bit", "holds 1 image of PIL mode I;16"),
+])
+def test_a_folder_no_rule_makes_consistent_is_refused(tmp_path, kind, message):
+    root = make_tree(tmp_path / "data", per_class=2, test_per_class=0)
+    if kind == "tie":
+        for i in range(6):
+            write_image(root / "train" / "dog" / f"grey{i}.png", torch.zeros((1, 8, 8), dtype=torch.uint8))
+    else:
+        import numpy as np
+        from PIL import Image
+
+        Image.fromarray(np.full((8, 8), 40000, dtype=np.uint16)).save(root / "train" / "dog" / "deep.png")
+    with pytest.raises(DataError, match=re.escape(message)):
+        load_dataset("imagefolder", root, cache_dir=tmp_path / "cache", progress=False)
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+def test_nas_train_on_a_mostly_colour_folder_trains_on_rgb_and_says_so(tmp_path, capsys):
+    import json
+
+    from nas.cli import main as cli_main
+
+    root = write_grey_first(make_tree(tmp_path / "data", per_class=20, test_per_class=0))
+    out = tmp_path / "out"
+    assert cli_main(["train", "--genotype", "darts-v2", "--channels", "4", "--cells", "3", "--data", str(root),
+                     "--epochs", "1", "--batch-size", "16", "--subset", "30", "--val-size", "6",
+                     "--cache-dir", str(tmp_path / "cache"), "--no-progress", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert any("3 classes, 3x8x8, decoded in memory" in line for line in printed)
+    assert "data: 1 of 61 images converted to RGB (the folder is mostly RGB)" in printed
+    assert json.loads((out / "metrics.json").read_text())["dataset"]["channels"] == 3
 
 
 @pytest.mark.parametrize("layout, message", [

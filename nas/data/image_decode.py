@@ -35,11 +35,20 @@ def decode_one(path: str, mode: ImageReadMode = ImageReadMode.UNCHANGED) -> torc
         raise DataError(f"cannot read image {path}: {str(error).splitlines()[0]}") from None
 
 
-def probe(path: str) -> tuple[int, int, int]:
-    """(channels, height, width) of the first image, which fixes the shape every other image is decoded to."""
+def probe_size(path: str) -> tuple[int, int]:
+    """(height, width) of the first image, which every other image is resized to. The channel count is not the
+    first image's but the folder's majority (channel_census.py)."""
     image = decode_one(path)
-    channels = 1 if image.shape[0] in (1, 2) else 3  # grey(+alpha) stays grey; RGB(A) becomes RGB
-    return channels, int(image.shape[1]), int(image.shape[2])
+    return int(image.shape[1]), int(image.shape[2])
+
+
+def match_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
+    """The decoders ignore the asked-for mode for some formats (GIF and WebP come back RGB when asked for grey)."""
+    if image.shape[0] == channels:
+        return image
+    if channels == 1:
+        return TF.rgb_to_grayscale(image[:3])
+    return image[:1].expand(3, -1, -1)
 
 
 def _decode_chunk(args: tuple[list[str], int, int, int]) -> tuple[torch.Tensor, int]:
@@ -49,7 +58,7 @@ def _decode_chunk(args: tuple[list[str], int, int, int]) -> tuple[torch.Tensor, 
     resized = 0
     mode = read_mode(channels)
     for i, path in enumerate(paths):
-        image = decode_one(path, mode)
+        image = match_channels(decode_one(path, mode), channels)
         if image.shape[1:] != (height, width):
             image = TF.resize(image, [height, width], antialias=True)
             resized += 1

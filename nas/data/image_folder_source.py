@@ -9,8 +9,9 @@ from pathlib import Path
 
 import torch
 
+from nas.data.channel_census import ChannelCensus, take_census
 from nas.data.folder_scan import check_root, find_test_dir, fingerprint, list_split
-from nas.data.image_decode import decode_files, probe
+from nas.data.image_decode import decode_files, probe_size
 from nas.data.image_set import Dataset, ImageSet
 from nas.data.pixel_stats import channel_mean_std, default_stats
 from nas.data.sources import register_dataset
@@ -22,6 +23,8 @@ log = logging.getLogger("nas.data")
 # Images up to this side are decoded into memory (CIFAR 32, Tiny-ImageNet 64, STL 96); larger ones are streamed.
 MAX_IN_MEMORY_SIDE = 96
 STREAMED_CROP = 224
+# In the cache keys: caches decoded when the first file decided the channels must not be reused.
+CHANNEL_RULE = "channels: the majority of all files"
 
 
 def _has_train_folder(root: Path) -> int:
@@ -35,47 +38,67 @@ def load_image_folder(root: str | Path, cache_dir: str | Path | None = None, nam
     train_listing = list_split(root / "train")
     test_dir = find_test_dir(root)
     test_listing = list_split(test_dir, train_listing.classes) if test_dir else None
-    channels, height, width = probe(train_listing.files[0])
+    height, width = probe_size(train_listing.files[0])
+    listings = [train_listing, *([test_listing] if test_listing else [])]
+    file_lines = [listing.fingerprint_lines() for listing in listings]
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
 
     if max(height, width) > MAX_IN_MEMORY_SIDE:
-        mean, std = default_stats(channels)
+        census = _streamed_census(listings, cache_dir, fingerprint([CHANNEL_RULE], *file_lines), root)
+        mean, std = default_stats(census.channels)
         to_set = lambda listing, origin: ImageSet(  # noqa: E731
             labels=torch.tensor(listing.labels, dtype=torch.long), paths=listing.files, origin=origin)
         return Dataset(
             name=name, root=str(root), classes=train_listing.classes,
             train=to_set(train_listing, "train"),
             test=to_set(test_listing, "test") if test_listing else None,
-            channels=channels, image_size=min(STREAMED_CROP, height, width), mean=mean, std=std,
+            channels=census.channels, image_size=min(STREAMED_CROP, height, width), mean=mean, std=std,
+            notes=_notes(census),
         )
 
     # The key leaves out `name`: 'cifar10' and 'imagefolder' over the same folder share one cache.
-    key = fingerprint(
-        [f"channels={channels} size={height}x{width}"],
-        train_listing.fingerprint_lines(),
-        test_listing.fingerprint_lines() if test_listing else [],
-    )
-    path = cache_file(Path(cache_dir) if cache_dir else default_cache_dir(), "imagefolder", key)
+    key = fingerprint([f"{CHANNEL_RULE} size={height}x{width}"], *file_lines)
+    path = cache_file(cache_dir, "imagefolder", key)
     started = time.perf_counter()
     bundle = load_cached(path)
-    from_cache = bundle is not None
+    from_cache = bundle is not None and "modes" in bundle
     if from_cache:
         log.info("loaded %s from cache %s in %.2f s", name, path, time.perf_counter() - started)
     else:
-        bundle = _decode_tree(train_listing, test_listing, channels, height, width, progress)
+        census = take_census([file for listing in listings for file in listing.files], root)
+        bundle = _decode_tree(train_listing, test_listing, census, height, width, progress)
         save_cached(path, bundle)
         log.info("decoded %s in %.1f s; cached at %s", name, time.perf_counter() - started, path)
+    census = ChannelCensus(modes=dict(bundle["modes"]), channels=int(bundle["train_pixels"].shape[1]))
 
     return Dataset(
         name=name, root=str(root), classes=list(bundle["classes"]),
         train=ImageSet(labels=bundle["train_labels"], pixels=bundle["train_pixels"], origin="train"),
         test=(ImageSet(labels=bundle["test_labels"], pixels=bundle["test_pixels"], origin="test")
               if bundle.get("test_pixels") is not None else None),
-        channels=channels, image_size=height, mean=tuple(bundle["mean"]), std=tuple(bundle["std"]),
-        from_cache=from_cache, cache_path=str(path),
+        channels=census.channels, image_size=height, mean=tuple(bundle["mean"]), std=tuple(bundle["std"]),
+        from_cache=from_cache, cache_path=str(path), notes=_notes(census),
     )
 
 
-def _decode_tree(train_listing, test_listing, channels, height, width, progress) -> dict:
+def _notes(census: ChannelCensus) -> list[str]:
+    note = census.note()
+    return [note] if note else []
+
+
+def _streamed_census(listings, cache_dir: Path, key: str, root: Path) -> ChannelCensus:
+    """The census of a streamed folder, kept in the cache: reading a million headers takes a minute."""
+    path = cache_file(cache_dir, "imagefolder-modes", key)
+    bundle = load_cached(path)
+    if bundle is not None and "modes" in bundle:
+        return ChannelCensus(modes=dict(bundle["modes"]), channels=int(bundle["channels"]))
+    census = take_census([file for listing in listings for file in listing.files], root)
+    save_cached(path, {"modes": census.modes, "channels": census.channels})
+    return census
+
+
+def _decode_tree(train_listing, test_listing, census: ChannelCensus, height, width, progress) -> dict:
+    channels = census.channels
     total = len(train_listing.files) + (len(test_listing.files) if test_listing else 0)
     with progress_bar(progress, total=total, desc="decoding images", unit="img") as bar:
         train_pixels, resized = decode_files(train_listing.files, channels, height, width, progress=bar.update)
@@ -92,6 +115,7 @@ def _decode_tree(train_listing, test_listing, channels, height, width, progress)
         "train_labels": torch.tensor(train_listing.labels, dtype=torch.long),
         "test_pixels": test_pixels,
         "test_labels": torch.tensor(test_listing.labels, dtype=torch.long) if test_listing else None,
+        "modes": census.modes,
         "mean": list(mean),
         "std": list(std),
     }

@@ -61,7 +61,7 @@ class Dataset:
     std: tuple[float, ...]
     from_cache: bool = False
     cache_path: str | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what loading changed, e.g. images converted to RGB
 
     @property
     def num_classes(self) -> int:
@@ -78,3 +78,7 @@ class Dataset:
             f"{self.name} at {self.root}: {len(self.train)} train{test}, {self.num_classes} classes, "
             f"{self.channels}x{self.image_size}x{self.image_size}, {kind}"
         )
+
+    def note_lines(self) -> list[str]:
+        """The notes as the lines printed under the description."""
+        return [f"data: {note}" for note in self.notes]

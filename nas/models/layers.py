@@ -7,6 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nas.models.strided_pointwise import StridedPointwiseConv, conv2d
+
 
 class ReLUConvBN(nn.Sequential):
     """ReLU, convolution, BatchNorm: the NASNet/DARTS order, so every op starts from a rectified input."""
@@ -17,8 +19,8 @@ class ReLUConvBN(nn.Sequential):
             padding = dilation * (kernel_size - 1) // 2
         super().__init__(
             nn.ReLU(inplace=False),
-            nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=padding, dilation=dilation, groups=groups,
-                      bias=False),
+            conv2d(c_in, c_out, kernel_size, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                   bias=False),
             nn.BatchNorm2d(c_out, affine=affine),
         )
 
@@ -67,12 +69,16 @@ class FactorizedReduce(nn.Module):
     def __init__(self, c_in: int, c_out: int, affine: bool = True):
         super().__init__()
         self.relu = nn.ReLU(inplace=False)
-        self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
-        self.conv_2 = nn.Conv2d(c_in, c_out - c_out // 2, 1, stride=2, bias=False)  # odd c_out works too
+        # Strided 1x1 convs crash oneDNN in channels_last at few channels (strided_pointwise.py)
+        self.conv_1 = StridedPointwiseConv(c_in, max(c_out // 2, 1), stride=2)
+        # One output channel cannot be split in two: the unshifted half alone (a 0-channel conv cannot run)
+        self.conv_2 = StridedPointwiseConv(c_in, c_out - c_out // 2, stride=2) if c_out > 1 else None
         self.bn = nn.BatchNorm2d(c_out, affine=affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(x)
+        if self.conv_2 is None:
+            return self.bn(self.conv_1(x))
         # Pad right/bottom before shifting (as TF-slim/Keras do) so both halves agree on odd sizes, e.g. 111 -> 56.
         shifted = F.pad(x, (0, 1, 0, 1))[:, :, 1:, 1:]
         return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))

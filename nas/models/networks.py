@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nas.errors import ConfigError
+from nas.errors import ConfigError, GenotypeError
 from nas.models.cell import Cell
 from nas.models.registry import register_model
 from nas.models.trainable import TrainableNetwork, TrainingOutput
@@ -88,10 +88,15 @@ class NasnetImageNetStem(nn.Module):
         stem_filters = 32 * stem_multiplier
         self.conv = nn.Sequential(nn.Conv2d(in_channels, stem_filters, 3, stride=2, padding=0, bias=False),
                                   nn.BatchNorm2d(stem_filters))
-        self.cell1 = Cell(genotype.reduce, stem_filters, stem_filters, channels // 4, reduction=True,
-                          reduction_prev=False)
-        self.cell2 = Cell(genotype.reduce, stem_filters, self.cell1.out_channels, channels // 2, reduction=True,
-                          reduction_prev=True)
+        try:
+            self.cell1 = Cell(genotype.reduce, stem_filters, stem_filters, channels // 4, reduction=True,
+                              reduction_prev=False)
+            self.cell2 = Cell(genotype.reduce, stem_filters, self.cell1.out_channels, channels // 2, reduction=True,
+                              reduction_prev=True)
+        except GenotypeError as error:
+            # The op names the stem cell's width, which the user never gave: say where it comes from
+            raise GenotypeError(f"{error}, in the NASNet stem, whose reduction cells work at C//4 = {channels // 4} "
+                                f"and C//2 = {channels // 2} of --channels {channels}") from None
         self.channels = (self.cell1.out_channels, self.cell2.out_channels)
         self.reduces = True
 

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nas.models.strided_pointwise import conv2d
+
 
 def conv3x3(c_in: int, c_out: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
     return nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, groups=groups, bias=False)
@@ -13,8 +15,8 @@ def conv3x3(c_in: int, c_out: int, stride: int = 1, groups: int = 1) -> nn.Conv2
 
 def conv_bn(c_in: int, c_out: int, kernel_size: int, stride: int = 1, groups: int = 1, relu: bool = True):
     """Conv (no bias: the BN's shift replaces it), BN and optionally ReLU: the post-activation building block."""
-    layers = [nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=kernel_size // 2, groups=groups,
-                        bias=False), nn.BatchNorm2d(c_out)]
+    layers = [conv2d(c_in, c_out, kernel_size, stride=stride, padding=kernel_size // 2, groups=groups, bias=False),
+              nn.BatchNorm2d(c_out)]
     return nn.Sequential(*layers, nn.ReLU(inplace=True)) if relu else nn.Sequential(*layers)
 
 

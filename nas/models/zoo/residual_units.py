@@ -15,6 +15,7 @@ from torch import nn
 
 from nas.models.attention import SqueezeExcite
 from nas.models.registry import register_baseline, register_model
+from nas.models.strided_pointwise import conv2d
 from nas.models.zoo.blocks import ZeroPadShortcut, conv3x3
 from nas.models.zoo.papers import HE_2016B, HU_2018, ZAGORUYKO_2016
 
@@ -75,7 +76,7 @@ class ResidualUnit(nn.Module):
         self.after = nn.Sequential(*_layers(after, None, c_out))
         self.shortcut = nn.Identity()
         if stride != 1 or c_in != c_out:
-            self.shortcut = (nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False) if projection
+            self.shortcut = (conv2d(c_in, c_out, 1, stride=stride, bias=False) if projection
                              else ZeroPadShortcut(c_in, c_out, stride))
         self.project_preactivated = variant == "full_preact" and isinstance(self.shortcut, nn.Conv2d)
 
