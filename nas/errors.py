@@ -17,6 +17,11 @@ class DataError(NasError):
     """A dataset folder is missing, laid out wrongly, empty or unreadable."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) ended a command. The message says what was kept and how to go on; the CLI prints it as one
+    line and exits with code 130, the shell's code for SIGINT."""
+
+
 def failure_line(error: Exception, limit: int = 500) -> str:
     """A failure as one line for a results table: the error's type and the first line of its message."""
     message = str(error).splitlines()[0] if str(error) else ""

@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 import pandas as pd
 
 from nas.atomic_files import write_bytes_atomic, write_text_atomic
+from nas.errors import DataError
 
 R = TypeVar("R")
 
@@ -33,6 +34,23 @@ def _kind(annotation) -> str:
             if option is kind:
                 return kind.__name__
     return "str"
+
+
+def _read_list(text: str) -> list:
+    value = json.loads(text) if text else []
+    if not isinstance(value, list):
+        raise ValueError(text)
+    return value
+
+
+def _read_bool(text: str) -> bool:
+    if text not in ("True", "False"):
+        raise ValueError(text)
+    return text == "True"
+
+
+_CONVERT = {"list": _read_list, "int": int, "float": float, "bool": _read_bool, "str": str}
+_KIND_NAMES = {"list": "a JSON list", "int": "a whole number", "float": "a number", "bool": "True or False"}
 
 
 class RecordTable(Generic[R]):
@@ -72,16 +90,39 @@ class RecordTable(Generic[R]):
         return frame.astype({column: "Int64" for column, kind in self.kinds.items() if kind == "int"})
 
     def _read(self) -> list[R]:
-        frame = pd.read_csv(self.csv_path, dtype=str, keep_default_na=False)
-        convert = {"list": lambda text: json.loads(text) if text else [], "int": int, "float": float,
-                   "bool": lambda text: text == "True", "str": str}
+        """The records in the CSV file; a file edited by hand into something else is a DataError naming the file,
+        and for a cell that does not read as its column's type, the row (1 = the first below the header) and the
+        column."""
+        path = self.csv_path
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{path} is empty (not even its header row); the engine never writes it so: restore "
+                            f"it from a copy, or move it away to start the table afresh") from None
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+            reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+            raise DataError(f"{path} is not a table the engine can read: {reason}") from None
+        except OSError as error:
+            raise DataError(f"cannot read {path}: {error.strerror}") from None
+        required = [f.name for f in dataclasses.fields(self.record_type)
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        missing = [column for column in required if column not in frame.columns]
+        if missing:
+            raise DataError(f"{path} lacks column(s) {', '.join(missing)}; was its header row edited?")
         records = []
-        for row in frame.to_dict("records"):
+        for number, row in enumerate(frame.to_dict("records"), start=1):
             values = {}
             for column in self.columns:
                 text, kind = row.get(column, ""), self.kinds[column]
-                values[column] = convert[kind](text) if (text != "" or kind in ("list", "str")) else None
-            records.append(self.record_type(**values))
+                try:
+                    values[column] = _CONVERT[kind](text) if (text != "" or kind in ("list", "str")) else None
+                except ValueError:
+                    raise DataError(f"{path}: row {number}, column {column} holds {text!r}, not "
+                                    f"{_KIND_NAMES[kind]}") from None
+            try:
+                records.append(self.record_type(**values))
+            except (TypeError, ValueError) as error:
+                raise DataError(f"{path}: row {number}: {str(error).splitlines()[0]}") from None
         return records
 
     def _write(self) -> None:

@@ -15,7 +15,27 @@ from nas.errors import ConfigError
 
 
 class EngineLoader(yaml.SafeLoader):
-    """SafeLoader that also reads YAML 1.2's exponent floats: 1e6, 1.0e6, 2.5E-3, .5e1."""
+    """SafeLoader that also reads YAML 1.2's exponent floats (1e6, 1.0e6, 2.5E-3, .5e1), and refuses a mapping
+    that names a key twice: PyYAML keeps the last value silently, so a config with `lr:` twice trained with the
+    one its author did not look at. (Keys brought in by a `<<:` merge may be overridden, as YAML means.)"""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:  # an unhashable key: construct_mapping itself refuses it
+                    continue
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}",
+                        key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
 
 
 class EngineDumper(yaml.SafeDumper):

@@ -44,6 +44,17 @@ class Case:
         return f"{self.command}: {self.input}"
 
 
+def png_bytes(mode: str, size: int = 8) -> bytes:
+    """A small PNG of PIL `mode` (L, RGB, I;16, ...)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new(mode, (size, size), 100 if mode != "RGB" else (100, 100, 100)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def genotype_yaml(concat: str = "[2]") -> str:
     return ("normal:\n  blocks:\n  - [0, sep_conv_3x3, 1, skip_connect, add]\n  concat: " + concat + "\n"
             "reduce:\n  blocks:\n  - [0, max_pool_3x3, 1, max_pool_3x3, add]\n")
@@ -182,6 +193,12 @@ CASES = [
     Case("data: --subset larger than the training images", (*TRAIN_TO, "--subset", "5000"),
          "subset 5000 must be between 6 (two per class) and the 72 training images"),
     Case("data: no test split", (*COMPARE, "--data", "{one_split}", *TINY_TRAIN), "has no test split"),
+    Case("data: as many greyscale as colour images", (*TRAIN_TO, "--data", "{case}/d"),
+         "holds as many greyscale as colour images (1 each",
+         files={"d/train/cat/0.png": png_bytes("L"), "d/train/dog/0.png": png_bytes("RGB")}),
+    Case("data: 16-bit (or 32-bit/float) images", (*TRAIN_TO, "--data", "{case}/d"),
+         "image of PIL mode I;16", files={"d/train/cat/0.png": png_bytes("RGB"), "d/train/cat/1.png": png_bytes("RGB"),
+                                          "d/train/dog/0.png": png_bytes("I;16")}),
     # --- genotype files: read alike by show, profile, train, compare and transfer ------------------------------
     Case("genotype: concat is a string", ("show", "{case}/cell.yaml"), "concat must be a list of node numbers",
          files={"cell.yaml": genotype_yaml("'2, 3'")}),
@@ -231,6 +248,11 @@ CASES = [
                                                           "18", "--cells", "3"), "C=18 is not a multiple of 4",
          files={"g.yaml": "normal: 'add(group_conv_3x3@0, skip_connect@1)'\n"
                           "reduce: 'add(max_pool_3x3@0, conv_3x3@1)'\n"}),
+    Case("grouped convolutions in a NASNet stem cell", ("profile", "--genotype", "{case}/g.yaml", "--stack",
+                                                         "nasnet-mobile", "--channels", "20", "--cells", "3"),
+         "in the NASNet stem, whose reduction cells work at C//4 = 5 and C//2 = 10 of --channels 20",
+         files={"g.yaml": "normal: 'add(conv_3x3@0, skip_connect@1)'\n"
+                          "reduce: 'add(group_conv_3x3@0, conv_3x3@1)'\n"}),
     Case("an image too small for the network", ("profile", "--baseline", "vgg16", "--image-size", "8"),
          "vgg16 needs inputs of at least 32 px, got 8"),
     # --- nas bench: NAS-Bench-201 tables and sampler options -------------------------------------------------
@@ -269,6 +291,42 @@ CASES = [
     Case("a folder that is neither a search nor a comparison", ("report", "{case}"), "is neither a search"),
     Case("--top 0", ("report", "{existing}", "--top", "0"), "--top must be at least 1"),
     Case("--out is a file", ("report", "{existing}", "--out", "{file}"), "is a file, not a folder"),
+    # --- numbers, seeds, keys given twice, results edited by hand ---------------------------------------------
+    Case("--seed beyond 2**32 - 1", (*SEARCH, "--seed", "99999999999999999999"),
+         "argument --seed: a seed must be between 0 and 2**32 - 1 (4294967295), got 99999999999999999999"),
+    config_case("seed beyond 2**32 - 1", "seed must be between 0 and 2**32 - 1 (4294967295), got 4294967296",
+                "seed: 4294967296\n"),
+    Case("--time-budget nan", (*SEARCH, "--time-budget", "nan"),
+         "time_budget_s must be a positive number of seconds (or .inf for none), got nan"),
+    Case("--cpus-per-trial nan", (*SEARCH, "--cpus-per-trial", "nan"),
+         "resources.cpus_per_trial must be a number of at least 0, got nan"),
+    config_case("a key given twice", "is not valid YAML at line 2, column 1: found duplicate key 'trials'",
+                "trials: 3\ntrials: 4\n"),
+    config_case("a number where a path goes", "config: data.root must be text (a name, path or URL), got 5",
+                "data: {{root: 5}}\n"),
+    Case("space: a key given twice", ("space", "{case}/s.yaml"), "found duplicate key 'blocks'",
+         files={"s.yaml": SPACE + "blocks: 3\n"}),
+    Case("genotype: a key given twice", ("show", "{case}/cell.yaml"), "found duplicate key 'normal'",
+         files={"cell.yaml": "normal:\n  blocks: []\n" + genotype_yaml()}),
+    Case("--seed negative", (*TRAIN_TO, "--seed", "-1"), "argument --seed: a seed must be between 0 and 2**32 - 1"),
+    Case("a recipe file with lr: .inf", (*TRAIN_TO, "--recipe", "{case}/r.yaml"),
+         "recipe key 'lr' must be a finite number, got inf", files={"r.yaml": "lr: .inf\n"}),
+    Case("a recipe file with a key given twice", (*TRAIN_TO, "--recipe", "{case}/r.yaml"),
+         "is not valid YAML at line 2, column 1: found duplicate key 'lr'", files={"r.yaml": "lr: 0.1\nlr: 0.2\n"}),
+    Case("--init a file that is not a checkpoint", (*TRAIN_TO, "--init", "{case}/w.pt"),
+         "cannot read checkpoint", files={"w.pt": "junk\n"}),
+    Case("--seed whose runs pass 2**32 - 1", (*BENCH, "{table}", "--runs", "2", "--seed", "4294967295"),
+         "--seed 4294967295 with --runs 2 would use seeds past 2**32 - 1"),
+    Case("--cpus-per-trial negative", (*COMPARE, "--cpus-per-trial", "-1"),
+         "--cpus-per-trial must be a number of at least 0, got -1.0"),
+    Case("--gpus-per-trial nan", (*COMPARE, "--gpus-per-trial", "nan"),
+         "--gpus-per-trial must be a number of at least 0, got nan"),
+    Case("an empty (0-byte) trials.csv", ("report", "{case}/exp"), "trials.csv is empty (not even its header row)",
+         files={"exp/trials.csv": ""}),
+    Case("trials.csv edited by hand (n/a in a number column)", ("report", "{case}/exp"),
+         "trials.csv: row 1, column val_acc holds 'n/a', not a number",
+         files={"exp/trials.csv": "trial_id,token,sampler,genotype,hash,choices,status,val_acc\n"
+                                  "t0,0,random,g,h,[],ok,n/a\n"}),
     # --- every command -------------------------------------------------------------------------------------------
     Case("an unknown flag before the command", ("--verbose", "ops"), "unrecognized arguments: --verbose"),
     Case("NAS_IMPORT of a module that raises", ("ops",), "cannot import 'raising_env_plugin' listed in NAS_IMPORT",
@@ -471,3 +529,144 @@ def test_the_readme_catalogue_lists_every_case_and_no_other():
     assert [(command, what) for command, what, _ in rows] == [(case.command, case.input) for case in CASES]
     for (command, what, message), case in zip(rows, CASES):
         assert case.message in message, (case.id, message)
+
+
+# --- refused or stopped cleanly, but not before training (dedicated tests; the README says so in prose) ----------
+
+def _trials_csv(experiment: Path, rows: str) -> None:
+    (experiment / "trials.csv").write_text(rows)
+
+
+def test_a_report_on_an_empty_trials_csv_is_one_line(workspace, tmp_path, capsys):
+    experiment = tmp_path / "exp"
+    shutil.copytree(workspace["existing"], experiment)
+    _trials_csv(experiment, "")  # 0 bytes: pandas' EmptyDataError
+    before = snapshot(tmp_path)
+    code = main(["report", str(experiment), "--out", str(tmp_path / "report")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith("nas report: error: ") and "trials.csv is empty" in err, err
+    assert snapshot(tmp_path) == before
+
+
+def test_a_resume_after_trials_csv_was_edited_names_the_file_row_and_column(workspace, tmp_path, capsys,
+                                                                           monkeypatch):
+    """Before the data is loaded or Ray starts (the catalogue's rule), though on a copy of the experiment."""
+    results = tmp_path / "results"
+    shutil.copytree(workspace["existing"], results / "existing")
+    table = results / "existing" / "trials.csv"
+    rows = table.read_text().splitlines()
+    rows[2] = rows[2].replace(",0.6,", ",n/a,")  # val_acc of the second trial, as a spreadsheet writes "no value"
+    table.write_text("\n".join(rows) + "\n")
+    forbid_ray_and_training(monkeypatch)
+    monkeypatch.setattr("nas.data.load_dataset", lambda *a, **k: pytest.fail("the data was loaded"))
+    before = snapshot(tmp_path)
+    code = main([*RESUME[:2], str(workspace["existing_config"]), "--resume", "--results-dir", str(results)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert f"{table}: row 2, column val_acc holds 'n/a', not a number" in err, err
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda rows: rows[:1] + [rows[1].replace(",ok,", ",finished,")] + rows[2:], "row 1: status 'finished'"),
+    (lambda rows: [rows[0].replace("trial_id,", "")] + rows[1:], "lacks column(s) trial_id"),
+    (lambda rows: rows[:1] + [rows[1].replace(",[],", ",[oops,", 1)] + rows[2:], "column choices holds '[oops'"),
+])
+def test_a_hand_edited_trials_csv_is_one_line_naming_the_file(workspace, tmp_path, capsys, edit, message):
+    experiment = tmp_path / "exp"
+    shutil.copytree(workspace["existing"], experiment)
+    rows = (experiment / "trials.csv").read_text().splitlines()
+    _trials_csv(experiment, "\n".join(edit(rows)) + "\n")
+    code = main(["report", str(experiment), "--out", str(tmp_path / "report")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1 and str(experiment / "trials.csv") in err and message in err, err
+
+
+def _train_argv(workspace, out: Path, *more: str) -> list[str]:
+    return [*TRAIN[:3], "--data", str(workspace["data"]), "--out", str(out), *TINY_TRAIN[:4], "--no-progress",
+            *more]
+
+
+def test_a_disk_too_small_for_the_checkpoint_is_refused_before_training(workspace, tmp_path, capsys, monkeypatch):
+    import shutil as shutil_module
+
+    monkeypatch.setenv("NAS_CACHE_DIR", str(workspace["root"] / "cache"))
+    usage = shutil_module.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil_module, "disk_usage", lambda path: usage._replace(free=100_000))
+    forbid_ray_and_training(monkeypatch)
+    code = main(_train_argv(workspace, tmp_path / "run"))
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "the disk has 100.0 KB free, and the checkpoints need about" in err, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_checkpoint_that_cannot_be_written_keeps_the_metrics_in_one_line(workspace, tmp_path, capsys, monkeypatch):
+    """A full disk at the end of training (torch.save raises ENOSPC): metrics.json is kept, one line, exit 2."""
+    import errno
+    import json
+
+    import torch
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setenv("NAS_CACHE_DIR", str(workspace["root"] / "cache"))
+    monkeypatch.setattr(torch, "save", full_disk)
+    out = tmp_path / "run"
+    code = main(_train_argv(workspace, out))
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith("nas train: error: trained 1 of 1 epochs (val acc ") and "No space left on device" in err
+    assert f"the metrics are in {out / 'metrics.json'}" in err, err
+    assert sorted(path.name for path in out.iterdir()) == ["metrics.json"]  # no checkpoint, no temporary file
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["checkpoint"] is None and metrics["checkpoint_error"] == "No space left on device"
+    assert metrics["status"] == "ok" and len(metrics["epochs"]) == 1 and metrics["val_acc"] is not None
+
+
+def test_a_checkpoint_failing_mid_run_keeps_the_previous_one_for_resume(workspace, tmp_path, capsys, monkeypatch):
+    """torch's zip writer reports a full disk as RuntimeError ("unexpected pos"): the same line, and the first
+    epoch's checkpoint stays whole for --resume."""
+    import torch
+
+    real_save, saves = torch.save, []
+
+    def full_after_the_first(*args, **kwargs):
+        saves.append(1)
+        if len(saves) > 1:
+            raise RuntimeError("[enforce fail at inline_container.cc:603] . unexpected pos 64 vs 0")
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setenv("NAS_CACHE_DIR", str(workspace["root"] / "cache"))
+    monkeypatch.setattr(torch, "save", full_after_the_first)
+    out = tmp_path / "run"
+    code = main(_train_argv(workspace, out, "--epochs", "2"))
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "trained 2 of 2 epochs" in err and "unexpected pos 64 vs 0" in err and "--resume" in err, err
+    assert sorted(path.name for path in out.iterdir()) == ["checkpoint.pt", "metrics.json"]
+
+
+def test_a_diverged_run_says_so_once(workspace, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NAS_CACHE_DIR", str(workspace["root"] / "cache"))
+    (tmp_path / "r.yaml").write_text("lr: 1.0e+30\ngrad_clip: 0\n")
+    code = main(_train_argv(workspace, tmp_path / "run", "--recipe", str(tmp_path / "r.yaml")))
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("loss became") == 1, err
+    assert err.splitlines()[-1].startswith("nas train: loss became nan in epoch 1"), err
+
+
+def test_ctrl_c_during_nas_train_is_one_line_exit_130_and_leaves_no_folder(workspace, tmp_path, capsys, monkeypatch):
+    import nas.train
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setenv("NAS_CACHE_DIR", str(workspace["root"] / "cache"))
+    monkeypatch.setattr(nas.train, "train", interrupted)
+    code = main(_train_argv(workspace, tmp_path / "runs" / "run"))
+    err = capsys.readouterr().err
+    assert code == 130 and err == "nas train: interrupted: no epoch had finished; nothing was written\n", err
+    assert not (tmp_path / "runs").exists()

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from nas.cli.commands import COMMANDS
-from nas.errors import NasError
+from nas.errors import Interrupted, NasError
 from nas.registry import import_modules_from_environment
 
 
@@ -60,8 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     except NasError as error:
         print(f"nas {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"nas {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as stop:  # Ctrl-C: one line (what was kept, how to go on), the shell's code for it
+        detail = str(stop) if isinstance(stop, Interrupted) else ""
+        print(f"nas {args.command}: interrupted" + (f": {detail}" if detail else ""), file=sys.stderr)
         return 130
     return int(result or 0)
 

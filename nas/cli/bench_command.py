@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from nas.atomic_files import check_writable_folder
-from nas.cli.commands import output_place, register_command, sampler_name
+from nas.cli.commands import MAX_SEED, output_place, register_command, sampler_name, seed_number
 from nas.errors import ConfigError
 from nas.yaml_files import load_yaml_text
 
@@ -27,7 +27,7 @@ def _bench_arguments(parser) -> None:
                         help="%(type)s (default all)")
     parser.add_argument("--budget", type=int, default=100, help="distinct cells evaluated per search (default 100)")
     parser.add_argument("--runs", type=int, default=100, help="independent searches per sampler (default 100)")
-    parser.add_argument("--seed", type=int, default=0, help="run k uses seed SEED+k (default 0)")
+    parser.add_argument("--seed", type=seed_number, default=0, help="run k uses seed SEED+k (default 0)")
     parser.add_argument("--out", type=output_place, help="folder for summary.csv, curves.csv and nasbench201.png")
     parser.add_argument(
         "--option",
@@ -92,6 +92,9 @@ def _check_request(args):
         raise ConfigError(f"--budget must be at least 1 cell, got {args.budget}")
     if args.runs < 1:
         raise ConfigError(f"--runs must be at least 1, got {args.runs}")
+    if args.seed + args.runs - 1 > MAX_SEED:  # run k uses seed SEED+k
+        raise ConfigError(f"--seed {args.seed} with --runs {args.runs} would use seeds past 2**32 - 1 ({MAX_SEED}), "
+                          f"the largest a sampler takes")
     if args.out:
         check_writable_folder(args.out, "--out")
     names = SAMPLERS.names() if args.sampler == "all" else [args.sampler]

@@ -3,10 +3,11 @@ anything is written, and running the jobs into a folder that a second run of the
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from nas.atomic_files import check_writable_folder, write_text_atomic
-from nas.cli.commands import dataset_name, output_place
+from nas.cli.commands import MAX_SEED, dataset_name, output_place
 from nas.errors import ConfigError
 from nas.yaml_files import dump_yaml, read_yaml_mapping
 
@@ -42,6 +43,13 @@ def load_campaign_recipe(args):
     import_user_modules(args.imports, where="--import")
     if args.seeds < 1 or args.workers < 1:
         raise ConfigError("--seeds and --workers must be at least 1")
+    if args.seeds - 1 > MAX_SEED:
+        raise ConfigError(f"--seeds {args.seeds}: seeds run 0..S-1 and a seed must be at most 2**32 - 1")
+    for flag, value in (("--cpus-per-trial", args.cpus_per_trial), ("--gpus-per-trial", args.gpus_per_trial)):
+        if not 0 <= value < math.inf:  # NaN fails this too; Ray would meet it only once a trial is placed
+            raise ConfigError(f"{flag} must be a number of at least 0, got {value}")
+    if args.cpus_per_trial == 0 and args.gpus_per_trial == 0:
+        raise ConfigError("a run needs some CPUs or GPUs (--cpus-per-trial and --gpus-per-trial are both 0)")
     return load_recipe(args.recipe, {"epochs": args.epochs, "batch_size": args.batch_size,
                                      "channels": args.channels, "cells": args.depth})
 
@@ -57,6 +65,8 @@ def load_final_splits(args):
         raise DataError(f"{args.data} has no test split (a test/ or val/ folder): results are reported on it")
     splits = make_splits(dataset, purpose="final", val_size=0, subset=args.subset, seed=0)
     print(f"data: {dataset.describe()}; {splits.describe()}")
+    for line in dataset.note_lines():
+        print(line)
     return splits
 
 

@@ -48,6 +48,20 @@ def positive_int(text: str) -> int:
     return value
 
 
+MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds in 0..2**32-1
+
+
+def seed_number(text: str) -> int:
+    """An argparse type for a seed: a whole number in 0..2**32-1, the range every random generator takes."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"a seed must be between 0 and 2**32 - 1 ({MAX_SEED}), got {value}")
+    return value
+
+
 def output_place(text: str) -> str:
     """An argparse type for where output goes: an empty one would mean the current folder, never what was meant."""
     if not text.strip():

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from nas.atomic_files import check_writable_folder, write_text_atomic
-from nas.cli.commands import dataset_name, output_place, register_command, stack_name
-from nas.errors import ConfigError
+from nas.cli.commands import dataset_name, output_place, register_command, seed_number, stack_name
+from nas.errors import ConfigError, Interrupted
 
 METRICS_FILE = "metrics.json"
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -36,7 +36,7 @@ def _train_arguments(parser) -> None:
     parser.add_argument("--val-size", type=int, help="held-out validation images (default 10%% of the training pool)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
     parser.add_argument("--eval-test", action="store_true", help="also evaluate on the test split at the end")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_number, default=0)
     parser.add_argument("--cache-dir", help="where decoded datasets are cached (default $NAS_CACHE_DIR or "
                                             "~/.cache/nas/datasets)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if it exists")
@@ -59,6 +59,7 @@ def run_train(args) -> int:
 
     from nas.models.profile import count_params_and_macs
     from nas.train import train
+    from nas.train.checkpoint import CheckpointWriteError, check_room
 
     out = Path(args.out)
     recipe = _check_request(args, out)
@@ -73,10 +74,25 @@ def run_train(args) -> int:
     profile = count_params_and_macs(model, (1, dataset.channels, dataset.image_size, dataset.image_size))
     print(f"model: {profile['params'] / 1e6:.3f}M params, {profile['macs'] / 1e6:.1f}M multiply-adds")
 
+    check_room(model, out / CHECKPOINT_FILE)
+    made = _folders_to_make(out)
     out.mkdir(parents=True, exist_ok=True)
-    result = train(model, splits, recipe, device=args.device, seed=args.seed,
-                   checkpoint_path=out / CHECKPOINT_FILE, eval_test=args.eval_test, progress=not args.no_progress,
-                   resume=args.resume)
+    try:
+        result = train(model, splits, recipe, device=args.device, seed=args.seed,
+                       checkpoint_path=out / CHECKPOINT_FILE, eval_test=args.eval_test,
+                       progress=not args.no_progress, resume=args.resume)
+    except CheckpointWriteError as error:
+        line = _keep_metrics(out, error, args, recipe, dataset, splits, profile)
+        _remove_if_empty(made)
+        raise ConfigError(line) from None
+    except KeyboardInterrupt:  # Ctrl-C: the last whole epoch's checkpoint is kept (written atomically), or nothing
+        _remove_if_empty(made)
+        kept = out / CHECKPOINT_FILE
+        raise Interrupted(f"the checkpoint of the last whole epoch is {kept}: add --resume to continue" if
+                          kept.exists() else "no epoch had finished; nothing was written") from None
+    except BaseException:  # a crash before the first checkpoint: leave no empty run folder behind
+        _remove_if_empty(made)
+        raise
     _write_json(out / METRICS_FILE, _metrics_document(args, recipe, dataset, splits, profile, result, out))
     test = f", test acc {result.test_acc:.4f}" if result.test_acc is not None else ""
     val = f"{result.val_acc:.4f}" if result.val_acc is not None else "-"
@@ -86,6 +102,47 @@ def run_train(args) -> int:
         print(f"nas train: {result.message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _keep_metrics(out: Path, error, args, recipe, dataset, splits, profile) -> str:
+    """A checkpoint could not be written: keep the run's metrics (small, so they usually still fit) and return the
+    one line that says what was kept and what was not. Exit code 2: the run's weights are lost (the previous
+    epoch's checkpoint, if any, is whole, and --resume continues from it)."""
+    result = error.result
+    document = _metrics_document(args, recipe, dataset, splits, profile, result, out)
+    earlier = (out / CHECKPOINT_FILE).exists()  # the last epoch whose checkpoint was written
+    document["checkpoint"] = str(out / CHECKPOINT_FILE) if earlier else None
+    document["checkpoint_error"] = error.reason
+    val = f"val acc {result.val_acc:.4f}" if result.val_acc is not None else "no val acc"
+    done = (f"trained {result.epochs_completed} of {recipe.epochs} epochs ({val}), but the checkpoint could not be "
+            f"written: {error.reason}")
+    try:
+        _write_json(out / METRICS_FILE, document)
+    except OSError as problem:
+        return f"{done}; nor could {out / METRICS_FILE} ({problem.strerror}): free some space and train again"
+    return (f"{done}; the metrics are in {out / METRICS_FILE}; "
+            + ("the previous epoch's checkpoint is whole: free some space and --resume" if earlier else
+               "free some space and train again"))
+
+
+def _folders_to_make(out: Path) -> Path | None:
+    """The outermost folder of `out` that does not exist yet (what mkdir will make), or None."""
+    made = None
+    for folder in (out, *out.parents):
+        if folder.exists():
+            break
+        made = folder
+    return made
+
+
+def _remove_if_empty(made: Path | None) -> None:
+    if made is None:
+        return
+    for folder in sorted((made, *[p for p in made.rglob("*") if p.is_dir()]), key=lambda p: -len(p.parts)):
+        try:
+            folder.rmdir()  # only empty folders go; a file written meanwhile keeps its folder
+        except OSError:
+            return
 
 
 def _check_request(args, out: Path):
@@ -122,6 +179,8 @@ def _load_data(args):
     dataset = load_dataset(args.dataset or AUTO, args.data, cache_dir=args.cache_dir, progress=not args.no_progress)
     load_seconds = time.perf_counter() - started
     print(dataset.describe())
+    for line in dataset.note_lines():
+        print(line)
     if dataset.cache_path:
         verb = "used" if dataset.from_cache else "written"
         print(f"dataset cache {verb}: {dataset.cache_path} ({load_seconds:.2f} s)")

@@ -11,16 +11,20 @@ only how cells are stacked (`model.stack`).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nas.data.sources import AUTO
 from nas.errors import ConfigError
+
 from nas.models.networks import SMALL_IMAGE_STACK
 from nas.package_files import DEFAULT_EXPERIMENT, SEARCH_SPACES_DIR
 from nas.samplers import DEFAULT_SAMPLER
 from nas.yaml_files import read_yaml_mapping
+
+MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds in 0..2**32-1
 
 DEFAULT_CONFIG = DEFAULT_EXPERIMENT
 COSTS = ("params", "macs")  # what a multi-objective sampler may minimise
@@ -148,7 +152,22 @@ def config_from_dict(document: dict, where: str = "config") -> ExperimentConfig:
     if not isinstance(imports, (list, tuple)) or not all(isinstance(name, str) for name in imports):
         raise ConfigError(f"imports must be a list of module names, got {imports!r}")
     values["imports"] = tuple(imports)
-    return ExperimentConfig(**values)
+    config = ExperimentConfig(**values)
+    _check_text_fields(config, where)
+    return config
+
+
+def _check_text_fields(config: ExperimentConfig, where: str) -> None:
+    """A path, URL or name given as a number or a list (`root: 5`, `space: [a, b]`) is refused here, not met as
+    a TypeError once the data is read. (name and results_dir are made text on purpose: `name: 2026` is fine.)"""
+    parts = [("", config)] + [(f"{key}.", getattr(config, key)) for key in SECTIONS]
+    for prefix, part in parts:
+        for item in dataclasses.fields(part):
+            if str(item.type) not in ("str", "str | None") or item.name in ("name", "results_dir"):
+                continue
+            value = getattr(part, item.name)
+            if not isinstance(value, str) and not (value is None and "None" in str(item.type)):
+                raise ConfigError(f"{where}: {prefix}{item.name} must be text (a name, path or URL), got {value!r}")
 
 
 # Keys a YAML `null` may leave empty: those whose default is None, sections and option maps (their defaults).
@@ -188,6 +207,8 @@ def _whole(value, what, minimum=0, allow_none=False) -> None:
 def _check(config: ExperimentConfig) -> None:
     _whole(config.trials, "trials", 1)
     _whole(config.seed, "seed")
+    if config.seed > MAX_SEED:
+        raise ConfigError(f"seed must be between 0 and 2**32 - 1 ({MAX_SEED}), got {config.seed}")
     _whole(config.resources.workers, "workers", 1)
     _whole(config.max_retries, "max_retries")
     _whole(config.top_k, "top_k", 1)
@@ -197,15 +218,16 @@ def _check(config: ExperimentConfig) -> None:
         value = getattr(config.resources, key)
         if key == "gpus_per_trial" and value == AUTO_GPUS:
             continue
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < math.inf:
             raise ConfigError(f"resources.{key} must be a number of at least 0{' or auto' * (key == 'gpus_per_trial')}"
                               f", got {value!r}")
     if config.resources.cpus_per_trial <= 0 and config.resources.gpus_per_trial in (0, 0.0):
         raise ConfigError("a trial needs some CPUs or GPUs (cpus_per_trial and gpus_per_trial are both 0)")
     for key in ("time_budget_s", "trial_time_limit_s"):
         value = getattr(config, key)
-        if value is not None and (not isinstance(value, (int, float)) or value <= 0):
-            raise ConfigError(f"{key} must be a positive number of seconds, got {value!r}")
+        # inf is no limit, as when the key is left out; NaN compares false with everything, so `not value > 0`
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0):
+            raise ConfigError(f"{key} must be a positive number of seconds (or .inf for none), got {value!r}")
     if config.objective.cost not in COSTS:
         raise ConfigError(f"objective.cost must be {' or '.join(COSTS)}, got {config.objective.cost!r}")
     _whole(config.early_stopping.grace_period, "early_stopping.grace_period", 1)

@@ -20,7 +20,7 @@ from pathlib import Path
 from nas.atomic_files import check_writable_folder, write_text_atomic
 from nas.errors import ConfigError
 from nas.search.experiment_config import ExperimentConfig
-from nas.yaml_files import dump_yaml, read_yaml
+from nas.yaml_files import dump_yaml, read_yaml_mapping
 
 # What a resumed search may change; anything else would mix results trained differently in one table.
 CHANGEABLE_ON_RESUME = ("trials", "time_budget_s", "resources", "trial_time_limit_s", "max_retries", "ray_address",
@@ -67,9 +67,27 @@ def check_start_or_resume(config: ExperimentConfig, resume: bool, space, recipe)
         raise ConfigError(f"experiment {config.name!r} already exists in {paths.root}; "
                           f"pass --resume to continue it or --name to start another")
     if resume:
-        check_resume_matches(read_yaml(paths.config, "experiment file"), config, space, recipe)
+        saved = read_yaml_mapping(paths.config, "experiment file")
+        for key in ("config", "recipe"):
+            if not isinstance(saved.get(key), dict) or not isinstance(saved.get("config", {}).get("data", {}), dict):
+                raise ConfigError(f"experiment file {paths.config} has no {key} mapping (was it edited?); a resume "
+                                  f"compares the search with what it was started with")
+        check_resume_matches(saved, config, space, recipe)
+        check_tables_readable(paths)
     check_output_places(config, paths, resume)
     return paths
+
+
+def check_tables_readable(paths: ExperimentPaths) -> None:
+    """A resumed search's trials.csv and sampler.json must read back (they may have been edited by hand): refused
+    before the data is loaded or Ray starts, naming the file (and for the table, the row and column)."""
+    from nas.samplers.base import read_saved_sampler
+    from nas.search.trial_store import TrialStore
+
+    if (paths.root / "trials.csv").exists():
+        TrialStore(paths.root)
+    if paths.sampler.exists():  # garbled by hand: say so before Ray starts rather than after
+        read_saved_sampler(paths.sampler)
 
 
 def check_output_places(config: ExperimentConfig, paths: ExperimentPaths, resume: bool) -> None:

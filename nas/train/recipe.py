@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,8 @@ def _coerce(key: str, value, path):
             return int(value)
     elif kind.startswith("float"):
         if isinstance(value, numbers.Real) and not isinstance(value, (bool, numpy.bool_)):
+            if not math.isfinite(value):  # .inf / .nan: a run that diverges or a check that compares false
+                raise ConfigError(f"recipe key {key!r} must be a finite number, got {value!r} (in {path})")
             return float(value)
     elif kind.startswith("str"):
         return str(value)

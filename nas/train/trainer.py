@@ -19,7 +19,7 @@ from nas.data.splits import Splits
 from nas.errors import ConfigError, DataError
 from nas.models.trainable import set_drop_path, set_progress, training_forward
 from nas.progress_bars import progress_bar
-from nas.train.checkpoint import load_checkpoint, save_checkpoint
+from nas.train.checkpoint import CheckpointWriteError, load_checkpoint, save_checkpoint
 from nas.train.device_choice import resolve_device
 from nas.train.fine_tune import freeze_stages, parameter_groups
 from nas.train.format_probe import StepFormat
@@ -43,7 +43,8 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
 
     on_epoch(metrics) is called after every epoch with that epoch's metrics; returning True stops the run
     ('stopped'). A checkpoint is written after every epoch when checkpoint_path is given, and with resume=True an
-    existing one is continued from (same seed and recipe give the same weights as an uninterrupted run).
+    existing one is continued from (same seed and recipe give the same weights as an uninterrupted run). A
+    checkpoint that cannot be written stops the run with CheckpointWriteError, its `result` the run so far.
     """
     started = time.perf_counter()
     device = resolve_device(device)
@@ -71,7 +72,7 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
         if outcome["diverged"]:
             status = "diverged"
             message = f"loss became {outcome['train_loss']} in epoch {epoch + 1}; run stopped"
-            log.warning(message)
+            log.info(message)  # the result carries it; callers print it once (nas train: one line)
             break
         history.append(run.epoch_metrics(epoch, outcome, drop_path))
         if progress:
@@ -80,7 +81,12 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
         if stop and epoch + 1 < recipe.epochs:
             status, message = "stopped", f"stopped by the epoch callback after epoch {epoch + 1}"
         if checkpoint_path is not None:
-            _save(checkpoint_path, model, run.optimizer, run.scheduler, epoch + 1, history, status, recipe, seed)
+            try:
+                _save(checkpoint_path, model, run.optimizer, run.scheduler, epoch + 1, history, status, recipe, seed)
+            except CheckpointWriteError as error:  # stop here: the previous epoch's checkpoint is still whole
+                ended = status if (status == "stopped" or epoch + 1 == recipe.epochs) else "stopped"
+                error.result = _result(ended, history, started, f"stopped after epoch {epoch + 1}: {error}")
+                raise
         if status == "stopped":
             break
 
