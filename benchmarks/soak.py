@@ -99,6 +99,13 @@ class DriverMemory:
         return (f"rows {start[0]}-{end[0]}: {start[1] / 1024:.0f} MiB -> {end[1] / 1024:.0f} MiB "
                 f"(peak {self.peak_kib / 1024:.0f} MiB)")
 
+    def by_rows(self, step: int = 100) -> str:
+        """RSS when the table first reached each multiple of `step` rows: growth per trial shows as a slope."""
+        marks = {}
+        for rows, kib in self.samples:
+            marks.setdefault(rows // step * step, (rows, kib))
+        return ", ".join(f"{rows}: {kib / 1024:.0f}" for mark, (rows, kib) in sorted(marks.items()) if mark)
+
 
 def run_soak(args, folder: Path) -> tuple[list[DriverMemory], float]:
     """Drivers until the search is done: killed at `args.kills` seeded row counts, then resumed to the end."""
@@ -155,6 +162,8 @@ def report(args, runs: list[DriverMemory], seconds: float, folder: Path) -> bool
         f"| audit problems | {len(audit.problems)} |",
         f"| wall time | {seconds / 60:.1f} min ({seconds / max(audit.rows, 1):.2f} s a trial) |",
         *(f"| driver RSS, run {index + 1} | {memory.summary()} |" for index, memory in enumerate(runs)),
+        *(f"| driver RSS (MiB) by rows, run {index + 1} | {memory.by_rows()} |" for index, memory in enumerate(runs)
+          if memory.by_rows()),
     ]
     print("\n".join(lines + [f"problem: {problem}" for problem in audit.problems]))
     return audit.lost == 0 and not audit.problems and faults["wrong"] == 0 and audit.rows == args.trials

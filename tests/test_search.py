@@ -15,13 +15,15 @@ import yaml
 
 from nas.cli import main
 from nas.search.experiment_config import load_experiment_config
-from nas.samplers import make_sampler
+from nas.samplers import SAMPLERS, make_sampler
 from nas.search.trial_store import TrialRecord, TrialStore
 from nas.search.tune_searcher import SamplerSearcher, reconcile_with_store
 from nas.space.genotype import Genotype
 from nas.space import load_space
 from search_fixtures import REPOSITORY, write_config
 
+
+SAMPLER_NAMES = SAMPLERS.names()
 
 pytestmark = pytest.mark.usefixtures("ray_session")  # conftest: Ray shut down when the module ends
 
@@ -64,6 +66,36 @@ def test_a_cell_already_trained_is_answered_from_the_store(tmp_path):
     assert config["hash"] != first.hash()
     assert searcher.answered_from_store == 1
     assert [s.token for s in sampler.pending()] == [config["token"]]  # the duplicate was told, not left pending
+
+
+@pytest.mark.parametrize("name", SAMPLER_NAMES)
+def test_the_searcher_pickles_with_any_sampler_and_a_copy_rebuilds_it_from_its_file(name, tmp_path, monkeypatch):
+    # Tune pickles the search algorithm at tune.Tuner(...); Optuna 5.1's genetic samplers hold a threading.Lock.
+    import builtins
+
+    from ray import cloudpickle
+
+    from nas.search.progress import ProgressPrinter
+
+    from nas.samplers import SearchContext, sampler_class
+
+    space = load_space(REPOSITORY / "search_spaces" / "tiny.yaml")
+    context = SearchContext(experiment="test", folder=tmp_path)
+    options = sampler_class(name).options_for_search({}, context, resume=False)
+    sampler = make_sampler(name, space.decisions, seed=3, **options)
+    store = TrialStore(tmp_path)
+    searcher = SamplerSearcher(sampler=sampler, space=space, store=store, sampler_path=tmp_path / "s.json",
+                               budget=4, rerun=[])
+    searcher.on_record = ProgressPrinter(4, store, lambda: searcher.running, print)  # as the search sets it
+    first = searcher.suggest("trial-a")
+    # Ray replaces builtins.print in a driver after its first Tune run (tqdm_ray), so the search's next Tuner would
+    # pickle a callback holding a `print` that is no longer builtins.print.
+    monkeypatch.setattr(builtins, "print", lambda *args, **kwargs: None)
+    copy = cloudpickle.loads(cloudpickle.dumps(searcher))
+    assert searcher.sampler is sampler  # the original keeps its live sampler
+    assert copy.sampler is not sampler and copy.sampler.name == name
+    assert [s.token for s in copy.sampler.pending()] == [first["token"]]  # rebuilt from the saved file (and study)
+    assert copy.suggest("trial-b")["token"] != first["token"]
 
 
 def test_reconcile_tells_rows_and_returns_unanswered(tmp_path):
@@ -242,6 +274,72 @@ def test_search_killed_with_sigkill_resumes_without_losing_or_repeating_trials(t
     assert trials["hash"].is_unique and trials["token"].is_unique and trials["trial_id"].is_unique
     assert set(trials["status"]) == {"ok"}
     assert f"{done_before} trials done" in finished.stdout
+
+
+CHUNKS_OF_TWO = """
+import sys
+from nas.search import tune_run
+tune_run.TRIALS_PER_TUNE_RUN = 2
+from nas.cli import main
+sys.exit(main(["search", "--config", sys.argv[1]]))
+"""
+
+
+@pytest.mark.slow  # a real search on a local Ray, in a driver process of its own
+def test_a_search_runs_in_bounded_tune_runs_and_loses_nothing_between_them(tmp_path, image_folder):
+    # Tune keeps every trial of a run in the driver: the trials go in chunks of TRIALS_PER_TUNE_RUN per Tuner.fit.
+    # A driver process of its own: after a first Tune run, Ray has replaced `print` there (so a second Tuner could
+    # not pickle a searcher holding the old one).
+    results = tmp_path / "results"
+    config = write_config(tmp_path / "c.yaml", image_folder, results, name="chunks", trials=5, sampler="nsga2",
+                          sampler_options={"population_size": 2})
+    finished = subprocess.run([sys.executable, "-c", CHUNKS_OF_TWO, str(config)], cwd=REPOSITORY,
+                              capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert "[  5/5]" in finished.stdout
+    trials = read_trials(results, "chunks")
+    assert len(trials) == 5 and trials["hash"].is_unique and trials["token"].is_unique
+    assert set(trials["status"]) == {"ok"}
+    runs = sorted(path.name for path in (results / "chunks" / "ray").iterdir() if path.is_dir())
+    assert len(runs) == 3 and runs[1].endswith("-part1") and runs[2].endswith("-part2")
+    import optuna
+
+    study = optuna.load_study(study_name="chunks", storage=f"sqlite:///{results / 'chunks' / 'optuna.db'}").trials
+    # Every row was told to the study, and nothing asked was left pending at a chunk's end (a proposal of a cell
+    # already trained is answered from the table: COMPLETE in the study without a row of its own).
+    assert set(trials["token"]) <= {t.number for t in study if t.state.name == "COMPLETE"}
+    assert not [t.number for t in study if t.state.name == "RUNNING"]
+
+
+@pytest.mark.slow  # a real search, interrupted with Ctrl-C and resumed
+def test_ctrl_c_mid_search_keeps_what_finished_says_how_to_resume_and_exits_130(tmp_path, image_folder):
+    results = tmp_path / "results"
+    total = 6
+    config = write_config(tmp_path / "c.yaml", image_folder, results, name="stopped", trials=total,
+                          resources={"workers": 1})
+    command = [sys.executable, str(REPOSITORY / "run_search.py"), "--config", str(config)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    csv = results / "stopped" / "trials.csv"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not (csv.exists() and len(pd.read_csv(csv)) >= 1):
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: to the driver and all it started
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-2000:]
+    done = len(pd.read_csv(csv))
+    assert 1 <= done < total
+    lines = [line for line in err.splitlines() if line.startswith("nas search:")]
+    assert lines == [f"nas search: interrupted after {done} of {total} trials; what finished is kept: continue with "
+                     f"python run_search.py --config {config} --resume"], err[-2000:]
+    assert "Traceback" not in err
+
+    finished = subprocess.run(command + ["--resume"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=300)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    trials = read_trials(results, "stopped")
+    assert len(trials) == total and trials["hash"].is_unique and trials["token"].is_unique
 
 
 def test_config_overrides_and_defaults(tmp_path, image_folder):

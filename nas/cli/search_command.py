@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
+from pathlib import Path
 
-from nas.cli.commands import dataset_name, register_command, sampler_name
+from nas.cli.commands import dataset_name, register_command, sampler_name, seed_number
 from nas.package_files import DEFAULT_EXPERIMENT
 
 # Command-line flag -> config key it overrides.
@@ -49,7 +52,7 @@ def _search_arguments(parser) -> None:
     parser.add_argument("--import", dest="imports", action="append",
                         help="module to import first, e.g. one that registers new ops or samplers (repeatable)")
     parser.add_argument("--name", help="experiment name: results/<name>/")
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seed", type=seed_number)
     parser.add_argument("--space", help="search space YAML")
     parser.add_argument("--recipe", help="training recipe for candidates: proxy | full | FILE")
     parser.add_argument("--time-budget", type=float, help="seconds for the whole search")
@@ -59,6 +62,19 @@ def _search_arguments(parser) -> None:
     parser.add_argument("--storage", help="Ray Tune storage URI (shared folder or object store)")
     parser.add_argument("--optuna-storage", help="SQLAlchemy URL of the Optuna database (default: SQLite file)")
     parser.add_argument("--results-dir", help="where experiment folders go (default: results)")
+
+
+def resume_command(args) -> str:
+    """The command line that resumes the search `args` ran: the same flags (a resume must match them) + --resume."""
+    words = ["python", "run_search.py"] if Path(sys.argv[0]).name == "run_search.py" else ["nas", "search"]
+    words += ["--config", args.config]
+    for flag in OVERRIDES:
+        if getattr(args, flag) is not None:
+            words += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]
+    words += ["--asha"] * bool(args.asha)
+    for module in args.imports or []:
+        words += ["--import", module]
+    return shlex.join([*words, "--resume"])
 
 
 def gpu_share(text: str):
@@ -89,4 +105,8 @@ def run(args) -> int:
     print(summary_table(outcome.store))
     print(f"\nresults: {outcome.paths.root / 'trials.csv'}")
     print(best_cell_line(outcome.paths.best, outcome.best))
+    if outcome.interrupted:
+        print(f"nas search: interrupted after {len(outcome.store)} of {config.trials} trials; what finished is kept: "
+              f"continue with {resume_command(args)}", file=sys.stderr)
+        return 130
     return 0

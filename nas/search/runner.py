@@ -28,6 +28,7 @@ class SearchOutcome:
     paths: ExperimentPaths
     store: TrialStore
     best: list[TrialRecord]
+    interrupted: bool = False  # Ctrl-C stopped it: what finished is kept, and --resume continues
 
 
 def open_experiment(config: ExperimentConfig, resume: bool):
@@ -64,6 +65,8 @@ def load_search_data(config: ExperimentConfig, print_line=print):
     dataset = load_dataset(data.dataset, data.root, cache_dir=data.cache_dir)
     splits = make_splits(dataset, purpose="search", val_size=data.val_size, subset=data.subset, seed=config.seed)
     print_line(f"data: {dataset.describe()}{' (decoded cache used)' if dataset.from_cache else ''}; {splits.describe()}")
+    for line in dataset.note_lines():
+        print_line(line)
     return splits
 
 
@@ -77,13 +80,13 @@ def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=pri
     # Nothing above wrote into the experiment folder.
     paths.root.mkdir(parents=True, exist_ok=True)
     with holding_lock(paths.root, config.name, print_line):
-        store = _run_locked(config, resume, paths, space, recipe, splits, print_line)
-        return SearchOutcome(paths, store, export_best(store, paths, config.top_k))
+        store, interrupted = _run_locked(config, resume, paths, space, recipe, splits, print_line)
+        return SearchOutcome(paths, store, export_best(store, paths, config.top_k), interrupted)
 
 
 def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, space, recipe, splits,
-                print_line) -> TrialStore:
-    """The search proper, while this driver holds the experiment's lock."""
+                print_line) -> tuple[TrialStore, bool]:
+    """The search proper, while this driver holds the experiment's lock; its store, and whether Ctrl-C stopped it."""
     from nas.search.tune_run import run_trials
     from nas.search.tune_searcher import SamplerSearcher, reconcile_with_store
 
@@ -96,22 +99,22 @@ def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, 
     print_line(f"experiment {config.name}: space {space.name} ({len(space.decisions)} decisions), "
                f"sampler {config.sampler}, {len(store)} trials done, {max(remaining, 0)} to go"
                + (f", {len(rerun)} interrupted trial(s) to run again" if rerun else ""))
+    interrupted = False
     if remaining > 0:
         searcher = SamplerSearcher(sampler=sampler, space=space, store=store, sampler_path=paths.sampler,
                                    budget=remaining, rerun=rerun)
         searcher.on_record = ProgressPrinter(config.trials, store, lambda: searcher.running, print_line)
-        run_trials(config, recipe, paths, searcher, splits, remaining)
-        _explain_ending(searcher, store, config, print_line)
+        interrupted = run_trials(config, recipe, paths, searcher, splits, remaining).interrupted
+        _explain_ending(searcher, store, config, interrupted, print_line)
     sampler.save(paths.sampler)
-    return store
+    return store, interrupted
 
 
-def _explain_ending(searcher, store: TrialStore, config: ExperimentConfig, print_line) -> None:
+def _explain_ending(searcher, store: TrialStore, config: ExperimentConfig, interrupted: bool, print_line) -> None:
     if searcher.answered_from_store:
         print_line(f"{searcher.answered_from_store} proposal(s) were cells already trained; "
                    f"their stored results answered the sampler")
     if searcher.exhausted:
         print_line("the sampler kept proposing cells already trained: the space looks exhausted")
-    if len(store) < config.trials and not searcher.exhausted:
-        print_line(f"stopped after {len(store)} of {config.trials} trials (time budget or interruption); "
-                   f"--resume continues")
+    if len(store) < config.trials and not searcher.exhausted and not interrupted:  # the CLI explains Ctrl-C
+        print_line(f"stopped after {len(store)} of {config.trials} trials (time budget); --resume continues")

@@ -16,7 +16,7 @@ from typing import Callable
 
 from ray.tune.search import Searcher
 
-from nas.samplers import Outcome, Sampler, Suggestion
+from nas.samplers import Outcome, Sampler, Suggestion, load_sampler
 from nas.search.trial_report import TrialReport
 from nas.search.trial_store import TrialRecord, TrialStore
 from nas.space import SearchSpace
@@ -45,12 +45,22 @@ def reconcile_with_store(sampler: Sampler, store: TrialStore) -> list[Suggestion
     return rerun
 
 
+def _record_nowhere(record: TrialRecord) -> None:
+    pass
+
+
 class SamplerSearcher(Searcher):
+    """Ray Tune pickles its search algorithm (with the whole Tuner, into tuner.pkl) at every Tuner it is given.
+    Live objects need not pickle: Optuna's genetic samplers hold a threading.Lock, and a progress callback may hold
+    a `print` that Ray has since replaced. So a copy leaves both out: `__getstate__` saves the sampler to its file,
+    a copy rebuilds it from there (an Optuna sampler from its study's database) the first time it needs it, and a
+    copy reports its records to no one."""
+
     def __init__(self, *, sampler: Sampler, space: SearchSpace, store: TrialStore, sampler_path: Path,
-                 budget: int, rerun: list[Suggestion], on_record: Callable[[TrialRecord], None] = lambda record: None,
+                 budget: int, rerun: list[Suggestion], on_record: Callable[[TrialRecord], None] = _record_nowhere,
                  metric: str = "val_acc", mode: str = "max"):
         super().__init__(metric=metric, mode=mode)
-        self.sampler = sampler
+        self._sampler: Sampler | None = sampler
         self.space = space
         self.store = store
         self.sampler_path = Path(sampler_path)
@@ -111,6 +121,18 @@ class SamplerSearcher(Searcher):
 
     def restore(self, checkpoint_path: str):
         pass
+
+    # --- pickling: the sampler travels as its file ---------------------------------------------------------------
+    @property
+    def sampler(self) -> Sampler:
+        if self._sampler is None:
+            self._sampler = load_sampler(self.sampler_path)
+        return self._sampler
+
+    def __getstate__(self) -> dict:
+        if self._sampler is not None:
+            self._save_sampler()
+        return {**self.__dict__, "_sampler": None, "on_record": _record_nowhere}
 
     # --- helpers -------------------------------------------------------------------------------------------------
     @property
