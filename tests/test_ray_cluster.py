@@ -131,6 +131,36 @@ def test_ray_address_in_the_environment_is_joined_like_the_flag(tmp_path, image_
     assert finished.returncode == 2 and "nothing answers at 127.0.0.1" in finished.stderr
 
 
+OTHER_PROGRAMS_RAY = """
+import sys, time
+from nas.search.experiment_config import Resources
+from nas.search.ray_session import start_ray
+start_ray(None, Resources(workers=1, cpus_per_trial=1, gpus_per_trial=0))
+print("ready", flush=True)
+sys.stdin.read()  # until the test closes it
+"""
+
+
+def test_auto_beside_another_programs_local_ray_is_one_line_within_seconds(tmp_path, image_folder):
+    # Ray resolves `auto` to any Ray running here, at the machine's network address; a search's own local Ray
+    # listens on loopback only, so ray.init retried there for minutes.
+    other = subprocess.Popen([sys.executable, "-c", OTHER_PROGRAMS_RAY], cwd=REPOSITORY, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, env={k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"})
+    try:
+        assert other.stdout.readline().strip() == "ready"
+        started = time.monotonic()
+        env = {key: value for key, value in os.environ.items() if key != "RAY_ADDRESS"}
+        finished = _search(tmp_path, image_folder, "auto", env)
+        elapsed = time.monotonic() - started
+    finally:
+        other.stdin.close()
+        other.wait(timeout=60)
+    assert finished.returncode == 2, finished.stderr[-2000:]
+    assert finished.stderr.strip().count("\n") == 0 and "--ray-address auto:" in finished.stderr
+    assert elapsed < 45  # the check's own timeout is 5 s; the rest is the driver's start
+    assert not (tmp_path / "results").exists()
+
+
 @pytest.mark.slow  # two `ray start` nodes and a search on them
 def test_the_readme_cluster_recipe_runs_a_search_on_both_nodes(tmp_path, image_folder):
     with two_node_cluster() as cluster:

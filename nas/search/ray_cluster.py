@@ -5,7 +5,8 @@ reads it from `RAY_AUTH_TOKEN`, the file named by `RAY_AUTH_TOKEN_PATH` or `~/.r
 anyone who does not present it. A driver that joins by `auto` enables token mode itself when it finds a token,
 but one that joins by an explicit `HOST:PORT` does not, and so is refused with "Failed to connect" after 20 s of
 retries. `join_cluster` does what `auto` does for any address, then asks the head once, directly, so that
-"nothing listens there", "no token", "wrong token" and "not a Ray head" each get their own line.
+"nothing listens there", "no token", "wrong token" and "not a Ray head" each get their own line. `auto` itself is
+first resolved to HOST:PORT as Ray resolves it, and then checked the same way.
 """
 
 from __future__ import annotations
@@ -24,16 +25,21 @@ TOKEN_PATH_VARIABLE = "RAY_AUTH_TOKEN_PATH"
 TOKEN_HELP = ("copy the head's token (`ray get-auth-token` on the head) into RAY_AUTH_TOKEN or ~/.ray/auth_token "
               "on this machine")
 CONNECT_TIMEOUT_S = 5
+START_HINT = ("start a cluster with `ray start --head` and join it by HOST:PORT, or leave --ray-address out for a "
+              "local Ray of the search's own")
 
 
 def join_cluster(address: str, init) -> None:
     """Call `init(address)` (ray.init with the search's options) once the cluster at `address` is known to
     accept this driver; otherwise raise ConfigError with the reason and the fix."""
-    if address == "auto" or address.startswith("ray://"):
-        _init_or_explain(init, address)  # Ray finds the cluster (and its token) itself
+    if address.startswith("ray://"):
+        _init_or_explain(init, address)  # Ray Client: Ray finds the token itself
         return
+    found_by_auto = address == "auto"
+    if found_by_auto:
+        address = resolve_auto()
     host, port = split_address(address)
-    _check_listening(host, port)
+    _check_listening(host, port, found_by_auto)
     token_source = enable_token_if_found()
     _check_head_accepts(address, token_source)
     _init_or_explain(init, address)
@@ -74,13 +80,32 @@ def enable_token_if_found() -> str | None:
     return source
 
 
-def _check_listening(host: str, port: int) -> None:
+def resolve_auto() -> str:
+    """HOST:PORT of the cluster `auto` means, found as Ray finds it: RAY_ADDRESS, else the last `ray start` on this
+    machine, else any Ray running here. That last one may be another program's private Ray (a search's local
+    Ray listens on loopback only) which Ray then addresses at the machine's network address, where nothing
+    listens: ray.init would retry for minutes, so the address is checked like any HOST:PORT."""
+    from ray._private.services import canonicalize_bootstrap_address
+
+    try:
+        resolved = canonicalize_bootstrap_address("auto")
+    except ConnectionError:
+        resolved = None
+    if resolved is None:
+        raise ConfigError(f"--ray-address auto: no Ray cluster runs on this machine; {START_HINT}")
+    return resolved
+
+
+def _check_listening(host: str, port: int, found_by_auto: bool = False) -> None:
     try:
         with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S):
             pass
     except OSError as error:
         reason = "connection refused" if isinstance(error, ConnectionRefusedError) else (
             str(error) or type(error).__name__)
+        if found_by_auto:
+            raise ConfigError(f"--ray-address auto: Ray found a Ray at {host}:{port}, but nothing answers there ({reason}; "
+                              f"another program's private Ray, or a cluster that stopped); {START_HINT}") from None
         raise ConfigError(f"nothing answers at {host}:{port} ({reason}): start the head with `ray start --head "
                           f"--port {port}` there, or check the address and that the port is open to this "
                           f"machine") from None
