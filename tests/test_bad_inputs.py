@@ -670,3 +670,27 @@ def test_ctrl_c_during_nas_train_is_one_line_exit_130_and_leaves_no_folder(works
     err = capsys.readouterr().err
     assert code == 130 and err == "nas train: interrupted: no epoch had finished; nothing was written\n", err
     assert not (tmp_path / "runs").exists()
+
+
+def test_sigterm_stops_nas_train_as_ctrl_c_does_with_exit_143(tmp_path, image_folder):
+    """`kill` or a batch scheduler's time limit: one line naming the checkpoint kept, no temporary file left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "nas", "train", "--baseline", "resnet20", "--data", str(image_folder),
+               "--out", str(out), "--epochs", "500", "--batch-size", "16", "--no-progress",
+               "--cache-dir", str(tmp_path / "cache")]
+    process = subprocess.Popen(command, cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoint.pt").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    assert err == (f"nas train: terminated: the checkpoint of the last whole epoch is {out / 'checkpoint.pt'}: "
+                   f"add --resume to continue\n")
+    assert sorted(path.name for path in out.iterdir()) == ["checkpoint.pt"]  # no half-written temporary file

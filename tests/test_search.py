@@ -342,6 +342,30 @@ def test_ctrl_c_mid_search_keeps_what_finished_says_how_to_resume_and_exits_130(
     assert len(trials) == total and trials["hash"].is_unique and trials["token"].is_unique
 
 
+@pytest.mark.slow  # a real search, terminated and resumed
+def test_sigterm_mid_search_stops_it_as_ctrl_c_does_with_exit_143(tmp_path, image_folder):
+    # ray.init sets a SIGTERM handler of its own (exit 15, nothing said); the engine puts the CLI's back.
+    results = tmp_path / "results"
+    config = write_config(tmp_path / "c.yaml", image_folder, results, name="termed", trials=4,
+                          resources={"workers": 1})
+    command = [sys.executable, str(REPOSITORY / "run_search.py"), "--config", str(config)]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    csv = results / "termed" / "trials.csv"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not (csv.exists() and len(pd.read_csv(csv)) >= 1):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)  # to the driver alone, as `kill PID` does
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err[-2000:]
+    assert [line for line in err.splitlines() if line.startswith("nas search:")] == [
+        f"nas search: terminated: what finished is kept: continue with python run_search.py --config {config} "
+        f"--resume"], err[-2000:]
+    finished = subprocess.run(command + ["--resume"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    trials = read_trials(results, "termed")
+    assert len(trials) == 4 and trials["hash"].is_unique and trials["token"].is_unique
+
+
 def test_config_overrides_and_defaults(tmp_path, image_folder):
     config = load_experiment_config(write_config(tmp_path / "c.yaml", image_folder, tmp_path / "r"),
                                     {"resources.workers": 3, "sampler": "controller", "seed": None})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from nas.cli.commands import COMMANDS
@@ -55,16 +56,37 @@ def main(argv: list[str] | None = None) -> int:
         args = parse_arguments(parser, argv)
     except SystemExit as stop:  # a bad flag (one line already printed, code 2) or --help (code 0)
         return int(stop.code or 0)
+    stopped_by, previous_handler = _stop_on_sigterm_as_on_ctrl_c()
     try:
         result = args.func(args)
     except NasError as error:
         print(f"nas {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt as stop:  # Ctrl-C: one line (what was kept, how to go on), the shell's code for it
+    except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: one line (what was kept, how to go on)
         detail = str(stop) if isinstance(stop, Interrupted) else ""
-        print(f"nas {args.command}: interrupted" + (f": {detail}" if detail else ""), file=sys.stderr)
-        return 130
+        what = "terminated" if stopped_by == [signal.SIGTERM] else "interrupted"
+        print(f"nas {args.command}: {what}" + (f": {detail}" if detail else ""), file=sys.stderr)
+        return 128 + (stopped_by[0] if stopped_by else signal.SIGINT)  # the shell's code for the signal
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
     return int(result or 0)
+
+
+def _stop_on_sigterm_as_on_ctrl_c():
+    """SIGTERM (`kill`, a batch scheduler's time limit) stops a command the way Ctrl-C does, so it cleans up and
+    says in one line what was kept, instead of dying mid-write. Returns the list the signal is noted in, and the
+    handler to put back afterwards (None where none could be set)."""
+    noted: list = []
+
+    def stop(signum, frame):
+        noted.append(signum)
+        raise KeyboardInterrupt
+
+    try:
+        return noted, signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (main() called from a thread): keep the default
+        return noted, None
 
 
 if __name__ == "__main__":

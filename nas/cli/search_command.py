@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from nas.cli.commands import dataset_name, register_command, sampler_name, seed_number
+from nas.errors import Interrupted
 from nas.package_files import DEFAULT_EXPERIMENT
 
 # Command-line flag -> config key it overrides.
@@ -100,7 +101,10 @@ def run(args) -> int:
     if args.imports:
         overrides["imports"] = args.imports
     config = load_experiment_config(args.config, overrides)
-    outcome = run_search(config, resume=args.resume)
+    try:
+        outcome = run_search(config, resume=args.resume)
+    except KeyboardInterrupt:  # SIGTERM, or a second Ctrl-C: stopped at once; the sampler and table are saved
+        raise Interrupted(f"what finished is kept: continue with {resume_command(args)}") from None
     print()
     print(summary_table(outcome.store))
     print(f"\nresults: {outcome.paths.root / 'trials.csv'}")

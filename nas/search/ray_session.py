@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 
 from nas.errors import ConfigError
 from nas.search.experiment_config import Resources
@@ -43,9 +44,13 @@ def start_ray(address: str | None, resources: Resources) -> None:
 def _init(address: str) -> None:
     import ray
 
+    sigterm_handler = signal.getsignal(signal.SIGTERM)
     # PASSIVE: OpenMP threads that spin while idle take the CPU from a neighbouring trial.
     ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
              runtime_env={"env_vars": {"OMP_WAIT_POLICY": "PASSIVE"}})
+    if callable(sigterm_handler):  # ray.init replaces the one the CLI set (stop as on Ctrl-C): put it back
+        with contextlib.suppress(ValueError):  # not the main thread: Ray set none either
+            signal.signal(signal.SIGTERM, sigterm_handler)
 
 
 def _start_local_ray() -> None:
