@@ -6,11 +6,17 @@ a timer, so one run of 10,000 trials would hold about a gigabyte more at its end
 BENCHMARKS.md). The trials therefore run in chunks of TRIALS_PER_TUNE_RUN, one `Tuner.fit` each: the searcher,
 sampler and trial store carry over, Tune's bookkeeping does not. Between two chunks the workers wait only for the
 last trials of the chunk to end.
+
+Tune's TensorBoard logger is left out (its CSV and JSON loggers, each trial's progress.csv and result.json, stay):
+it opens a tensorboardX writer per trial, and tensorboardX registers an atexit hook holding each writer that is
+never removed, so the driver kept every trial's closed writer (a dozen objects, a few KB) until it exited, chunks
+or not.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import time
 from dataclasses import dataclass
@@ -29,7 +35,15 @@ class TuneRunEnd:
 
 def run_trials(config: ExperimentConfig, recipe, paths: ExperimentPaths, searcher, splits, count: int) -> TuneRunEnd:
     """Run up to `count` trials (fewer if the searcher runs out or the time budget ends), in chunks."""
+    from ray import tune
+
     chunk, started = TRIALS_PER_TUNE_RUN, time.monotonic()
+    # Once per search, not per chunk: each with_parameters puts `splits` into the object store again and keeps the
+    # reference (in a hook Ray never drops), so every chunk would pin one more copy of the search split there.
+    trainable = tune.with_resources(
+        tune.with_parameters(train_candidate, splits=splits),
+        {"cpu": config.resources.cpus_per_trial, "gpu": config.resources.gpus_per_trial},
+    )
     run_name = f"{paths.root.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     part = 0
     while count > 0:
@@ -39,7 +53,7 @@ def run_trials(config: ExperimentConfig, recipe, paths: ExperimentPaths, searche
             if budget <= 0:
                 break
         before, asked = searcher.suggested, min(count, chunk)
-        interrupted = _tune_run(config, recipe, paths, searcher, splits, asked, budget,
+        interrupted = _tune_run(config, recipe, paths, searcher, trainable, asked, budget,
                                 run_name if part == 0 else f"{run_name}-part{part}")
         if interrupted:
             return TuneRunEnd(interrupted=True)
@@ -51,7 +65,7 @@ def run_trials(config: ExperimentConfig, recipe, paths: ExperimentPaths, searche
     return TuneRunEnd(interrupted=False)
 
 
-def _tune_run(config: ExperimentConfig, recipe, paths: ExperimentPaths, searcher, splits, count: int,
+def _tune_run(config: ExperimentConfig, recipe, paths: ExperimentPaths, searcher, trainable, count: int,
               budget_s: float | None, name: str) -> bool:
     """One `Tuner.fit` of at most `count` trials; whether Ctrl-C stopped it."""
     from ray import tune
@@ -66,10 +80,6 @@ def _tune_run(config: ExperimentConfig, recipe, paths: ExperimentPaths, searcher
     settings = TrialSettings(seed=config.seed, recipe=recipe.to_dict(), stack=config.model.stack,
                              imports=config.imports, time_limit_s=config.trial_time_limit_s,
                              cpus=resources.cpus_per_trial, gpus=resources.gpus_per_trial)
-    trainable = tune.with_resources(
-        tune.with_parameters(train_candidate, splits=splits),
-        {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial},
-    )
     storage = config.storage or str(paths.ray.resolve())
     tuner = tune.Tuner(
         trainable,
@@ -78,12 +88,21 @@ def _tune_run(config: ExperimentConfig, recipe, paths: ExperimentPaths, searcher
                                     max_concurrent_trials=resources.workers, metric="val_acc", mode="max",
                                     time_budget_s=budget_s,
                                     reuse_actors=True),  # halves Tune's per-trial overhead (benchmarks/)
-        run_config=tune.RunConfig(name=name, storage_path=storage, verbose=0,
+        run_config=tune.RunConfig(name=name, storage_path=storage, verbose=0, callbacks=_trial_loggers(),
                                   failure_config=tune.FailureConfig(max_failures=config.max_retries)),
     )
     with _noticing_sigint() as interrupted:
         tuner.fit()
         return interrupted()
+
+
+def _trial_loggers() -> list:
+    """Tune's CSV and JSON trial loggers, without the TensorBoard one it would add (see the module docstring)."""
+    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
+
+    # Read by Tune in the driver when Tuner.fit makes its callbacks: otherwise it adds each missing default logger.
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    return [CSVLoggerCallback(), JsonLoggerCallback()]
 
 
 class _SigintMarker:
