@@ -68,8 +68,11 @@ def check_start_or_resume(config: ExperimentConfig, resume: bool, space, recipe)
                           f"pass --resume to continue it or --name to start another")
     if resume:
         saved = read_yaml_mapping(paths.config, "experiment file")
-        for key in ("config", "recipe"):
-            if not isinstance(saved.get(key), dict) or not isinstance(saved.get("config", {}).get("data", {}), dict):
+        sections = {"config": saved.get("config"), "recipe": saved.get("recipe")}
+        if isinstance(sections["config"], dict):
+            sections["config.data"] = sections["config"].get("data", {})
+        for key, section in sections.items():
+            if not isinstance(section, dict):
                 raise ConfigError(f"experiment file {paths.config} has no {key} mapping (was it edited?); a resume "
                                   f"compares the search with what it was started with")
         check_resume_matches(saved, config, space, recipe)
