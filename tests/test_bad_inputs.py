@@ -190,6 +190,8 @@ CASES = [
     Case("data: one class", (*TRAIN_TO, "--data", "{one_class}"),
          "has 1 class (class0): a classifier needs at least 2"),
     Case("data: one class", (*SEARCH, "--data", "{one_class}"), "a classifier needs at least 2"),
+    Case("data: --val-size negative", (*TRAIN_TO, "--val-size", "-1"),
+         "validation size -1 must be from 0 up to one less than the 72 training images"),
     Case("data: --subset larger than the training images", (*TRAIN_TO, "--subset", "5000"),
          "subset 5000 must be between 6 (two per class) and the 72 training images"),
     Case("data: no test split", (*COMPARE, "--data", "{one_split}", *TINY_TRAIN), "has no test split"),

@@ -60,7 +60,8 @@ def make_splits(dataset: Dataset, *, purpose: str = "search", val_size: int | No
     if val_size is None:
         val_size = max(dataset.num_classes, round(len(pool) * DEFAULT_VAL_FRACTION))
     if val_size < 0 or val_size >= len(pool):
-        raise DataError(f"validation size {val_size} must be below the {len(pool)} training images")
+        raise DataError(f"validation size {val_size} must be from 0 up to one less than the {len(pool)} training "
+                        f"images")
     if val_size == 0 and purpose == "search":
         raise DataError("a search needs a validation split (val_size > 0): it must not select on test images")
 
