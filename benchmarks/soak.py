@@ -89,10 +89,14 @@ class DriverMemory:
         self.samples.append((table_rows(self.experiment), int(status["VmRSS"].split()[0])))
         self.peak_kib = max(self.peak_kib, int(status["VmHWM"].split()[0]))
 
+    def working(self) -> list[tuple[int, int]]:
+        """The samples from the run's first trial on (before it, the driver is still starting)."""
+        first_rows = self.samples[0][0] if self.samples else 0
+        return [sample for sample in self.samples if sample[0] > first_rows]
+
     def summary(self) -> str:
         """RSS once the run's first trial ended, at its end, and its peak, in MiB."""
-        first_rows = self.samples[0][0] if self.samples else 0
-        working = [sample for sample in self.samples if sample[0] > first_rows]
+        working = self.working()
         if not working:
             return f"no trial ended while it was sampled (peak {self.peak_kib / 1024:.0f} MiB)"
         start, end = working[0], self.samples[-1]
@@ -102,7 +106,7 @@ class DriverMemory:
     def by_rows(self, step: int = 100) -> str:
         """RSS when the table first reached each multiple of `step` rows: growth per trial shows as a slope."""
         marks = {}
-        for rows, kib in self.samples:
+        for rows, kib in self.working():
             marks.setdefault(rows // step * step, (rows, kib))
         return ", ".join(f"{rows}: {kib / 1024:.0f}" for mark, (rows, kib) in sorted(marks.items()) if mark)
 
