@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from nas.registry import Registry
+from nas.samplers.base import MAX_SEED
 
 COMMANDS: "Registry[CommandSpec]" = Registry("command", discover=("nas.cli",))
 
@@ -46,9 +47,6 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
-
-
-MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds in 0..2**32-1
 
 
 def seed_number(text: str) -> int:

@@ -78,6 +78,10 @@ def resume_command(args) -> str:
     return shlex.join([*words, "--resume"])
 
 
+def _how_to_continue(args) -> str:
+    return f"what finished is kept: continue with {resume_command(args)}"
+
+
 def gpu_share(text: str):
     """A fraction of a GPU, or auto."""
     if text == "auto":
@@ -104,13 +108,13 @@ def run(args) -> int:
     try:
         outcome = run_search(config, resume=args.resume)
     except KeyboardInterrupt:  # SIGTERM, or a second Ctrl-C: stopped at once; the sampler and table are saved
-        raise Interrupted(f"what finished is kept: continue with {resume_command(args)}") from None
+        raise Interrupted(_how_to_continue(args)) from None
     print()
     print(summary_table(outcome.store))
     print(f"\nresults: {outcome.paths.root / 'trials.csv'}")
     print(best_cell_line(outcome.paths.best, outcome.best))
     if outcome.interrupted:
-        print(f"nas search: interrupted after {len(outcome.store)} of {config.trials} trials; what finished is kept: "
-              f"continue with {resume_command(args)}", file=sys.stderr)
+        print(f"nas search: interrupted after {len(outcome.store)} of {config.trials} trials; "
+              f"{_how_to_continue(args)}", file=sys.stderr)
         return 130
     return 0

@@ -48,7 +48,7 @@ def match_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
         return image
     if channels == 1:
         return TF.rgb_to_grayscale(image[:3])
-    return image[:1].expand(3, -1, -1)
+    return image[:3] if image.shape[0] >= 3 else image[:1].expand(3, -1, -1)  # RGBA: drop alpha; grey(+alpha): repeat
 
 
 def _decode_chunk(args: tuple[list[str], int, int, int]) -> tuple[torch.Tensor, int]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from nas.samplers.base import (
+    MAX_SEED,
     SAMPLERS,
     STATUSES,
     Outcome,
@@ -51,6 +52,7 @@ def load_sampler(path: str | os.PathLike, **option_overrides) -> Sampler:
 
 __all__ = [
     "DEFAULT_SAMPLER",
+    "MAX_SEED",
     "SAMPLERS",
     "STATUSES",
     "Outcome",

@@ -22,6 +22,7 @@ from nas.space.decisions import Decision, check_choices
 # How a trial ended: the one list of statuses, shared by outcomes, the trial store and the progress lines.
 STATUSES = ("ok", "failed", "diverged", "pruned")
 SAVE_FORMAT = "nas-sampler/1"
+MAX_SEED = 2**32 - 1  # numpy's and Optuna's generators take seeds in 0..2**32-1: the range every seed is checked to
 
 # Every module of this package is imported the first time a sampler is looked up; a user's sampler module is
 # imported through a search's `imports:` / `--import`.

@@ -18,13 +18,10 @@ from typing import Any
 
 from nas.data.sources import AUTO
 from nas.errors import ConfigError
-
 from nas.models.networks import SMALL_IMAGE_STACK
 from nas.package_files import DEFAULT_EXPERIMENT, SEARCH_SPACES_DIR
-from nas.samplers import DEFAULT_SAMPLER
+from nas.samplers import DEFAULT_SAMPLER, MAX_SEED
 from nas.yaml_files import read_yaml_mapping
-
-MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds in 0..2**32-1
 
 DEFAULT_CONFIG = DEFAULT_EXPERIMENT
 COSTS = ("params", "macs")  # what a multi-objective sampler may minimise
