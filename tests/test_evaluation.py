@@ -95,11 +95,11 @@ def test_transfer_retrains_the_top_cells_of_a_search(tmp_path, image_folder):
 
 
 def test_a_campaign_folder_in_use_by_another_driver_is_refused(tmp_path, image_folder, capsys):
-    from nas.search.experiment_lock import ExperimentLock
+    from nas.cluster.driver_lock import DriverLock
 
     folder = tmp_path / "compare" / "busy"
     folder.mkdir(parents=True)
-    with ExperimentLock(folder, "busy") as held:
+    with DriverLock(folder, "busy") as held:
         held.acquire()
         lock_text = (folder / "driver.lock").read_bytes()
         argv = ["compare", "--baselines", "resnet20", "--name", "busy", "--data", str(image_folder),

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from nas.errors import ConfigError
-from nas.search.experiment_config import Resources
-from nas.search.ray_cluster import split_address
+from nas.cluster.resources import Resources
+from nas.cluster.ray_cluster import split_address
 from search_fixtures import REPOSITORY, write_config
 from ray_nodes import HEAD_IP, WORKER_IP, descendants, free_port, two_node_cluster
 
@@ -43,7 +43,7 @@ def _reachable(host: str, port: int) -> bool:
 def test_a_local_ray_listens_on_loopback_only():
     import ray
 
-    from nas.search.ray_session import start_ray
+    from nas.cluster.ray_session import start_ray
 
     outward = _outward_address()
     if outward is None:
@@ -133,8 +133,8 @@ def test_ray_address_in_the_environment_is_joined_like_the_flag(tmp_path, image_
 
 OTHER_PROGRAMS_RAY = """
 import sys, time
-from nas.search.experiment_config import Resources
-from nas.search.ray_session import start_ray
+from nas.cluster.resources import Resources
+from nas.cluster.ray_session import start_ray
 start_ray(None, Resources(workers=1, cpus_per_trial=1, gpus_per_trial=0))
 print("ready", flush=True)
 sys.stdin.read()  # until the test closes it

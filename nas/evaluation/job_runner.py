@@ -13,14 +13,16 @@ from typing import Callable
 
 from ray import tune
 
+from nas.cluster.ray_session import start_ray
+from nas.cluster.resources import Resources
+from nas.cluster.trial_training import TrialSettings
+from nas.cluster.tune_trials import TuneRun, fit, tune_trainable
 from nas.evaluation.job_trial import train_job
 from nas.evaluation.jobs import JobRecord, JobTable, TrainingJob
-from nas.search.experiment_config import Resources
-from nas.search.ray_session import start_ray
 
 
 @dataclass(frozen=True)
-class CampaignSettings:
+class JobRunSettings:
     folder: Path  # rows, checkpoints and metrics of every job
     recipe: dict  # resolved in the driver: a recipe file need not exist on the workers
     resources: Resources
@@ -28,7 +30,7 @@ class CampaignSettings:
     ray_address: str | None = None
 
 
-def run_jobs(jobs: list[TrainingJob], splits, settings: CampaignSettings,
+def run_jobs(jobs: list[TrainingJob], splits, settings: JobRunSettings,
              print_line: Callable[[str], None] = print) -> JobTable:
     table = JobTable(settings.folder)
     done = table.finished_ids()
@@ -40,20 +42,14 @@ def run_jobs(jobs: list[TrainingJob], splits, settings: CampaignSettings,
     start_ray(settings.ray_address, settings.resources)
 
     resources = settings.resources
-    trainable = tune.with_resources(tune.with_parameters(train_job, splits=splits),
-                                    {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
-    trial_settings = {"folder": str(Path(settings.folder).resolve()), "recipe": settings.recipe,
-                      "imports": list(settings.imports), "cpus": resources.cpus_per_trial,
-                      "gpus": resources.gpus_per_trial}
-    tuner = tune.Tuner(
-        trainable,
-        param_space={"job": tune.grid_search([job.to_dict() for job in todo]), "settings": trial_settings},
-        tune_config=tune.TuneConfig(max_concurrent_trials=resources.workers, reuse_actors=True),
-        run_config=tune.RunConfig(name=f"{Path(settings.folder).name}-{time.strftime('%Y%m%d-%H%M%S')}",
-                                  storage_path=str((Path(settings.folder) / "ray").resolve()), verbose=0,
-                                  callbacks=[RecordRows(table, print_line, len(todo))]),
-    )
-    tuner.fit()
+    trial_settings = TrialSettings(recipe=settings.recipe, imports=settings.imports, cpus=resources.cpus_per_trial,
+                                   gpus=resources.gpus_per_trial)
+    fit(tune_trainable(train_job, splits, resources), TuneRun(
+        name=f"{Path(settings.folder).name}-{time.strftime('%Y%m%d-%H%M%S')}",
+        storage=(Path(settings.folder) / "ray").resolve(), resources=resources,
+        param_space={"job": tune.grid_search([job.to_dict() for job in todo]), "settings": trial_settings.to_dict(),
+                     "folder": str(Path(settings.folder).resolve())},
+        callbacks=[RecordRows(table, print_line, len(todo))]))
     return table
 
 

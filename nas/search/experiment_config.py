@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nas.cluster.resources import AUTO_GPUS, Resources
 from nas.data.sources import AUTO
 from nas.errors import ConfigError
 from nas.models.networks import SMALL_IMAGE_STACK
@@ -25,7 +26,6 @@ from nas.yaml_files import read_yaml_mapping
 
 DEFAULT_CONFIG = DEFAULT_EXPERIMENT
 COSTS = ("params", "macs")  # what a multi-objective sampler may minimise
-AUTO_GPUS = "auto"  # gpus_per_trial: chosen by probing a candidate on a GPU (nas.search.gpu_share)
 
 
 @dataclass(frozen=True)
@@ -47,13 +47,6 @@ class DataSettings:
 @dataclass(frozen=True)
 class ModelSettings:
     stack: str = SMALL_IMAGE_STACK  # how cells are stacked; width and depth come from the recipe
-
-
-@dataclass(frozen=True)
-class Resources:
-    workers: int = 2  # trials at once
-    cpus_per_trial: float = 1
-    gpus_per_trial: float | str = 0  # fractions (0.25) let several small proxies share one GPU; or "auto"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@
                       mode: optuna.db-wal and optuna.db-shm beside it while it is open)
     ray/              Ray Tune's own trial folders and logs
     best.yaml, top/   the best cells, as genotype files `nas train` / `nas show` read
-    driver.lock       while a driver runs the search: its host and pid (nas.search.experiment_lock)
+    driver.lock       while a driver runs the search: its host and pid (nas.cluster.driver_lock)
 """
 
 from __future__ import annotations

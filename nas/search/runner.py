@@ -7,17 +7,19 @@ The folder's layout is in nas.search.experiment_folder.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
+from nas.cluster.driver_lock import DriverLock, holding_lock
+from nas.cluster.gpu_share import resolve_gpu_share
+from nas.cluster.ray_session import start_ray
+from nas.cluster.trial_training import NetworkToTrain
 from nas.errors import ConfigError
 from nas.registry import import_user_modules
 from nas.search.best_cells import export_best
 from nas.search.experiment_config import ExperimentConfig
 from nas.search.experiment_folder import ExperimentPaths, check_start_or_resume, write_experiment_file
-from nas.search.experiment_lock import ExperimentLock, holding_lock
-from nas.search.gpu_share import resolve_gpu_share
 from nas.search.progress import ProgressPrinter
-from nas.search.ray_session import start_ray
 from nas.search.sampler_setup import build_sampler, check_sampler
 from nas.search.trial_store import TrialRecord, TrialStore
 from nas.space import SearchSpace, load_space
@@ -51,7 +53,7 @@ def open_experiment(config: ExperimentConfig, resume: bool):
     recipe = load_recipe(config.recipe, config.recipe_overrides)
     get_model(config.model.stack, kind="stack")
     paths = check_start_or_resume(config, resume, space, recipe)
-    ExperimentLock(paths.root, config.name).check_free()  # early, so a second driver is refused in seconds
+    DriverLock(paths.root, config.name).check_free()  # early, so a second driver is refused in seconds
     return paths, space, recipe
 
 
@@ -75,7 +77,9 @@ def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=pri
     paths, space, recipe = open_experiment(config, resume)
     splits = load_search_data(config, print_line)  # before Ray: every bad input is refused before Ray starts
     start_ray(config.ray_address, config.resources)
-    config = resolve_gpu_share(config, space, recipe, splits, print_line)
+    probe = NetworkToTrain(seed=config.seed, genotype=str(space.decode(space.sample(random.Random(config.seed)))),
+                           stack=config.model.stack)  # a candidate like the search's, should a GPU share be probed
+    config = config.replace(resources=resolve_gpu_share(config.resources, probe, recipe, splits, print_line))
 
     # Nothing above wrote into the experiment folder.
     paths.root.mkdir(parents=True, exist_ok=True)

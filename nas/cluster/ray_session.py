@@ -2,7 +2,7 @@
 
 A local Ray is this machine's alone: its servers listen on 127.0.0.1 only. Ray has no authentication unless a
 token is set up, so a Ray listening on every interface (its default) lets anyone who reaches the machine run code
-in it. Serving or joining a cluster is the user's explicit choice, `--ray-address` (see nas.search.ray_cluster).
+in it. Serving or joining a cluster is the user's explicit choice, `--ray-address` (see nas.cluster.ray_cluster).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import os
 import signal
 
 from nas.errors import ConfigError
-from nas.search.experiment_config import Resources
-from nas.search.ray_cluster import join_cluster
-from nas.search.ray_watchdog import watch_driver
+from nas.cluster.resources import Resources
+from nas.cluster.ray_cluster import join_cluster
+from nas.cluster.ray_watchdog import watch_driver
 
 # Ray binds its servers to 127.0.0.1 only when a node's address is 127.0.0.1, and it turns that address into the
 # machine's network address unless multi-node clusters are switched off, which is this variable's job.

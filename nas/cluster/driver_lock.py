@@ -1,4 +1,5 @@
-"""One driver per experiment: `driver.lock` in the experiment folder names the driver that holds it.
+"""One driver per result folder (a search's experiment, a transfer's or comparison's campaign): `driver.lock` in
+the folder names the driver that holds it.
 
 Two drivers on one experiment both rewrite trials.csv and the sampler's state, so one loses the other's trials;
 a second `--resume` (or the same `--name` typed twice) is refused while the first runs. A lock whose holder is
@@ -26,7 +27,7 @@ HEARTBEAT_S = 30.0
 STALE_AFTER_S = 300.0
 
 
-class ExperimentLock:
+class DriverLock:
     def __init__(self, folder: Path, name: str):
         self.path = Path(folder) / LOCK_FILE
         self.name = name
@@ -122,7 +123,7 @@ UNREADABLE = {"host": "", "pid": None, "since": "?", "id": "unreadable"}
 @contextlib.contextmanager
 def holding_lock(folder: Path, name: str, print_line=print):
     """Hold the folder's lock for the block, saying so when a dead driver's lock was taken over."""
-    with ExperimentLock(folder, name) as lock:
+    with DriverLock(folder, name) as lock:
         took_over = lock.acquire()
         if took_over:
             print_line(took_over)

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from nas.errors import ConfigError
-from nas.search import experiment_lock
-from nas.search.experiment_lock import LOCK_FILE, ExperimentLock
+from nas.cluster import driver_lock
+from nas.cluster.driver_lock import LOCK_FILE, DriverLock
 from search_fixtures import REPOSITORY, write_config
 
 
@@ -26,24 +26,24 @@ def _dead_pid() -> int:
 
 
 def test_a_second_driver_is_refused_while_the_first_holds_the_lock(tmp_path):
-    with ExperimentLock(tmp_path, "exp") as first:
+    with DriverLock(tmp_path, "exp") as first:
         assert first.acquire() is None
         holder = json.loads((tmp_path / LOCK_FILE).read_text())
         assert holder["pid"] == os.getpid() and holder["host"]
-        second = ExperimentLock(tmp_path, "exp")
+        second = DriverLock(tmp_path, "exp")
         with pytest.raises(ConfigError, match=f"being run by another driver \\(pid {os.getpid()}"):
             second.check_free()
         with pytest.raises(ConfigError, match="one driver per experiment"):
             second.acquire()
     assert not (tmp_path / LOCK_FILE).exists()  # released
-    ExperimentLock(tmp_path, "exp").check_free()
+    DriverLock(tmp_path, "exp").check_free()
 
 
 def test_a_dead_drivers_lock_is_taken_over(tmp_path):
     lock_path = tmp_path / LOCK_FILE
-    lock_path.write_text(json.dumps({"host": experiment_lock.socket.gethostname(), "pid": _dead_pid(),
+    lock_path.write_text(json.dumps({"host": driver_lock.socket.gethostname(), "pid": _dead_pid(),
                                      "process_start": 1, "since": "earlier", "id": "old"}))
-    lock = ExperimentLock(tmp_path, "exp")
+    lock = DriverLock(tmp_path, "exp")
     lock.check_free()
     message = lock.acquire()
     assert message and "took over the lock of a driver that is gone" in message
@@ -53,9 +53,9 @@ def test_a_dead_drivers_lock_is_taken_over(tmp_path):
 
 def test_a_reused_pid_does_not_keep_a_lock(tmp_path):
     # Our own pid, but recorded with another start time: the process that wrote it is gone.
-    (tmp_path / LOCK_FILE).write_text(json.dumps({"host": experiment_lock.socket.gethostname(), "pid": os.getpid(),
+    (tmp_path / LOCK_FILE).write_text(json.dumps({"host": driver_lock.socket.gethostname(), "pid": os.getpid(),
                                                   "process_start": -5, "since": "earlier", "id": "old"}))
-    lock = ExperimentLock(tmp_path, "exp")
+    lock = DriverLock(tmp_path, "exp")
     assert lock.acquire() is not None
     lock.release()
 
@@ -64,17 +64,17 @@ def test_a_lock_from_another_machine_holds_while_its_heartbeat_is_fresh(tmp_path
     lock_path = tmp_path / LOCK_FILE
     lock_path.write_text(json.dumps({"host": "elsewhere", "pid": 1, "since": "now", "id": "remote"}))
     with pytest.raises(ConfigError, match="pid 1 on elsewhere"):
-        ExperimentLock(tmp_path, "exp").acquire()
-    stale = time.time() - experiment_lock.STALE_AFTER_S - 60
+        DriverLock(tmp_path, "exp").acquire()
+    stale = time.time() - driver_lock.STALE_AFTER_S - 60
     os.utime(lock_path, (stale, stale))
-    lock = ExperimentLock(tmp_path, "exp")
+    lock = DriverLock(tmp_path, "exp")
     assert "pid 1 on elsewhere" in lock.acquire()
     lock.release()
 
 
 def test_the_heartbeat_keeps_the_lock_fresh(tmp_path, monkeypatch):
-    monkeypatch.setattr(experiment_lock, "HEARTBEAT_S", 0.05)
-    with ExperimentLock(tmp_path, "exp") as lock:
+    monkeypatch.setattr(driver_lock, "HEARTBEAT_S", 0.05)
+    with DriverLock(tmp_path, "exp") as lock:
         lock.acquire()
         old = time.time() - 1000
         os.utime(tmp_path / LOCK_FILE, (old, old))
@@ -84,7 +84,7 @@ def test_the_heartbeat_keeps_the_lock_fresh(tmp_path, monkeypatch):
 
 def test_a_half_written_lock_is_nobodys(tmp_path):
     (tmp_path / LOCK_FILE).write_text('{"host": "x", "pi')
-    lock = ExperimentLock(tmp_path, "exp")
+    lock = DriverLock(tmp_path, "exp")
     assert lock.acquire() is not None
     lock.release()
 
