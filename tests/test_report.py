@@ -11,7 +11,8 @@ from PIL import Image
 
 from nas.cli import main
 from nas.evaluation.jobs import JobRecord, JobTable
-from nas.evaluation.summary import write_summary
+from nas.evaluation.campaign_folder import CampaignPaths
+from nas.evaluation.campaign_summary import write_summary
 from nas.search.trial_store import TrialStore
 from search_fixtures import fake_experiment
 
@@ -30,7 +31,7 @@ def folders(tmp_path):
             table.append(JobRecord(f"{name}-seed{seed}", name, kind, seed, "ok", test_acc=accuracy, params=params,
                                    macs=params * 40, epochs=1, train_time_s=60.0, images_per_sec=100.0,
                                    device="cpu (test)", recipe="proxy"))
-    write_summary(table, comparison, "Comparison small", [])
+    write_summary(table, CampaignPaths(comparison), "Comparison small", [])
     (comparison / "campaign.yaml").write_text(yaml.safe_dump({"title": "Comparison small", "recipe": {
         "name": "proxy", "epochs": 1, "batch_size": 64, "lr": 0.1, "channels": 8, "cells": 5}}))
     return first, second, comparison

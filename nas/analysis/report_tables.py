@@ -9,7 +9,7 @@ import pandas as pd
 
 from nas.analysis.experiment_results import Campaign, SearchResults
 from nas.analysis.published_table import published_baseline
-from nas.evaluation.summary import readable_summary
+from nas.evaluation.campaign_summary import readable_summary
 
 
 def leaderboard(search: SearchResults, top: int) -> pd.DataFrame:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nas.cli.campaign_options import (
-    add_campaign_arguments, check_campaign_folder, load_campaign_recipe, load_final_splits, run_campaign,
-)  # fmt: skip
+from nas.cli.campaign_options import add_campaign_arguments, campaign_options, print_outcome
 from nas.cli.commands import plain_name, register_command
 from nas.errors import ConfigError
 
@@ -25,24 +23,18 @@ def _arguments(parser) -> None:
 def run_compare(args) -> int:
     """Train every named cell and baseline for each seed under one recipe (Ray Tune trials, in parallel), then
     write one table: test accuracy mean ± std over seeds, params, multiply-adds, training time, images/s."""
-    from nas.evaluation.jobs import TrainingJob
-    from nas.models import get_model, resolve_genotype_for_model
+    from nas.evaluation.campaign import check_campaign_folder, load_campaign_recipe, load_final_splits, run_campaign
+    from nas.evaluation.jobs import comparison_jobs
 
     cells = [name for name in args.cell_names.split(",") if name]
     baselines = [name for name in args.baselines.split(",") if name]
     if not cells and not baselines:
         raise ConfigError("nothing to compare: name --cells and/or --baselines")
-    recipe = load_campaign_recipe(args)
-    jobs = []
-    for cell in cells:
-        genotype = resolve_genotype_for_model(cell)
-        jobs += [TrainingJob(name=Path(cell).stem if Path(cell).suffix else cell, seed=seed, genotype=str(genotype),
-                             source=cell) for seed in range(args.seeds)]
-    for baseline in baselines:
-        get_model(baseline, kind="baseline")
-        jobs += [TrainingJob(name=baseline, seed=seed, baseline=baseline) for seed in range(args.seeds)]
+    options = campaign_options(args)
+    recipe = load_campaign_recipe(options)
+    jobs = comparison_jobs(cells, baselines, args.seeds)
     folder = Path(args.results_dir) / "compare" / args.name
     check_campaign_folder(folder, recipe)
-    splits = load_final_splits(args)
-    return run_campaign(args, jobs, folder, recipe, splits, title=f"Comparison {args.name}",
-                        notes=[f"cells: {', '.join(cells) or 'none'}; baselines: {', '.join(baselines) or 'none'}"])
+    splits = load_final_splits(options)
+    notes = [f"cells: {', '.join(cells) or 'none'}; baselines: {', '.join(baselines) or 'none'}"]
+    return print_outcome(run_campaign(options, jobs, folder, recipe, splits, f"Comparison {args.name}", notes))

@@ -97,7 +97,7 @@ def run(args) -> int:
     """Run an architecture search. Flags override the config file."""
     from nas.search.experiment_config import load_experiment_config
     from nas.search.runner import run_search
-    from nas.search.summary import best_cell_line, summary_table
+    from nas.search.search_summary import best_cell_line, summary_table
 
     overrides = {key: getattr(args, flag) for flag, key in OVERRIDES.items()}
     if args.asha:

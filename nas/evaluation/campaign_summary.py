@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from nas.atomic_files import write_text_atomic
+from nas.evaluation.campaign_folder import CampaignPaths
 from nas.evaluation.jobs import JobTable
 from nas.markdown_table import markdown_table
 
 SPLIT_NOTE = "trained on the full training set, tested on the test set (as papers report); no model selection on it"
 
 
-def summary_frame(table: JobTable) -> pd.DataFrame:
+def campaign_summary_frame(table: JobTable) -> pd.DataFrame:
     frame = table.frame()
     ok = frame[frame["status"] == "ok"]
     if ok.empty:
@@ -51,11 +50,11 @@ def readable_summary(summary: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def write_summary(table: JobTable, folder: Path, title: str, notes: list[str]) -> pd.DataFrame:
-    summary = summary_frame(table)
-    write_text_atomic(folder / "summary.csv", summary.to_csv(index=False))
+def write_summary(table: JobTable, paths: CampaignPaths, title: str, notes: list[str]) -> pd.DataFrame:
+    summary = campaign_summary_frame(table)
+    write_text_atomic(paths.summary, summary.to_csv(index=False))
     devices = sorted(set(table.frame()["device"]) - {""})
     notes = [*notes, SPLIT_NOTE, f"device: {', '.join(devices) or 'none finished'}"]
     document = [f"# {title}", "", *[f"- {note}" for note in notes], "", markdown_table(readable_summary(summary))]
-    write_text_atomic(folder / "summary.md", "\n".join(document) + "\n")
+    write_text_atomic(paths.summary_document, "\n".join(document) + "\n")
     return summary

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from nas.evaluation.campaign_folder import CampaignPaths
 from nas.record_table import RecordTable
 from nas.samplers import STATUSES
 
@@ -31,6 +32,22 @@ class TrainingJob:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def comparison_jobs(cells: list[str], baselines: list[str], seeds: int) -> list[TrainingJob]:
+    """Each cell (a published name or a genotype file) and each baseline, once per seed; unknown names raise
+    ConfigError before anything is trained."""
+    from nas.models import get_model, resolve_genotype_for_model  # torch model code: only when jobs are made
+
+    jobs = []
+    for cell in cells:
+        genotype = resolve_genotype_for_model(cell)
+        jobs += [TrainingJob(name=Path(cell).stem if Path(cell).suffix else cell, seed=seed, genotype=str(genotype),
+                             source=cell) for seed in range(seeds)]
+    for baseline in baselines:
+        get_model(baseline, kind="baseline")
+        jobs += [TrainingJob(name=baseline, seed=seed, baseline=baseline) for seed in range(seeds)]
+    return jobs
 
 
 @dataclass
@@ -63,7 +80,7 @@ class JobTable(RecordTable[JobRecord]):
     """`<folder>/runs.csv`: one row per finished job; a job with an `ok` row is never trained again."""
 
     def __init__(self, folder):
-        super().__init__(Path(folder) / "runs.csv", JobRecord)
+        super().__init__(CampaignPaths(Path(folder)).runs, JobRecord)
 
     def finished_ids(self) -> set[str]:
         return {record.job_id for record in self._records if record.status == "ok"}

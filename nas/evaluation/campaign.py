@@ -1,0 +1,113 @@
+"""The driver of `nas transfer` and `nas compare`: check what was asked before anything is written, load the full
+training set and the test set, then train every job as a Ray Tune trial into the campaign's folder (nas.cluster)
+and write its summary. A second run of the same campaign continues the first.
+
+The CLI only parses flags into CampaignOptions and calls these, in the order `run_transfer`/`run_compare` show.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from nas.atomic_files import check_writable_folder, write_text_atomic
+from nas.cluster.driver_lock import DriverLock, holding_lock
+from nas.cluster.ray_session import start_ray
+from nas.cluster.resources import Resources
+from nas.errors import ConfigError, DataError
+from nas.evaluation.campaign_folder import CampaignPaths, CampaignSettings
+from nas.evaluation.job_runner import JobRunSettings, run_jobs
+from nas.evaluation.jobs import TrainingJob
+from nas.evaluation.campaign_summary import write_summary
+from nas.registry import import_user_modules
+from nas.samplers.base import MAX_SEED
+from nas.yaml_files import dump_yaml
+
+
+@dataclass(frozen=True)
+class CampaignOptions:
+    """What a transfer and a comparison share: the data, the recipe, the seeds and the cluster."""
+
+    data: str  # dataset folder
+    dataset: str | None = None  # a registered dataset source; None: auto
+    subset: int | None = None  # a class-balanced subset of the training set
+    cache_dir: str | None = None
+    recipe: str = "full"  # proxy, full or a recipe YAML
+    recipe_overrides: dict = field(default_factory=dict)  # epochs, batch_size, channels, cells (None: the recipe's)
+    seeds: int = 1  # each network is trained with seeds 0..seeds-1
+    resources: Resources = field(default_factory=lambda: Resources(workers=1))
+    ray_address: str | None = None
+    imports: tuple[str, ...] = ()
+
+    def check(self) -> None:
+        if self.seeds < 1 or self.resources.workers < 1:
+            raise ConfigError("--seeds and --workers must be at least 1")
+        if self.seeds - 1 > MAX_SEED:
+            raise ConfigError(f"--seeds {self.seeds}: seeds run 0..S-1 and a seed must be at most 2**32 - 1")
+        cpus, gpus = self.resources.cpus_per_trial, self.resources.gpus_per_trial
+        for flag, value in (("--cpus-per-trial", cpus), ("--gpus-per-trial", gpus)):
+            if not 0 <= value < math.inf:  # NaN fails this too; Ray would meet it only once a trial is placed
+                raise ConfigError(f"{flag} must be a number of at least 0, got {value}")
+        if cpus == 0 and gpus == 0:
+            raise ConfigError("a run needs some CPUs or GPUs (--cpus-per-trial and --gpus-per-trial are both 0)")
+
+
+@dataclass(frozen=True)
+class CampaignOutcome:
+    paths: CampaignPaths
+    failed: int  # runs without an `ok` row
+
+
+def load_campaign_recipe(options: CampaignOptions):
+    """The recipe every job trains with, once the user's modules are imported and the options are checked."""
+    from nas.train.recipe import load_recipe
+
+    import_user_modules(options.imports, where="--import")
+    options.check()
+    return load_recipe(options.recipe, options.recipe_overrides)
+
+
+def check_campaign_folder(folder: Path, recipe) -> None:
+    """Before the data is loaded: the folder must be writable, and a second run continues the first, so it must
+    train with the same recipe, or the table would mix two."""
+    check_writable_folder(folder, "result folder", files_too=True)
+    DriverLock(folder, folder.name).check_free()  # a second driver on the folder: refused before any work
+    paths = CampaignPaths(folder)
+    if paths.campaign.is_file() and CampaignSettings.read(paths).recipe != recipe.to_dict():
+        raise ConfigError(f"{folder} was started with another recipe; pass another --name to start afresh")
+
+
+def load_final_splits(options: CampaignOptions, print_line: Callable[[str], None] = print):
+    """The full training set and the test set (or a class-balanced subset of the training set)."""
+    from nas.data import load_dataset, make_splits
+    from nas.data.sources import AUTO
+
+    dataset = load_dataset(options.dataset or AUTO, options.data, cache_dir=options.cache_dir, progress=False)
+    if dataset.test is None:
+        raise DataError(f"{options.data} has no test split (a test/ or val/ folder): results are reported on it")
+    splits = make_splits(dataset, purpose="final", val_size=0, subset=options.subset, seed=0)
+    print_line(f"data: {dataset.describe()}; {splits.describe()}")
+    for line in dataset.note_lines():
+        print_line(line)
+    return splits
+
+
+def run_campaign(options: CampaignOptions, jobs: list[TrainingJob], folder: Path, recipe, splits, title: str,
+                 notes: list[str], print_line: Callable[[str], None] = print) -> CampaignOutcome:
+    """Train the jobs not yet finished in `folder` and write its summary."""
+    paths = CampaignPaths(folder)
+    start_ray(options.ray_address, options.resources)  # before the folder is written: a wrong address writes nothing
+    folder.mkdir(parents=True, exist_ok=True)
+    with holding_lock(folder, folder.name):  # one driver per campaign folder, as per experiment
+        started = CampaignSettings(title=title, recipe=recipe.to_dict(), jobs=tuple(job.to_dict() for job in jobs))
+        write_text_atomic(paths.campaign, dump_yaml(started.to_dict(), sort_keys=False))
+        settings = JobRunSettings(folder=folder, recipe=recipe.to_dict(), resources=options.resources,
+                                  imports=options.imports, ray_address=options.ray_address)
+        table = run_jobs(jobs, splits, settings, print_line)
+    notes = [*notes, f"recipe {recipe.name}: {recipe.epochs} epochs, batch {recipe.batch_size}, lr {recipe.lr}"
+             + (f", {len(splits.train):,} training images" if splits is not None else "")]
+    summary = write_summary(table, paths, title, notes)
+    failed = len(table) - int(summary["seeds"].sum()) if len(summary) else len(table)
+    return CampaignOutcome(paths, failed)
