@@ -54,7 +54,7 @@ def audit_experiment(folder) -> Audit:
     records = TrialStore(paths.root).records
     audit = Audit(rows=len(records), statuses=Counter(record.status for record in records))
     audit.problems += table_problems(records)
-    options = sampler_class(config.sampler).options_after_move(search_context(config, paths))
+    options = sampler_class(config.sampler).options_after_move(config.sampler_options, search_context(config, paths))
     sampler = load_sampler(paths.sampler, **options)
     if hasattr(sampler, "study"):
         _audit_study(audit, sampler, space, records)

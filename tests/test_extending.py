@@ -3,6 +3,7 @@ op alias, each one module in tests/extensions/ registered with the engine's own 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import yaml
 from nas.cli import main
 from nas.cli.commands import COMMANDS
 from nas.data.sources import DATASETS
+from nas.errors import ConfigError
 from nas.models.registry import MODELS
 from nas.samplers import SAMPLERS
 from nas.space import SPACES
@@ -108,3 +110,82 @@ def test_a_user_sampler_and_space_drive_a_real_search(tmp_path):
     # Candidate k of the cyclic sampler (from start 1) takes op k mod 3 everywhere.
     expected = {f"add({op}@1, {op}@0) add({op}@2, {op}@0)" for op in ("max_pool_3x3", "skip_connect", "conv_1x1")}
     assert {genotype.split(" | ")[0].removeprefix("normal: ") for genotype in trials["genotype"]} == expected
+
+
+def _journal_search(tmp_path, data, **changes):
+    changes = {"name": "journaled", "trials": 3, "sampler": "journal", "imports": ["journal_sampler"], **changes}
+    return write_config(tmp_path / "journal.yaml", data, tmp_path / "results", **changes)
+
+
+def test_a_user_sampler_with_its_own_store_is_set_up_and_reopened_by_the_search(user_modules, tmp_path):
+    """The search's own set-up (nas.search.sampler_setup) builds a sampler it knows nothing of: its store defaults
+    to a file in the experiment folder through the same hooks the Optuna samplers use, and a resume reopens it."""
+    from nas.samplers import Outcome
+    from nas.search.experiment_config import load_experiment_config
+    from nas.search.experiment_folder import ExperimentPaths
+    from nas.search.sampler_setup import build_sampler, check_sampler
+    from nas.space import load_space
+
+    user_modules.syspath_prepend(str(EXTENSIONS))
+    import journal_sampler
+
+    config = load_experiment_config(_journal_search(tmp_path, tmp_path, sampler_options={"stride": 2}))
+    space = load_space(config.space)
+    check_sampler(config, space)  # the dry build: nothing written, no journal opened
+    paths = ExperimentPaths(tmp_path / "results" / "journaled")
+    assert not paths.root.exists()
+    paths.root.mkdir(parents=True)
+    sampler = build_sampler(config, space, paths, resume=False)
+    asked = [sampler.ask() for _ in range(3)]
+    for suggestion in asked[:2]:
+        sampler.tell(suggestion.token, Outcome("ok", reward=0.5))
+    sampler.save(paths.sampler)
+    journal = paths.root / journal_sampler.JOURNAL_FILE
+    assert len(journal.read_text().splitlines()) == 5  # three asks, two tells
+
+    moved = ExperimentPaths(tmp_path / "moved" / "journaled")
+    moved.root.parent.mkdir()
+    paths.root.rename(moved.root)
+    resumed = build_sampler(config, space, moved, resume=True)
+    assert resumed.path == moved.root / journal_sampler.JOURNAL_FILE and resumed.replayed == 5
+    assert resumed.pending() == [asked[2]] and resumed.told == {0: "ok", 1: "ok"}
+    assert resumed.ask().choices == tuple((3 * 2) % d.num_choices for d in space.decisions)
+    with pytest.raises(ConfigError, match="exists; pass --resume"):  # a fresh start never adopts an old journal
+        build_sampler(config.replace(sampler_options={"journal": str(resumed.path)}), space, moved, resume=False)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"stride": 0}, "sampler 'journal': option stride=0 is outside 1.."),
+    ({"journal": "notes.txt"}, "sampler 'journal': option journal='notes.txt' must name a .jsonl file"),
+    ({"journal": "{file}/j.jsonl"}, "is a file, not a folder"),
+    ({"jornal": "j.jsonl"}, "sampler 'journal' has no option 'jornal'"),
+])
+def test_a_bad_option_of_a_user_sampler_is_one_line_and_exit_2(user_modules, tmp_path, capsys, options, message):
+    (tmp_path / "file").write_text("")
+    options = {key: value.format(file=tmp_path / "file") if isinstance(value, str) else value
+               for key, value in options.items()}
+    user_modules.syspath_prepend(str(EXTENSIONS))
+    config = _journal_search(tmp_path, make_image_folder(tmp_path / "data", per_class=2), sampler_options=options)
+    assert main(["search", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and message in err, err
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.slow  # a real search on a local Ray, and its resume, started as a user would
+def test_a_user_sampler_keeps_its_own_store_through_a_real_search_and_its_resume(tmp_path):
+    data = make_image_folder(tmp_path / "data")
+    config = _journal_search(tmp_path, data, trials=2, sampler_options={"stride": 2})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(EXTENSIONS), os.environ.get("PYTHONPATH", "")])}
+    for flags in ([], ["--trials", "3", "--resume"]):
+        finished = subprocess.run([sys.executable, "-m", "nas", "search", "--config", str(config), *flags],
+                                  cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        assert finished.returncode == 0, finished.stderr[-2000:]
+    experiment = tmp_path / "results" / "journaled"
+    trials = pd.read_csv(experiment / "trials.csv")
+    assert len(trials) == 3 and set(trials["status"]) == {"ok"} and set(trials["sampler"]) == {"journal"}
+    entries = [json.loads(line) for line in (experiment / "journal.jsonl").read_text().splitlines()]
+    # The resume reopened the journal: its asks go on from token 2, and every ask was told.
+    assert [entry["ask"] for entry in entries if "ask" in entry] == [0, 1, 2]
+    assert sorted(entry["tell"] for entry in entries if "tell" in entry) == [0, 1, 2]
+    assert sorted(trials["token"]) == [0, 1, 2]

@@ -181,6 +181,32 @@ def test_bad_config_files_exit_2(tmp_path, image_folder, capsys):
     assert not (tmp_path / "results").exists()
 
 
+def test_the_old_sampler_keys_are_read_into_sampler_options_with_one_notice(tmp_path, image_folder, capsys):
+    from nas.search.experiment_config import move_old_keys
+
+    old = write_config(tmp_path / "old.yaml", image_folder, tmp_path / "results", sampler="nsga2",
+                       sampler_options={"population_size": 4}, objective={"cost": "macs"},
+                       optuna_storage=f"sqlite:///{tmp_path}/o.db")
+    notices = []
+    config = load_experiment_config(old, notices=notices)
+    assert config.sampler_options == {"population_size": 4, "cost": "macs", "storage": f"sqlite:///{tmp_path}/o.db"}
+    assert notices == ["config: optuna_storage and objective.cost are deprecated: read as sampler_options.storage "
+                       "and sampler_options.cost now; write them there (a sampler without such an option ignores "
+                       "them)"]
+    assert "objective" not in config.to_dict() and "optuna_storage" not in config.to_dict()
+    # A sampler without such an option ignores them, as it always did; the defaults every old file lists say nothing.
+    notices = []
+    tpe = load_experiment_config(old, {"sampler": "tpe"}, notices)
+    assert tpe.sampler_options == {"population_size": 4, "storage": f"sqlite:///{tmp_path}/o.db"} and notices
+    saved = yaml.safe_load((REPOSITORY / "results" / "quick-nsga2" / "experiment.yaml").read_text())["config"]
+    assert move_old_keys(saved)[0]["sampler_options"] == {} and set(move_old_keys(saved)[1]) == {
+        "optuna_storage", "objective.cost"}
+    # Through the command: the notice once on stdout, the error (no such experiment) alone on stderr.
+    assert main(["search", "--config", str(old), "--resume", "--name", "never"]) == 2
+    out, err = capsys.readouterr()
+    assert out == f"nas search: {notices[0]}\n" and len(err.splitlines()) == 1 and "cannot resume" in err
+
+
 # --- real searches on Ray Tune ---------------------------------------------------------------------------------------
 
 @pytest.mark.slow  # a real search on a local Ray

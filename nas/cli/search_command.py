@@ -11,7 +11,7 @@ from nas.cli.commands import dataset_name, register_command, sampler_name, seed_
 from nas.errors import Interrupted
 from nas.package_files import DEFAULT_EXPERIMENT
 
-# Command-line flag -> config key it overrides.
+# Command-line flag -> config key it overrides (--optuna-storage: the option of the Optuna samplers).
 OVERRIDES = {
     "sampler": "sampler",
     "trials": "trials",
@@ -29,7 +29,7 @@ OVERRIDES = {
     "trial_time_limit": "trial_time_limit_s",
     "ray_address": "ray_address",
     "storage": "storage",
-    "optuna_storage": "optuna_storage",
+    "optuna_storage": "sampler_options.storage",
     "results_dir": "results_dir",
     "recipe": "recipe",
 }
@@ -61,7 +61,8 @@ def _search_arguments(parser) -> None:
     parser.add_argument("--asha", action="store_true", help="stop poor candidates early (ASHA)")
     parser.add_argument("--ray-address", help="join a Ray cluster: auto or HOST:PORT (default: start a local Ray)")
     parser.add_argument("--storage", help="Ray Tune storage URI (shared folder or object store)")
-    parser.add_argument("--optuna-storage", help="SQLAlchemy URL of the Optuna database (default: SQLite file)")
+    parser.add_argument("--optuna-storage", help="SQLAlchemy URL of the Optuna database: sampler_options.storage of "
+                        "tpe, random and nsga2 (default: a SQLite file in the experiment folder)")
     parser.add_argument("--results-dir", help="where experiment folders go (default: results)")
 
 
@@ -104,7 +105,10 @@ def run(args) -> int:
         overrides["early_stopping.asha"] = True
     if args.imports:
         overrides["imports"] = args.imports
-    config = load_experiment_config(args.config, overrides)
+    notices = []
+    config = load_experiment_config(args.config, overrides, notices)
+    for line in notices:  # on stdout with the search's other lines: stderr holds at most the one error line
+        print(f"nas search: {line}")
     try:
         outcome = run_search(config, resume=args.resume)
     except KeyboardInterrupt:  # SIGTERM, or a second Ctrl-C: stopped at once; the sampler and table are saved

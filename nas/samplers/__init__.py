@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from nas.samplers.base import (
     MAX_SEED,
@@ -37,6 +37,22 @@ def make_sampler(name: str, decisions: Sequence[Decision], *, seed: int = 0, **o
     return sampler_class(name)(decisions, seed=seed, **options)
 
 
+def moved_config_keys() -> dict[str, str]:
+    """Config keys of older versions that some sampler reads as an option now: dotted old key -> option."""
+    return {old: option for _, cls in SAMPLERS.items() for old, option in cls.moved_config_keys.items()}
+
+
+def options_from_moved_keys(name: str, old: Mapping[str, Any]) -> dict:
+    """The options that old config keys (`old`: dotted key -> value) give sampler `name`: only those its class
+    maps to an option, and only values other than that option's default, so an old experiment file (which lists
+    every key) resumes with the options a new one has. A sampler not registered yet (a user's) gets none: these
+    keys were never its options."""
+    cls = SAMPLERS.get(name) if name in SAMPLERS else None
+    moved = cls.moved_config_keys if cls is not None else {}
+    options = {moved[key]: value for key, value in old.items() if key in moved}
+    return {option: value for option, value in options.items() if value != cls.defaults.get(option)}
+
+
 def load_sampler(path: str | os.PathLike, **option_overrides) -> Sampler:
     """Rebuild a sampler written by `Sampler.save`, with the space, seed and options it was saved with.
 
@@ -61,6 +77,8 @@ __all__ = [
     "Suggestion",
     "load_sampler",
     "make_sampler",
+    "moved_config_keys",
+    "options_from_moved_keys",
     "register_sampler",
     "sampler_class",
 ]

@@ -41,12 +41,11 @@ def register_sampler(name: str, *, replace: bool = False):
 
 @dataclass(frozen=True)
 class SearchContext:
-    """What a sampler may need to know of the search it runs in: where its state can live, what it minimises."""
+    """What a sampler may need to know of the search it runs in: where its state can live. Anything a particular
+    sampler needs beyond that is one of its own options."""
 
     experiment: str  # the experiment's name
     folder: Path  # the experiment's folder
-    cost: str = "params"  # the cost a multi-objective sampler minimises (objective.cost)
-    database_url: str | None = None  # the user's SQLAlchemy URL for samplers that keep a database
 
 
 @dataclass(frozen=True)
@@ -90,6 +89,11 @@ class Sampler(ABC):
 
     name: ClassVar[str]
     defaults: ClassVar[Mapping[str, Any]] = {}
+    # Options that name where state lives (a database, a file) rather than how the sampler behaves: left out of
+    # the dry build before the experiment folder exists, and checked by `check_places` instead of opened.
+    place_options: ClassVar[tuple[str, ...]] = ()
+    # Top-level config keys of older versions that are options of this sampler now: dotted old key -> option.
+    moved_config_keys: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, decisions: Sequence[Decision], *, seed: int = 0, **options):
         unknown = sorted(set(options) - set(self.defaults))
@@ -108,14 +112,27 @@ class Sampler(ABC):
     # --- how a search sets a sampler up ------------------------------------------------------------------------
 
     @classmethod
+    def check_for_search(cls, decisions: Sequence[Decision], options: Mapping[str, Any], *, seed: int) -> None:
+        """Build once in memory, so a bad option fails before the experiment folder exists; the options that name
+        places are only checked, since opening them would already write."""
+        cls(decisions, seed=seed, **{key: value for key, value in options.items() if key not in cls.place_options})
+        cls.check_places({key: options[key] for key in cls.place_options if key in options})
+
+    @classmethod
+    def check_places(cls, places: Mapping[str, Any]) -> None:
+        """Refuse (ConfigError) a place option that could not be opened: a URL that does not parse, a file below
+        a file. `places` holds those of `place_options` the user gave."""
+
+    @classmethod
     def options_for_search(cls, options: dict, context: SearchContext, *, resume: bool) -> dict:
         """The options a search builds this sampler with: the user's, plus what the sampler derives from the
-        search (a database beside the experiment, the cost to minimise). A fresh search may refuse here."""
+        search (e.g. a database beside the experiment). A fresh search may refuse here."""
         return dict(options)
 
     @classmethod
-    def options_after_move(cls, context: SearchContext) -> dict:
-        """Saved options that name places, re-derived when a search resumes (its folder may have moved)."""
+    def options_after_move(cls, options: Mapping[str, Any], context: SearchContext) -> dict:
+        """Saved options that name places, re-derived when a search resumes (its folder may have moved);
+        `options` are the user's, so places the user named stay as saved."""
         return {}
 
     # --- the interface ---------------------------------------------------------------------------------------

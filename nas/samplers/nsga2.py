@@ -5,11 +5,11 @@ from __future__ import annotations
 import optuna
 
 from nas.errors import ConfigError
-from nas.samplers.base import Outcome, SearchContext, register_sampler
+from nas.samplers.base import Outcome, register_sampler
 from nas.samplers.known_search_space import KnownSpaceNSGAIISampler
 from nas.samplers.optuna_study import STUDY_OPTIONS, OptunaStudySampler
 
-COSTS = ("params", "macs")
+COSTS = ("params", "macs")  # what NSGA-II may minimise: costs every trial's outcome carries
 
 
 @register_sampler("nsga2")
@@ -18,16 +18,13 @@ class Nsga2Sampler(OptunaStudySampler):
     # A generation of 20 lets selection start working inside a 100-candidate budget; NSGA-II's usual 50 suits
     # searches of several hundred candidates.
     defaults = {**STUDY_OPTIONS, "cost": "params", "population_size": 20, "mutation_prob": None, "crossover_prob": 0.9}
+    moved_config_keys = {**OptunaStudySampler.moved_config_keys, "objective.cost": "cost"}
 
     def __init__(self, decisions, *, seed: int = 0, **options):
         cost = options.get("cost", self.defaults["cost"])
         if cost not in COSTS:
             raise ConfigError(f"sampler 'nsga2': option cost={cost!r} is not one of {', '.join(COSTS)}")
         super().__init__(decisions, seed=seed, **options)
-
-    @classmethod
-    def options_for_search(cls, options: dict, context: SearchContext, *, resume: bool) -> dict:
-        return super().options_for_search({"cost": context.cost, **options}, context, resume=resume)
 
     def _optuna_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
         return KnownSpaceNSGAIISampler(

@@ -33,14 +33,17 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import FrozenTrial, TrialState
 
+from nas.atomic_files import check_writable_file
 from nas.errors import ConfigError
 from nas.samplers.base import Outcome, Sampler, SearchContext, Suggestion
+from nas.samplers.sqlite_storage import database_file
 from nas.samplers.study_database import FAILED_BECAUSE, StudyDatabase
 from nas.space.decisions import Decision, check_choices
 
 # Optuna announces every study it opens; the search prints its own progress.
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
+# storage: a SQLAlchemy URL (None: SQLite in the experiment folder); study_name: None for the experiment's name.
 STUDY_OPTIONS = {"storage": None, "study_name": None}
 DATABASE_FILE = "optuna.db"  # in the experiment folder, unless the search names another database
 
@@ -49,6 +52,8 @@ class OptunaStudySampler(Sampler):
     """Shared adapter; subclasses say which Optuna sampler to build and which objectives the study has."""
 
     directions: tuple[str, ...] = ("maximize",)
+    place_options = tuple(STUDY_OPTIONS)
+    moved_config_keys = {"optuna_storage": "storage"}
 
     def __init__(self, decisions: Sequence[Decision], *, seed: int = 0, **options):
         super().__init__(decisions, seed=seed, **options)
@@ -73,9 +78,13 @@ class OptunaStudySampler(Sampler):
     # --- how a search sets it up: the study lives in a database beside the experiment unless told otherwise ---
 
     @classmethod
+    def check_places(cls, places) -> None:
+        check_database_url(places.get("storage"), f"sampler {cls.name!r}: option storage")
+
+    @classmethod
     def options_for_search(cls, options: dict, context: SearchContext, *, resume: bool) -> dict:
         options = dict(options)
-        options.setdefault("storage", context.database_url or default_database_url(context.folder))
+        options.setdefault("storage", default_database_url(context.folder))
         options.setdefault("study_name", context.experiment)
         if not resume:
             if options["storage"] == default_database_url(context.folder):
@@ -87,9 +96,9 @@ class OptunaStudySampler(Sampler):
         return options
 
     @classmethod
-    def options_after_move(cls, context: SearchContext) -> dict:
+    def options_after_move(cls, options, context: SearchContext) -> dict:
         # The default database is the one beside the experiment's sampler file now, wherever the folder went.
-        return {} if context.database_url else {"storage": default_database_url(context.folder)}
+        return {} if "storage" in options else {"storage": default_database_url(context.folder)}
 
     @abstractmethod
     def _optuna_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
@@ -276,6 +285,23 @@ def _copy_trial(trial: FrozenTrial, **changes) -> FrozenTrial:
 def _failed(trial: FrozenTrial, reason: str) -> FrozenTrial:
     return _copy_trial(trial, state=TrialState.FAIL, values=None, datetime_complete=datetime.datetime.now(),
                        system_attrs={**trial.system_attrs, FAILED_BECAUSE: reason})
+
+
+def check_database_url(url, what: str) -> None:
+    """A URL SQLAlchemy can read, of a database kind it knows; a SQLite file where it could be written."""
+    if url is None:
+        return
+    import sqlalchemy
+
+    try:
+        parsed = sqlalchemy.engine.make_url(url)
+        parsed.get_dialect()
+    except sqlalchemy.exc.ArgumentError as error:
+        raise ConfigError(f"{what} {url!r} is not a database URL ({error}); e.g. sqlite:///path/optuna.db or "
+                          f"postgresql://user@host/db") from None
+    file = database_file(url)
+    if file is not None:
+        check_writable_file(file, what)
 
 
 def default_database_url(folder) -> str:

@@ -5,7 +5,8 @@ paths (the space file, a recipe file) are read relative to the config file first
 then among the files that ship with the package. `to_dict()` is what experiment.yaml stores.
 
 The network's width and depth are the recipe's (`recipe_overrides: {channels: 8, cells: 5}`); the config names
-only how cells are stacked (`model.stack`).
+only how cells are stacked (`model.stack`). What a sampler needs (a database, a cost to minimise) is one of its
+`sampler_options`; the top-level keys older versions had for them are still read, with one notice.
 """
 
 from __future__ import annotations
@@ -21,16 +22,10 @@ from nas.data.sources import AUTO
 from nas.errors import ConfigError
 from nas.models.networks import SMALL_IMAGE_STACK
 from nas.package_files import DEFAULT_EXPERIMENT, SEARCH_SPACES_DIR
-from nas.samplers import DEFAULT_SAMPLER, MAX_SEED
+from nas.samplers import DEFAULT_SAMPLER, MAX_SEED, moved_config_keys, options_from_moved_keys
 from nas.yaml_files import read_yaml_mapping
 
 DEFAULT_CONFIG = DEFAULT_EXPERIMENT
-COSTS = ("params", "macs")  # what a multi-objective sampler may minimise
-
-
-@dataclass(frozen=True)
-class Objective:
-    cost: str = "params"  # the cost a multi-objective sampler (nsga2) minimises
 
 
 @dataclass(frozen=True)
@@ -65,7 +60,6 @@ class ExperimentConfig:
     trials: int = 8
     time_budget_s: float | None = None  # wall-clock budget for the whole search
     seed: int = 0
-    objective: Objective = field(default_factory=Objective)
     data: DataSettings = field(default_factory=DataSettings)
     recipe: str = "proxy"
     recipe_overrides: dict = field(default_factory=dict)  # checked by the recipe loader
@@ -77,7 +71,6 @@ class ExperimentConfig:
     max_retries: int = 2  # Ray Tune retries of a trial whose worker died
     ray_address: str | None = None  # None: start a local Ray; 'auto' or HOST:PORT: join a cluster
     storage: str | None = None  # Ray Tune storage: None for <experiment>/ray, or a URI (shared folder, s3://...)
-    optuna_storage: str | None = None  # SQLAlchemy URL; None for sqlite in the experiment folder
     results_dir: str = "results"
     top_k: int = 5  # cells exported to <experiment>/top/
 
@@ -94,9 +87,10 @@ SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(ExperimentConf
             if dataclasses.is_dataclass(f.default_factory)}
 
 
-def load_experiment_config(path=None, overrides: dict | None = None) -> ExperimentConfig:
+def load_experiment_config(path=None, overrides: dict | None = None, notices: list | None = None) -> ExperimentConfig:
     """The config file over the defaults, then `overrides` ({'resources.workers': 4, 'sampler': 'random'});
-    None values in `overrides` are skipped, so flags that were not given leave the file alone."""
+    None values in `overrides` are skipped, so flags that were not given leave the file alone. Lines the user
+    should read (a deprecated key) are appended to `notices`: the command decides where they go."""
     path = Path(path) if path else DEFAULT_CONFIG
     document = read_yaml_mapping(path, "config file")
     for dotted, value in (overrides or {}).items():
@@ -109,7 +103,7 @@ def load_experiment_config(path=None, overrides: dict | None = None) -> Experime
         if not isinstance(target, dict):
             raise ConfigError(f"config file {path}: {section!r} must be a mapping")
         target[key] = value
-    config = config_from_dict(document, "config")
+    config = config_from_dict(document, "config", notices)
     config = config.replace(name=str(config.name), results_dir=str(config.results_dir or ""),
                             space=str(_resolve_relative(config.space, path)))
     if Path(config.recipe).suffix:  # a recipe file rather than a recipe name
@@ -118,8 +112,15 @@ def load_experiment_config(path=None, overrides: dict | None = None) -> Experime
     return config
 
 
-def config_from_dict(document: dict, where: str = "config") -> ExperimentConfig:
+def config_from_dict(document: dict, where: str = "config", notices: list | None = None) -> ExperimentConfig:
     """An ExperimentConfig from its dict form, refusing keys it does not have."""
+    document, old = move_old_keys(document)
+    if old and notices is not None:
+        keys, options = [" and ".join(names) for names in (old, ["sampler_options." + moved_config_keys()[key]
+                                                                      for key in old])]
+        notices.append(f"{where}: {keys} {'is' if len(old) == 1 else 'are'} deprecated: read as {options} now; "
+                       f"write {'it' if len(old) == 1 else 'them'} there (a sampler without such an option ignores "
+                       f"{'it' if len(old) == 1 else 'them'})")
     values = _known_keys(document, ExperimentConfig, where)
     _refuse_nulls(values, where)
     for key, section in SECTIONS.items():
@@ -145,6 +146,28 @@ def config_from_dict(document: dict, where: str = "config") -> ExperimentConfig:
     config = ExperimentConfig(**values)
     _check_text_fields(config, where)
     return config
+
+
+def move_old_keys(document: dict) -> tuple[dict, dict]:
+    """`document` with the keys older versions had for sampler options (`objective.cost`, `optuna_storage`) moved
+    into `sampler_options` (options given there win), and the old keys found, with their values. Experiment
+    files of older versions go through here too, so they still resume."""
+    document, old = dict(document), {}
+    for key in moved_config_keys():
+        section, _, name = key.rpartition(".")
+        holder = document.get(section) if section else document
+        if not isinstance(holder, dict) or name not in holder:
+            continue
+        if section:
+            holder = document[section] = dict(holder)
+        old[key] = holder.pop(name)
+        if section and not holder:
+            del document[section]  # a section that only held moved keys (objective) is gone
+    options = document.get("sampler_options")
+    if old and (options is None or isinstance(options, dict)):
+        moved = options_from_moved_keys(document.get("sampler", DEFAULT_SAMPLER), old)
+        document["sampler_options"] = {**moved, **(options or {})}
+    return document, old
 
 
 def _check_text_fields(config: ExperimentConfig, where: str) -> None:
@@ -218,8 +241,6 @@ def _check(config: ExperimentConfig) -> None:
         # inf is no limit, as when the key is left out; NaN compares false with everything, so `not value > 0`
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0):
             raise ConfigError(f"{key} must be a positive number of seconds (or .inf for none), got {value!r}")
-    if config.objective.cost not in COSTS:
-        raise ConfigError(f"objective.cost must be {' or '.join(COSTS)}, got {config.objective.cost!r}")
     _whole(config.early_stopping.grace_period, "early_stopping.grace_period", 1)
     _whole(config.early_stopping.reduction_factor, "early_stopping.reduction_factor", 2)
     if not config.results_dir:

@@ -4,8 +4,9 @@
     trials.csv        one row per trained candidate (trials.parquet beside it when pyarrow is installed)
     sampler.json      the sampler's state, saved after every ask and tell (the controller's weights beside it in
                       sampler.json.weights-<update>.pt, which sampler.json names)
-    optuna.db         the Optuna study (tpe, random, nsga2), unless the config names another database (in WAL
-                      mode: optuna.db-wal and optuna.db-shm beside it while it is open)
+    optuna.db         the Optuna study (tpe, random, nsga2), unless sampler_options.storage names another database
+                      (in WAL mode: optuna.db-wal and optuna.db-shm beside it while it is open); another sampler
+                      may keep files of its own here
     ray/              Ray Tune's own trial folders and logs
     best.yaml, top/   the best cells, as genotype files `nas train` / `nas show` read
     driver.lock       while a driver runs the search: its host and pid (nas.cluster.driver_lock)
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from nas.atomic_files import check_writable_folder, write_text_atomic
 from nas.errors import ConfigError
-from nas.search.experiment_config import ExperimentConfig
+from nas.search.experiment_config import ExperimentConfig, move_old_keys
 from nas.yaml_files import dump_yaml, read_yaml_mapping
 
 # What a resumed search may change; anything else would mix results trained differently in one table.
@@ -106,7 +107,8 @@ def check_resume_matches(saved: dict, config: ExperimentConfig, space, recipe) -
     if saved.get("space_decisions") != space_fingerprint(space):
         raise ConfigError(f"cannot resume {name!r}: it was made from another search space "
                           f"({saved.get('config', {}).get('space')})")
-    saved_config, current = saved.get("config", {}), config.to_dict()
+    # An experiment file of an older version names sampler options by their old keys (optuna_storage, ...).
+    saved_config, current = move_old_keys(saved.get("config", {}))[0], config.to_dict()
     for key, value in current.items():
         if key in CHANGEABLE_ON_RESUME or key in ("space", "recipe", "recipe_overrides"):
             continue
