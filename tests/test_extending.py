@@ -16,8 +16,9 @@ from nas.cli import main
 from nas.cli.commands import COMMANDS
 from nas.data.sources import DATASETS
 from nas.models.registry import MODELS
-from nas.samplers import SAMPLERS
-from nas.space import SPACES
+from nas.samplers import SAMPLERS, Outcome, Sampler, load_sampler
+from nas.space import SPACES, SearchSpace
+from nas.space.decisions import Decision
 from nas.space.op_registry import OPS
 from search_fixtures import make_image_folder, write_config
 
@@ -36,6 +37,46 @@ def user_modules(monkeypatch):
     for name in set(sys.modules) - before:
         if (getattr(sys.modules[name], "__file__", None) or "").startswith(str(EXTENSIONS)):
             del sys.modules[name]
+
+
+def test_a_sampler_registered_through_the_registry_itself_saves_and_loads(tmp_path):
+    """`@SAMPLERS.register(name)`, as nas/registry.py shows it, gives the class the `name` a saved file records,
+    as `@register_sampler(name)` does; likewise a space registered with `@SPACES.register` gets its `type`."""
+    with SAMPLERS.restored_afterwards(), SPACES.restored_afterwards():
+        @SAMPLERS.register("raw-counting")
+        class RawCountingSampler(Sampler):
+            defaults = {"step": 1}
+
+            def __init__(self, decisions, *, seed=0, **options):
+                super().__init__(decisions, seed=seed, **options)
+                self.position = 0
+
+            def _propose(self):
+                self.position += self.options["step"]
+                return [self.position % decision.num_choices for decision in self.decisions]
+
+            def _learn(self, suggestion, outcome):
+                pass
+
+            def _state(self):
+                return {"position": self.position}
+
+            def _load_state(self, state):
+                self.position = int(state["position"])
+
+        @SPACES.register("raw-space")
+        class RawSpace(SearchSpace):
+            pass
+
+        assert RawCountingSampler.name == "raw-counting" and RawSpace.type == "raw-space"
+        sampler = RawCountingSampler([Decision("a", ("x", "y", "z")), Decision("b", ("x", "y"))], seed=3, step=2)
+        told, pending = sampler.ask(), sampler.ask()
+        sampler.tell(told.token, Outcome("ok", 0.5))
+        sampler.save(tmp_path / "sampler.json")
+        restored = load_sampler(tmp_path / "sampler.json")
+        assert type(restored) is RawCountingSampler and restored.options == {"step": 2} and restored.seed == 3
+        assert restored.pending() == [pending] and restored.position == sampler.position
+        assert restored.ask().choices == sampler.ask().choices
 
 
 def test_a_user_command_runs_through_nas_import(user_modules, capsys):
