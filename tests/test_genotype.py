@@ -8,7 +8,8 @@ import yaml
 from hypothesis import given, settings, strategies as st
 
 from nas.errors import GenotypeError
-from nas.space.genotype import NUM_CELL_INPUTS, Block, Cell, Genotype, random_cell, resolve_genotype
+from nas.space.genotype import NUM_CELL_INPUTS, Block, Cell, Genotype, random_cell
+from nas.space.genotype_files import resolve_genotype
 from nas.space.genotype_files import load_genotype, parse_genotype_text, published_cell_names, save_genotype
 from nas.space.genotype import _topological_orders
 

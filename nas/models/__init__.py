@@ -10,7 +10,8 @@ from nas.models.networks import SMALL_IMAGE_STACK, default_stack
 from nas.models.ops import build_op, known_op_names, list_ops, register_op
 from nas.models.profile import count_params_and_macs
 from nas.models.registry import get_model, list_models, model_names, register_model
-from nas.space.genotype import Genotype, resolve_genotype
+from nas.space.genotype import Genotype
+from nas.space.genotype_files import resolve_genotype
 
 __all__ = [
     "SMALL_IMAGE_STACK",

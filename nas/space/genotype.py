@@ -372,10 +372,3 @@ def random_cell(rng, num_blocks: int, ops: list[str], combines: Iterable[str] = 
         blocks.append(Block(rng.randrange(nodes), rng.choice(ops), rng.randrange(nodes), rng.choice(ops),
                             rng.choice(combines)))
     return Cell(tuple(blocks))
-
-
-def resolve_genotype(name_or_path) -> Genotype:
-    """A published cell by name, a genotype file or an inline genotype (see nas.space.genotype_files)."""
-    from nas.space.genotype_files import resolve_genotype as resolve  # the file layer imports this module
-
-    return resolve(name_or_path)
