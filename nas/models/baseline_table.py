@@ -46,15 +46,6 @@ def inference_form(spec: ModelSpec) -> torch.nn.Module:
     return model.inference_model() if hasattr(model, "inference_model") else model
 
 
-def our_params(spec: ModelSpec) -> int:
-    return count_params(inference_form(spec))
-
-
-def our_macs(spec: ModelSpec) -> int:
-    """Multiply-adds of one image at the size the network was designed for."""
-    return _macs(spec, inference_form(spec))
-
-
 def _macs(spec: ModelSpec, model: torch.nn.Module) -> int:
     return count_params_and_macs(model, (3, spec.image_size, spec.image_size))["macs"]
 
