@@ -149,3 +149,27 @@ def test_a_user_sampler_and_space_drive_a_real_search(tmp_path):
     # Candidate k of the cyclic sampler (from start 1) takes op k mod 3 everywhere.
     expected = {f"add({op}@1, {op}@0) add({op}@2, {op}@0)" for op in ("max_pool_3x3", "skip_connect", "conv_1x1")}
     assert {genotype.split(" | ")[0].removeprefix("normal: ") for genotype in trials["genotype"]} == expected
+
+
+def test_stacks_and_baselines_are_registered_with_only_their_own_fields(user_modules):
+    """A stack's entry is a StackSpec (default channels and cells), a baseline's a BaselineSpec (paper, published
+    counts, image sizes); a keyword of the other kind is refused where the model is registered."""
+    import dataclasses
+
+    from nas.models.registry import BaselineSpec, StackSpec, get_model, register_model
+
+    import wide_stem_stack  # noqa: F401
+
+    stack, baseline = get_model("wide-stem-cifar", kind="stack"), get_model("resnet56", kind="baseline")
+    assert type(stack) is StackSpec and (stack.channels, stack.cells, stack.image_size) == (36, 20, 32)
+    assert type(baseline) is BaselineSpec and baseline.published_params and baseline.max_image_size == 64
+    assert {field.name for field in dataclasses.fields(StackSpec)} == {"name", "builder", "description",
+                                                                        "image_size", "channels", "cells"}
+    assert not {"channels", "cells"} & {field.name for field in dataclasses.fields(BaselineSpec)}
+    with pytest.raises(TypeError, match="paper"):
+        register_model("papered-stack", kind="stack", channels=8, cells=2, paper="someone")
+    with pytest.raises(TypeError, match="cells"):
+        register_model("shallow-stack", kind="stack", channels=8)
+    with pytest.raises(TypeError, match="channels"):
+        register_model("wide-baseline", channels=8)
+    assert "papered-stack" not in MODELS and "wide-baseline" not in MODELS

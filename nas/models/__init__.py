@@ -61,8 +61,8 @@ def build_model(*, genotype=None, baseline=None, stack: str = SMALL_IMAGE_STACK,
         model = spec.builder(num_classes=num_classes, in_channels=in_channels)
     else:
         spec = get_model(stack, kind="stack")
-        channels = int(channels if channels is not None else spec.defaults["channels"])
-        cells = int(cells if cells is not None else spec.defaults["cells"])
+        channels = int(channels if channels is not None else spec.channels)
+        cells = int(cells if cells is not None else spec.cells)
         if channels < 1 or cells < 1:
             raise ConfigError(f"channels and cells must be positive, got channels={channels}, cells={cells}")
         model = spec.builder(
