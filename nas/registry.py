@@ -1,12 +1,17 @@
 """One registration mechanism for everything the engine finds by name: ops, models, spaces, samplers, datasets
 and CLI commands.
 
-A registry maps names (and aliases) to entries. Entries are added with the registry's decorator:
+A registry maps names (and aliases) to entries. Entries are added with the registry's decorator, or with the
+kind's own decorator (`register_op`, `register_sampler`, ...), which may add a description first:
 
-    from nas.samplers import SAMPLERS
+    from nas.samplers import SAMPLERS, Sampler
 
-    @SAMPLERS.register("my_sampler")
+    @SAMPLERS.register("my_sampler")  # the same as @register_sampler("my_sampler")
     class MySampler(Sampler): ...
+
+A registry may take an `on_register(name, entry)` hook, called on every entry as it is added whichever way it
+is added: the sampler registry sets the class's `name` there (what a saved sampler file records), the space
+registry its `type`.
 
 A registry knows where its built-in entries are registered (`discover`: modules, or packages whose modules are
 all imported) and imports them the first time it is asked, so a caller never has to import the right module
@@ -21,7 +26,7 @@ import contextlib
 import importlib
 import os
 import pkgutil
-from typing import Generic, Iterable, Iterator, TypeVar
+from typing import Callable, Generic, Iterable, Iterator, TypeVar
 
 from nas.errors import ConfigError, failure_line
 
@@ -29,8 +34,10 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    def __init__(self, kind: str, *, discover: Iterable[str] = (), error: type[Exception] = ConfigError):
+    def __init__(self, kind: str, *, discover: Iterable[str] = (), error: type[Exception] = ConfigError,
+                 on_register: Callable[[str, T], None] | None = None):
         self.kind = kind  # "op", "sampler", ...: used in messages
+        self._on_register = on_register  # called with (name, entry) on every entry added
         self._discover = tuple(discover)
         self._discovered = not self._discover
         self._error = error
@@ -48,6 +55,8 @@ class Registry(Generic[T]):
             taken = [each for each in (name, *aliases) if each in self._entries or each in self._aliases]
             if taken and not replace:
                 raise ValueError(f"{self.kind} {taken[0]!r} is already registered (pass replace=True to override)")
+            if self._on_register is not None:
+                self._on_register(name, value)
             self._entries[name] = value
             self._aliases.update({alias: name for alias in aliases})
             return value

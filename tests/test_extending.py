@@ -18,8 +18,9 @@ from nas.cli.commands import COMMANDS
 from nas.data.sources import DATASETS
 from nas.errors import ConfigError
 from nas.models.registry import MODELS
-from nas.samplers import SAMPLERS
-from nas.space import SPACES
+from nas.samplers import SAMPLERS, Outcome, Sampler, load_sampler
+from nas.space import SPACES, SearchSpace
+from nas.space.decisions import Decision
 from nas.space.op_registry import OPS
 from search_fixtures import make_image_folder, write_config
 
@@ -38,6 +39,46 @@ def user_modules(monkeypatch):
     for name in set(sys.modules) - before:
         if (getattr(sys.modules[name], "__file__", None) or "").startswith(str(EXTENSIONS)):
             del sys.modules[name]
+
+
+def test_a_sampler_registered_through_the_registry_itself_saves_and_loads(tmp_path):
+    """`@SAMPLERS.register(name)`, as nas/registry.py shows it, gives the class the `name` a saved file records,
+    as `@register_sampler(name)` does; likewise a space registered with `@SPACES.register` gets its `type`."""
+    with SAMPLERS.restored_afterwards(), SPACES.restored_afterwards():
+        @SAMPLERS.register("raw-counting")
+        class RawCountingSampler(Sampler):
+            defaults = {"step": 1}
+
+            def __init__(self, decisions, *, seed=0, **options):
+                super().__init__(decisions, seed=seed, **options)
+                self.position = 0
+
+            def _propose(self):
+                self.position += self.options["step"]
+                return [self.position % decision.num_choices for decision in self.decisions]
+
+            def _learn(self, suggestion, outcome):
+                pass
+
+            def _state(self):
+                return {"position": self.position}
+
+            def _load_state(self, state):
+                self.position = int(state["position"])
+
+        @SPACES.register("raw-space")
+        class RawSpace(SearchSpace):
+            pass
+
+        assert RawCountingSampler.name == "raw-counting" and RawSpace.type == "raw-space"
+        sampler = RawCountingSampler([Decision("a", ("x", "y", "z")), Decision("b", ("x", "y"))], seed=3, step=2)
+        told, pending = sampler.ask(), sampler.ask()
+        sampler.tell(told.token, Outcome("ok", 0.5))
+        sampler.save(tmp_path / "sampler.json")
+        restored = load_sampler(tmp_path / "sampler.json")
+        assert type(restored) is RawCountingSampler and restored.options == {"step": 2} and restored.seed == 3
+        assert restored.pending() == [pending] and restored.position == sampler.position
+        assert restored.ask().choices == sampler.ask().choices
 
 
 def test_a_user_command_runs_through_nas_import(user_modules, capsys):
@@ -189,3 +230,27 @@ def test_a_user_sampler_keeps_its_own_store_through_a_real_search_and_its_resume
     assert [entry["ask"] for entry in entries if "ask" in entry] == [0, 1, 2]
     assert sorted(entry["tell"] for entry in entries if "tell" in entry) == [0, 1, 2]
     assert sorted(trials["token"]) == [0, 1, 2]
+
+
+def test_stacks_and_baselines_are_registered_with_only_their_own_fields(user_modules):
+    """A stack's entry is a StackSpec (default channels and cells), a baseline's a BaselineSpec (paper, published
+    counts, image sizes); a keyword of the other kind is refused where the model is registered."""
+    import dataclasses
+
+    from nas.models.registry import BaselineSpec, StackSpec, get_model, register_model
+
+    import wide_stem_stack  # noqa: F401
+
+    stack, baseline = get_model("wide-stem-cifar", kind="stack"), get_model("resnet56", kind="baseline")
+    assert type(stack) is StackSpec and (stack.channels, stack.cells, stack.image_size) == (36, 20, 32)
+    assert type(baseline) is BaselineSpec and baseline.published_params and baseline.max_image_size == 64
+    assert {field.name for field in dataclasses.fields(StackSpec)} == {"name", "builder", "description",
+                                                                        "image_size", "channels", "cells"}
+    assert not {"channels", "cells"} & {field.name for field in dataclasses.fields(BaselineSpec)}
+    with pytest.raises(TypeError, match="paper"):
+        register_model("papered-stack", kind="stack", channels=8, cells=2, paper="someone")
+    with pytest.raises(TypeError, match="cells"):
+        register_model("shallow-stack", kind="stack", channels=8)
+    with pytest.raises(TypeError, match="channels"):
+        register_model("wide-baseline", channels=8)
+    assert "papered-stack" not in MODELS and "wide-baseline" not in MODELS

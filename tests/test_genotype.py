@@ -8,12 +8,24 @@ import yaml
 from hypothesis import given, settings, strategies as st
 
 from nas.errors import GenotypeError
-from nas.space.genotype import NUM_CELL_INPUTS, Block, Cell, Genotype, random_cell, resolve_genotype
+from nas.space.genotype import NUM_CELL_INPUTS, Block, Cell, Genotype
+from nas.space.genotype_files import resolve_genotype
 from nas.space.genotype_files import load_genotype, parse_genotype_text, published_cell_names, save_genotype
 from nas.space.genotype import _topological_orders
 
 OPS = ["skip_connect", "sep_conv_3x3", "sep_conv_5x5", "max_pool_3x3", "avg_pool_3x3", "conv_1x1"]
 PUBLISHED = ["nasnet-a", "amoebanet-a", "darts-v1", "darts-v2", "pnasnet-5", "enas"]
+
+
+def random_cell(rng: random.Random, num_blocks: int, ops: list[str], combines=("add",)) -> Cell:
+    """A uniformly random cell."""
+    combines = list(combines)
+    blocks = []
+    for index in range(num_blocks):
+        nodes = NUM_CELL_INPUTS + index
+        blocks.append(Block(rng.randrange(nodes), rng.choice(ops), rng.randrange(nodes), rng.choice(ops),
+                            rng.choice(combines)))
+    return Cell(tuple(blocks))
 
 
 def random_genotype(seed, blocks=5, combines=("add", "concat")):

@@ -90,7 +90,7 @@ def test_show_prints_the_genotype_and_names_nodes_as_the_diagrams(capsys):
     ("amoebanet-a", 5, 3),
 ])  # fmt: skip
 def test_diagram_names_nodes_as_the_text_and_draws_every_op(capsys, tmp_path, renderer, name, blocks, outputs):
-    from nas.space.genotype import resolve_genotype
+    from nas.space.genotype_files import resolve_genotype
 
     genotype = resolve_genotype(name)
     code, out, _ = run_cli(capsys, "show", name, "--renderer", renderer, "--out", tmp_path / "cell.svg")

@@ -5,9 +5,10 @@ import torch
 
 from nas.errors import ConfigError, GenotypeError
 from nas.models import build_model, count_params_and_macs, model_names
-from nas.models.cell import Cell as CellModule
+from nas.models.cell import CellModule
 from nas.models.layers import drop_path
-from nas.space.genotype import Cell, Genotype, resolve_genotype
+from nas.space.genotype import Cell, Genotype
+from nas.space.genotype_files import resolve_genotype
 from nas.space.genotype_files import published_cell_names
 
 PUBLISHED = ["nasnet-a", "amoebanet-a", "darts-v1", "darts-v2", "pnasnet-5", "enas"]

@@ -1,11 +1,20 @@
 """The op registry: every op keeps C channels, halves H and W at stride 2, trains; users can add ops; errors."""
 
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
+import nas
 from nas.errors import GenotypeError
 from nas.models import attention, ops
+from nas.models.ops import builtin
 from nas.models.ops import build_op, get_op, known_op_names, list_ops, register_op
 from nas.space.op_registry import OPS
 
@@ -101,7 +110,7 @@ def test_group_conv_with_indivisible_channels_names_op_channels_and_groups():
     with pytest.raises(GenotypeError) as error:
         build_op("group_conv_3x3", 18, 1)
     message = str(error.value)
-    assert "group_conv_3x3" in message and "C=18" in message and str(ops.GROUP_WIDTH) in message
+    assert "group_conv_3x3" in message and "C=18" in message and str(builtin.GROUP_WIDTH) in message
 
 
 def test_register_user_op_with_decorator(clean_registry):
@@ -138,3 +147,34 @@ def test_registering_a_taken_name_is_an_error(clean_registry):
         register_op("my_op", lambda C, stride, affine: nn.Identity(), aliases=("identity",))
     register_op("sep_conv_3x3", lambda C, stride, affine: nn.Identity(), replace=True)
     assert isinstance(build_op("sep_conv_3x3", 4, 1), nn.Identity)
+
+
+def test_an_op_module_dropped_into_the_ops_package_registers_without_being_imported(tmp_path):
+    """A new module in nas/models/ops/ is found by the op registry in a fresh interpreter that imports nothing of
+    nas.models first: the registry's first lookup imports every module of the package."""
+    name = f"probe_{uuid.uuid4().hex[:8]}"
+    module = Path(ops.__file__).parent / f"{name}.py"
+    module.write_text(textwrap.dedent(f"""\
+        from torch import nn
+        from nas.models.ops import register_op
+
+        @register_op("{name}_op", aliases=("{name}_alias",), description="a dropped-in op")
+        def build(C, stride, affine):
+            return nn.Identity()
+    """))
+    lookup = textwrap.dedent(f"""\
+        import sys
+        from nas.space.op_registry import OPS
+        before = "nas.models" in sys.modules
+        spec = OPS.get("{name}_alias")
+        print(before, spec.name, spec.description, type(spec.builder(4, 1, True)).__name__, sep="|")
+    """)
+    root = str(Path(nas.__file__).resolve().parents[1])
+    environment = {**os.environ, "PYTHONPATH": root, "PYTHONDONTWRITEBYTECODE": "1"}
+    try:
+        done = subprocess.run([sys.executable, "-c", lookup], capture_output=True, text=True, env=environment,
+                              cwd=tmp_path, timeout=120)
+    finally:
+        module.unlink()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"False|{name}_op|a dropped-in op|Identity"]

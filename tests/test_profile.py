@@ -12,7 +12,8 @@ from torch import nn
 
 from nas.cli import main
 from nas.models import build_model, count_params_and_macs
-from nas.space.genotype import Cell, Genotype, resolve_genotype
+from nas.space.genotype import Cell, Genotype
+from nas.space.genotype_files import resolve_genotype
 
 
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from nas.errors import ConfigError, GenotypeError
-from nas.space.genotype import resolve_genotype
+from nas.space.genotype_files import resolve_genotype
 from nas.space import load_space
 
 SPACES = Path(__file__).resolve().parents[1] / "search_spaces"

@@ -18,7 +18,7 @@ def dataset_title(dataset: str) -> str:
     return DATASET_TITLES.get(dataset, dataset)
 
 
-def summary_frame(summaries: Sequence, *, table: str | Path, dataset: str) -> pd.DataFrame:
+def sampler_results_frame(summaries: Sequence, *, table: str | Path, dataset: str) -> pd.DataFrame:
     """One row per sampler, led by the table and dataset it was measured on (so a CSV is never orphaned)."""
     frame = pd.DataFrame([summary.row() for summary in summaries])
     frame.insert(0, "dataset", dataset)
@@ -44,7 +44,7 @@ def curves_frame(summaries: Sequence) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def markdown_table(summaries: Sequence, published: Sequence[PublishedSearchResult] = ()) -> str:
+def sampler_results_markdown(summaries: Sequence, published: Sequence[PublishedSearchResult] = ()) -> str:
     """One row per sampler: picked cell's test accuracy and regret (mean ± std), best-so-far at a few budgets;
     then the `published` rows (their regret against our table's optimum) and their sources."""
     checkpoints = summaries[0].checkpoints

@@ -46,7 +46,7 @@ def run_bench(args: argparse.Namespace) -> int:
     import optuna
     import torch
 
-    from nas.analysis.benchmark_report import dataset_title, markdown_table
+    from nas.analysis.benchmark_report import dataset_title, sampler_results_markdown
     from nas.analysis.published_results import nasbench201_published
     from nas.progress_bars import progress_bar
     from nas.search.tabular_benchmark import benchmark_sampler
@@ -76,7 +76,7 @@ def run_bench(args: argparse.Namespace) -> int:
     name = f"NAS-Bench-201 {dataset_title(table.dataset)}"
     print(f"\n{name} ({table.path.name}), budget {args.budget} distinct cells, optimum {table.optimum:.2f}; "
           f"@N = mean test accuracy of the cell picked after N evaluations\n")
-    print(markdown_table(summaries, published))
+    print(sampler_results_markdown(summaries, published))
     if args.out:
         _write_outputs(Path(args.out), summaries, table, title=f"{name}: {args.runs} runs per sampler, budget "
                                                                 f"{args.budget}")
@@ -107,9 +107,9 @@ def _check_request(args):
 
 def _write_outputs(out: Path, summaries, table, title: str) -> None:
     from nas.analysis.benchmark_plot import plot_search_curves
-    from nas.analysis.benchmark_report import curves_frame, summary_frame, write_csv_atomically
+    from nas.analysis.benchmark_report import curves_frame, sampler_results_frame, write_csv_atomically
 
-    write_csv_atomically(summary_frame(summaries, table=table.path, dataset=table.dataset), out / "summary.csv")
+    write_csv_atomically(sampler_results_frame(summaries, table=table.path, dataset=table.dataset), out / "summary.csv")
     write_csv_atomically(curves_frame(summaries), out / "curves.csv")
     plot_search_curves(summaries, out / "nasbench201.png", optimum=table.optimum, title=title)
     print(f"\nwrote {out / 'summary.csv'}, {out / 'curves.csv'}, {out / 'nasbench201.png'}")

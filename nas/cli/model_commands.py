@@ -143,7 +143,7 @@ def run_profile(args) -> int:
               "num_classes": num_classes}
     if args.genotype is not None:
         result.update(genotype=args.genotype, stack=args.stack,
-                      channels=args.channels or spec.defaults["channels"], cells=args.cells or spec.defaults["cells"])
+                      channels=args.channels or spec.channels, cells=args.cells or spec.cells)
     else:
         result.update(baseline=args.baseline)
     if hasattr(model, "inference_model"):  # trained in one form, used in another (CondenseNet once condensed)

@@ -224,7 +224,7 @@ def _metrics_document(args, recipe, dataset, splits, profile, result, out: Path)
 def _check_model_name(args) -> None:
     """Fail on an unknown cell or baseline before spending time on the data."""
     from nas.models import get_model, known_op_names
-    from nas.space.genotype import resolve_genotype
+    from nas.space.genotype_files import resolve_genotype
 
     if args.genotype is not None:
         resolve_genotype(args.genotype).validate(known_op_names())

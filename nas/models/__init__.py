@@ -10,7 +10,8 @@ from nas.models.networks import SMALL_IMAGE_STACK, default_stack
 from nas.models.ops import build_op, known_op_names, list_ops, register_op
 from nas.models.profile import count_params_and_macs
 from nas.models.registry import get_model, list_models, model_names, register_model
-from nas.space.genotype import Genotype, resolve_genotype
+from nas.space.genotype import Genotype
+from nas.space.genotype_files import resolve_genotype
 
 __all__ = [
     "SMALL_IMAGE_STACK",
@@ -60,8 +61,8 @@ def build_model(*, genotype=None, baseline=None, stack: str = SMALL_IMAGE_STACK,
         model = spec.builder(num_classes=num_classes, in_channels=in_channels)
     else:
         spec = get_model(stack, kind="stack")
-        channels = int(channels if channels is not None else spec.defaults["channels"])
-        cells = int(cells if cells is not None else spec.defaults["cells"])
+        channels = int(channels if channels is not None else spec.channels)
+        cells = int(cells if cells is not None else spec.cells)
         if channels < 1 or cells < 1:
             raise ConfigError(f"channels and cells must be positive, got channels={channels}, cells={cells}")
         model = spec.builder(

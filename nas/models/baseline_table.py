@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from nas.models.profile import count_params, count_params_and_macs
-from nas.models.registry import ModelSpec, list_models
+from nas.models.registry import BaselineSpec, ModelSpec, list_models
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def default_classes(spec: ModelSpec) -> int:
     return 1000 if spec.scale == "ImageNet" else 10
 
 
-def published_model(spec: ModelSpec) -> torch.nn.Module:
+def published_model(spec: BaselineSpec) -> torch.nn.Module:
     """The baseline as published (RGB, the paper's classes), built on the meta device: no memory."""
     from nas.models import build_model
 
@@ -39,23 +39,14 @@ def published_model(spec: ModelSpec) -> torch.nn.Module:
         return build_model(baseline=spec.name, num_classes=default_classes(spec), image_size=spec.image_size)
 
 
-def inference_form(spec: ModelSpec) -> torch.nn.Module:
+def inference_form(spec: BaselineSpec) -> torch.nn.Module:
     """The network as papers count it: as published, or, where training changes the architecture (CondenseNet's
     condensation), as it is after training."""
     model = published_model(spec)
     return model.inference_model() if hasattr(model, "inference_model") else model
 
 
-def our_params(spec: ModelSpec) -> int:
-    return count_params(inference_form(spec))
-
-
-def our_macs(spec: ModelSpec) -> int:
-    """Multiply-adds of one image at the size the network was designed for."""
-    return _macs(spec, inference_form(spec))
-
-
-def _macs(spec: ModelSpec, model: torch.nn.Module) -> int:
+def _macs(spec: BaselineSpec, model: torch.nn.Module) -> int:
     return count_params_and_macs(model, (3, spec.image_size, spec.image_size))["macs"]
 
 
@@ -65,7 +56,7 @@ def baseline_rows(names: list[str] | None = None) -> list[BaselineRow]:
     return [_row(spec, inference_form(spec)) for spec in specs]
 
 
-def _row(spec: ModelSpec, model: torch.nn.Module) -> BaselineRow:
+def _row(spec: BaselineSpec, model: torch.nn.Module) -> BaselineRow:
     """The table's row of `spec`, its model built once for both counts."""
     return BaselineRow(spec.name, spec.scale, count_params(model), spec.published_params, spec.source, spec.paper,
                        spec.description, _macs(spec, model) if spec.published_macs else None, spec.published_macs,

@@ -25,7 +25,7 @@ class ConcatProjection(nn.Sequential):
         return super().forward(torch.cat([a, b], dim=1))
 
 
-class Cell(nn.Module):
+class CellModule(nn.Module):
     def __init__(self, genotype: CellGenotype, c_prev_prev: int, c_prev: int, channels: int, reduction: bool,
                  reduction_prev: bool, affine: bool = True):
         super().__init__()

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from nas.errors import ConfigError, GenotypeError
-from nas.models.cell import Cell
+from nas.models.cell import CellModule
 from nas.models.registry import register_model
 from nas.models.trainable import TrainableNetwork, TrainingOutput
 from nas.space.genotype import Genotype
@@ -89,10 +89,10 @@ class NasnetImageNetStem(nn.Module):
         self.conv = nn.Sequential(nn.Conv2d(in_channels, stem_filters, 3, stride=2, padding=0, bias=False),
                                   nn.BatchNorm2d(stem_filters))
         try:
-            self.cell1 = Cell(genotype.reduce, stem_filters, stem_filters, channels // 4, reduction=True,
-                              reduction_prev=False)
-            self.cell2 = Cell(genotype.reduce, stem_filters, self.cell1.out_channels, channels // 2, reduction=True,
-                              reduction_prev=True)
+            self.cell1 = CellModule(genotype.reduce, stem_filters, stem_filters, channels // 4, reduction=True,
+                                    reduction_prev=False)
+            self.cell2 = CellModule(genotype.reduce, stem_filters, self.cell1.out_channels, channels // 2,
+                                    reduction=True, reduction_prev=True)
         except GenotypeError as error:
             # The op names the stem cell's width, which the user never gave: say where it comes from
             raise GenotypeError(f"{error}, in the NASNet stem, whose reduction cells work at C//4 = {channels // 4} "
@@ -137,8 +137,8 @@ class CellNetwork(TrainableNetwork):
             reduction = index in reductions
             if reduction:
                 c_curr *= 2
-            cell = Cell(genotype.reduce if reduction else genotype.normal, c_prev_prev, c_prev, c_curr, reduction,
-                        reduction_prev)
+            cell = CellModule(genotype.reduce if reduction else genotype.normal, c_prev_prev, c_prev, c_curr,
+                              reduction, reduction_prev)
             self.cells.append(cell)
             reduction_prev = reduction
             c_prev_prev, c_prev = c_prev, cell.out_channels

@@ -6,15 +6,16 @@ Two kinds of entries share one namespace:
   auxiliary, drop_path)`;
 - `baseline`: a hand-designed network, `builder(*, num_classes, in_channels)`.
 
-Each entry also records the input size it was designed for, and stacks their default width and depth. A baseline
-also records its paper and the parameter count the paper (or torchvision, for its own definitions) publishes, so
+Each entry (a ModelSpec) records the input size it was designed for; a stack's (StackSpec) also its default width
+and depth, a baseline's (BaselineSpec) its paper and the parameter count the paper (or torchvision, for its own definitions) publishes, so
 `nas baselines`, the README's table and the tests read the same figures.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable, ClassVar
 
 from torch import nn
 
@@ -29,13 +30,34 @@ SOURCES = ("paper", "torchvision", "")  # where a published count comes from; to
 
 @dataclass(frozen=True)
 class ModelSpec:
+    """What every model entry has: the kind's own fields are in StackSpec and BaselineSpec."""
+
+    kind: ClassVar[str]
     name: str
-    kind: str
     builder: Callable[..., nn.Module]
     description: str
-    image_size: int
-    defaults: dict = field(default_factory=dict)  # stacks: channels, cells
-    paper: str = ""  # baselines: who designed it, e.g. "He et al. 2016, Deep Residual Learning ..."
+    image_size: int  # the input size it was designed for
+
+    @property
+    def scale(self) -> str:
+        return "CIFAR" if self.image_size <= CIFAR_MAX_IMAGE_SIZE else "ImageNet"
+
+
+@dataclass(frozen=True)
+class StackSpec(ModelSpec):
+    """A network stack: builds a network from a genotype, `channels` wide and `cells` deep unless told otherwise."""
+
+    kind: ClassVar[str] = "stack"
+    channels: int
+    cells: int
+
+
+@dataclass(frozen=True)
+class BaselineSpec(ModelSpec):
+    """A hand-designed network, with the paper that designed it and the counts it published."""
+
+    kind: ClassVar[str] = "baseline"
+    paper: str = ""  # who designed it, e.g. "He et al. 2016, Deep Residual Learning ..."
     published_params: int | None = None  # None: the paper gives no count
     published_text: str = ""  # the count as printed ("0.85M"), which says how much the paper rounded
     source: str = ""  # "paper" (checked within 2%) or "torchvision" (checked exactly)
@@ -55,10 +77,6 @@ class ModelSpec:
     @property
     def macs_tolerance(self) -> int:
         return 0 if self.published_macs is None else _tolerance(self.published_macs, self.published_macs_text)
-
-    @property
-    def scale(self) -> str:
-        return "CIFAR" if self.image_size <= CIFAR_MAX_IMAGE_SIZE else "ImageNet"
 
     def check_image_size(self, image_size: int) -> None:
         """ConfigError in one line where the network cannot take `image_size` px inputs."""
@@ -107,36 +125,52 @@ def _half_unit(printed: str) -> int:
 
 
 def register_model(name: str, *, kind: str = "baseline", description: str = "", image_size: int = 32,
-                   replace: bool = False, paper: str = "", published_params: int | str | None = None,
-                   source: str | None = None, published_macs: int | str | None = None, min_image_size: int = 1,
-                   max_image_size: int | None = None, **defaults):
+                   replace: bool = False, **fields):
     """Decorator registering a model builder under `name` (see the module docstring for the builder signatures).
 
-    Baselines: `paper` cites the design, `published_params` is its published parameter count, a number or a text
-    as the paper prints it ("0.85M"), from `source` "paper" (the default when a count is given) or "torchvision";
-    `published_macs` the multiply-adds per image the paper gives, at `image_size`. A network designed for small
+    Stacks (`kind="stack"`) take their default `channels` and `cells`. Baselines take `paper`, citing the design,
+    `published_params`, its published parameter count, a number or a text as the paper prints it ("0.85M"), from
+    `source` "paper" (the default when a count is given) or "torchvision", `published_macs`, the multiply-adds per
+    image the paper gives at `image_size`, and `min_image_size` / `max_image_size`: a network designed for small
     inputs (`image_size` up to CIFAR_MAX_IMAGE_SIZE) refuses larger ones unless `max_image_size` says otherwise."""
     if kind not in KINDS:
         raise ValueError(f"model kind must be one of {KINDS}, got {kind!r}")
-    source = source if source is not None else ("paper" if published_params is not None else "")
-    if source not in SOURCES:
-        raise ValueError(f"source of a published count must be one of {SOURCES}, got {source!r}")
-    if max_image_size is None and kind == "baseline" and image_size <= CIFAR_MAX_IMAGE_SIZE:
-        max_image_size = CIFAR_MAX_IMAGE_SIZE
-    published = parse_count(published_params) if published_params is not None else None
-    printed = published_params if isinstance(published_params, str) else ""
-    macs = parse_count(published_macs) if published_macs is not None else None
-    macs_printed = published_macs if isinstance(published_macs, str) else ""
+    make = _stack_spec if kind == "stack" else _baseline_spec
+    try:
+        spec = make(name, None, description, image_size, **fields)  # the builder comes with the decorated function
+    except TypeError as error:  # a keyword of the other kind, or a stack without channels= / cells=
+        raise TypeError(f"{KIND_WORDS[kind]} {name!r}: {str(error).replace(make.__name__ + '()', 'register_model')}")
 
     def add(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         doc_lines = (builder.__doc__ or "").strip().splitlines()
         text = description or (doc_lines[0] if doc_lines else "")
-        MODELS.register(name, ModelSpec(name, kind, builder, text, image_size, dict(defaults), paper, published,
-                                        printed, source, macs, macs_printed, min_image_size, max_image_size),
-                        replace=replace)
+        MODELS.register(name, dataclasses.replace(spec, builder=builder, description=text), replace=replace)
         return builder
 
     return add
+
+
+def _stack_spec(name, builder, description, image_size, *, channels: int, cells: int) -> StackSpec:
+    return StackSpec(name, builder, description, image_size, channels, cells)
+
+
+def _baseline_spec(name, builder, description, image_size, *, paper: str = "",
+                   published_params: int | str | None = None, source: str | None = None,
+                   published_macs: int | str | None = None, min_image_size: int = 1,
+                   max_image_size: int | None = None) -> BaselineSpec:
+    source = source if source is not None else ("paper" if published_params is not None else "")
+    if source not in SOURCES:
+        raise ValueError(f"source of a published count must be one of {SOURCES}, got {source!r}")
+    if max_image_size is None and image_size <= CIFAR_MAX_IMAGE_SIZE:
+        max_image_size = CIFAR_MAX_IMAGE_SIZE
+    return BaselineSpec(
+        name, builder, description, image_size, paper,
+        published_params=parse_count(published_params) if published_params is not None else None,
+        published_text=published_params if isinstance(published_params, str) else "",
+        source=source,
+        published_macs=parse_count(published_macs) if published_macs is not None else None,
+        published_macs_text=published_macs if isinstance(published_macs, str) else "",
+        min_image_size=min_image_size, max_image_size=max_image_size)
 
 
 def register_baseline(name: str, make: Callable[[int, int], nn.Module], **entry) -> None:

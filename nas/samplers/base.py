@@ -26,17 +26,17 @@ MAX_SEED = 2**32 - 1  # numpy's and Optuna's generators take seeds in 0..2**32-1
 
 # Every module of this package is imported the first time a sampler is looked up; a user's sampler module is
 # imported through a search's `imports:` / `--import`.
-SAMPLERS: Registry[type["Sampler"]] = Registry("sampler", discover=("nas.samplers",))
+def _set_name(name: str, cls: type["Sampler"]) -> None:
+    cls.name = name  # what `save` writes and `load_sampler` looks up, however the class was registered
+
+
+SAMPLERS: Registry[type["Sampler"]] = Registry("sampler", discover=("nas.samplers",), on_register=_set_name)
 
 
 def register_sampler(name: str, *, replace: bool = False):
-    """Class decorator: the sampler is found by `name` in searches, `nas bench` and saved sampler files."""
-
-    def add(cls: type["Sampler"]) -> type["Sampler"]:
-        cls.name = name
-        return SAMPLERS.register(name, cls, replace=replace)
-
-    return add
+    """Class decorator: the sampler is found by `name` in searches, `nas bench` and saved sampler files
+    (the same as `@SAMPLERS.register(name)`)."""
+    return SAMPLERS.register(name, replace=replace)
 
 
 @dataclass(frozen=True)

@@ -18,18 +18,18 @@ from nas.errors import ConfigError
 from nas.registry import Registry
 from nas.space.decisions import Decision, count_combinations
 
-SPACES: Registry[type["SearchSpace"]] = Registry("space type", discover=("nas.space",))
+def _set_type(type_name: str, cls: type["SearchSpace"]) -> None:
+    cls.type = type_name
+
+
+SPACES: Registry[type["SearchSpace"]] = Registry("space type", discover=("nas.space",), on_register=_set_type)
 DEFAULT_SPACE_TYPE = "nasnet"
 
 
 def register_space(type_name: str, *, replace: bool = False):
-    """Class decorator: space files with `type: <type_name>` are read by this class's `from_config`."""
-
-    def add(cls: type["SearchSpace"]) -> type["SearchSpace"]:
-        cls.type = type_name
-        return SPACES.register(type_name, cls, replace=replace)
-
-    return add
+    """Class decorator: space files with `type: <type_name>` are read by this class's `from_config` (the same as
+    `@SPACES.register(type_name)`)."""
+    return SPACES.register(type_name, replace=replace)
 
 
 class SearchSpace(ABC):

@@ -361,21 +361,3 @@ def _darts_concat(name: str, value: str, num_blocks: int) -> tuple[int, ...]:
         raise GenotypeError(f"DARTS genotype: {name} {_excerpt(value)} names nodes the cell does not have "
                             f"(0..{nodes - 1})")
     return tuple(int(number) for number in numbers) if value.startswith("[") else tuple(range(*map(int, numbers)))
-
-
-def random_cell(rng, num_blocks: int, ops: list[str], combines: Iterable[str] = ("add",)) -> Cell:
-    """A uniformly random cell (used by tests and by random initial populations)."""
-    combines = list(combines)
-    blocks = []
-    for index in range(num_blocks):
-        nodes = NUM_CELL_INPUTS + index
-        blocks.append(Block(rng.randrange(nodes), rng.choice(ops), rng.randrange(nodes), rng.choice(ops),
-                            rng.choice(combines)))
-    return Cell(tuple(blocks))
-
-
-def resolve_genotype(name_or_path) -> Genotype:
-    """A published cell by name, a genotype file or an inline genotype (see nas.space.genotype_files)."""
-    from nas.space.genotype_files import resolve_genotype as resolve  # the file layer imports this module
-
-    return resolve(name_or_path)

@@ -1,9 +1,10 @@
 """The op registry: every op a cell may place on an edge, by name and alias, with its builder.
 
 Names and aliases have this one owner. The space layer reads it to write genotypes and spaces with canonical op
-names (so an alias, a user's included, never changes a cell's hash); `nas.models.ops` registers the built-in
-builders, and users register theirs with `nas.models.ops.register_op`. The built-ins are imported the first time
-the registry is asked, so a genotype read anywhere knows them.
+names (so an alias, a user's included, never changes a cell's hash); the package `nas.models.ops` registers the
+built-in builders, and users register theirs with `nas.models.ops.register_op`. Every module of that package is
+imported the first time the registry is asked, so a genotype read anywhere knows them, and an op module added to
+the package registers without anyone importing it.
 """
 
 from __future__ import annotations
