@@ -114,10 +114,10 @@ def run_ours(splits, mode: str, epochs: int, device: str, cuda_graph: str | None
                         auxiliary=recipe.auxiliary_weight > 0, drop_path=recipe.drop_path)
     started = time.perf_counter()
     result = train(model, splits, recipe, device=device, seed=0, progress=False)
-    rates = [h["images_per_sec"] for h in result.history]
+    rates = [epoch.images_per_sec for epoch in result.history]
     return {"images_per_sec": median_after_first(rates), "epochs": [round(r, 1) for r in rates],
-            "images": result.history[-1]["images"], "step": result.history[-1]["step"],
-            "capture_s": round(result.history[-1]["capture_seconds"], 3), "val_acc": result.val_acc,
+            "images": result.history[-1].images, "step": result.history[-1].step,
+            "capture_s": round(result.history[-1].capture_seconds, 3), "val_acc": result.val_acc,
             "wall_s": time.perf_counter() - started}
 
 

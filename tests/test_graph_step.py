@@ -51,9 +51,9 @@ def train_once(monkeypatch, *, graph: bool, **overrides):
 def test_graph_path_learns_what_the_plain_path_learns(monkeypatch, overrides):
     plain, plain_model = train_once(monkeypatch, graph=False, **overrides)
     graphed, graphed_model = train_once(monkeypatch, graph=True, **overrides)
-    assert graphed.history[0]["step"].startswith("cuda graph")
-    assert plain.history[0]["step"].startswith("eager")
-    assert [h["val_acc"] for h in graphed.history] == [h["val_acc"] for h in plain.history]
+    assert graphed.history[0].step.startswith("cuda graph")
+    assert plain.history[0].step.startswith("eager")
+    assert [h.val_acc for h in graphed.history] == [h.val_acc for h in plain.history]
     for (name, a), b in zip(plain_model.state_dict().items(), graphed_model.state_dict().values()):
         assert torch.allclose(a.float(), b.float(), rtol=1e-4, atol=1e-5), name
     # the run actually moved away from its initial weights, so the comparison means something

@@ -141,9 +141,9 @@ def test_training_learns_and_reports_each_epoch():
     seen = []
     result = train(model, splits, recipe(epochs=3, drop_path=0.3), seed=0, on_epoch=seen.append, progress=False)
     assert isinstance(result, TrainResult) and result.status == "ok" and result.epochs_completed == 3
-    assert [m["epoch"] for m in seen] == [1, 2, 3]
-    assert {"train_loss", "train_acc", "val_acc", "time", "images_per_sec"} <= set(seen[0])
-    assert result.val_acc == seen[-1]["val_acc"] > 0.6 and result.test_acc is None
+    assert [m.epoch for m in seen] == [1, 2, 3]
+    assert {"train_loss", "train_acc", "val_acc", "time", "images_per_sec"} <= set(seen[0].to_dict())
+    assert result.val_acc == seen[-1].val_acc > 0.6 and result.test_acc is None
     assert result.images_per_sec > 0 and result.wall_time > 0
     # drop-path ramps linearly from 0 towards the recipe's value (DARTS)
     assert sorted(set(model.seen_drop_path)) == pytest.approx([0.0, 0.1, 0.2])
@@ -151,9 +151,9 @@ def test_training_learns_and_reports_each_epoch():
 
 def test_callback_can_stop_the_run():
     splits = make_splits(learnable_dataset(), val_size=80)
-    result = train(TinyNet(), splits, recipe(epochs=3), on_epoch=lambda metrics: metrics["epoch"] == 1,
+    result = train(TinyNet(), splits, recipe(epochs=3), on_epoch=lambda metrics: metrics.epoch == 1,
                    progress=False)
-    assert result.status == "stopped" and result.epochs_completed == 1
+    assert result.status == "pruned" and result.epochs_completed == 1
 
 
 def test_nan_loss_ends_the_run_as_diverged():
@@ -184,8 +184,8 @@ def test_checkpoint_resume_gives_the_same_weights(tmp_path):
 
     checkpoint = tmp_path / "run" / "checkpoint.pt"
     first = train(interrupted, splits, recipe(), seed=4, checkpoint_path=checkpoint, progress=False,
-                  on_epoch=lambda metrics: metrics["epoch"] == 1)
-    assert first.status == "stopped"
+                  on_epoch=lambda metrics: metrics.epoch == 1)
+    assert first.status == "pruned"
     state = torch.load(checkpoint, weights_only=True)  # plain state dicts and numbers
     assert state["epoch"] == 1
     torch.manual_seed(123)

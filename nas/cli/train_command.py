@@ -206,7 +206,7 @@ def _metrics_document(args, recipe, dataset, splits, profile, result, out: Path)
                     "subset": args.subset, "cache_used": dataset.from_cache},
         "status": result.status,
         "message": result.message,
-        "epochs": result.history,
+        "epochs": [epoch.to_dict() for epoch in result.history],
         "val_acc": result.val_acc,
         "test_acc": result.test_acc,
         "params": profile["params"],

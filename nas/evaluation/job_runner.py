@@ -19,6 +19,7 @@ from nas.cluster.trial_training import TrialSettings
 from nas.cluster.tune_trials import TuneRun, fit, tune_trainable
 from nas.evaluation.job_trial import train_job
 from nas.evaluation.jobs import JobRecord, JobTable, TrainingJob
+from nas.run_status import Status
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class RecordRows(tune.Callback):
     def _record(self, row: dict | None, trial) -> None:
         if row is None:  # the worker died and Tune's retries were used up
             job = TrainingJob(**trial.config["job"])
-            row = JobRecord(job.job_id, job.name, job.kind, job.seed, "failed", error="the trial's worker died").__dict__
+            row = JobRecord(job.job_id, job.name, job.kind, job.seed, Status.FAILED, error="the trial's worker died").__dict__
         record = JobRecord(**row)
         self.table.upsert(record)
         self.finished += 1

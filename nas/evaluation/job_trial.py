@@ -17,6 +17,7 @@ from ray import tune
 from nas.atomic_files import write_text_atomic
 from nas.cluster.trial_training import NetworkToTrain, TrialSettings, train_network
 from nas.evaluation.jobs import JobRecord, TrainingJob
+from nas.run_status import Status
 
 
 def train_job(config: dict, splits=None) -> None:
@@ -27,14 +28,14 @@ def train_job(config: dict, splits=None) -> None:
     started = time.monotonic()
     network = NetworkToTrain(seed=job.seed, genotype=job.genotype, baseline=job.baseline, stack=job.stack)
     trained = train_network(network, settings, splits, eval_test=True, checkpoint_path=folder / "checkpoint.pt",
-                            resume=True, on_epoch=lambda metrics: tune.report({"epoch": metrics["epoch"]}))
-    record = JobRecord(job_id=job.job_id, name=job.name, kind=job.kind, seed=job.seed, status="failed",
+                            resume=True, on_epoch=lambda metrics: tune.report({"epoch": metrics.epoch}))
+    record = JobRecord(job_id=job.job_id, name=job.name, kind=job.kind, seed=job.seed, status=Status.FAILED,
                        device=trained.device_name, recipe=settings.recipe["name"], stack=job.stack or "",
                        model=job.genotype or job.baseline, source=job.source, params=trained.params,
                        macs=trained.macs, error=trained.error)
     result = trained.result
     if result is not None:
-        record.status = "ok" if result.status == "ok" else "diverged"
+        record.status = result.status  # ok or diverged: nothing stops a job early
         record.error = result.message
         record.test_acc, record.epochs = result.test_acc, result.epochs_completed
         record.train_time_s, record.images_per_sec = time.monotonic() - started, result.images_per_sec

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nas.evaluation.campaign_folder import CampaignPaths
 from nas.record_table import RecordTable
-from nas.samplers import STATUSES
+from nas.run_status import Status
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,7 @@ class JobRecord:
     finished_at: str = ""
 
     def __post_init__(self):
-        if self.status not in STATUSES:
-            raise ValueError(f"status {self.status!r} is not one of {STATUSES}")
+        self.status = Status.checked(self.status, "status")
 
 
 class JobTable(RecordTable[JobRecord]):
@@ -83,7 +82,7 @@ class JobTable(RecordTable[JobRecord]):
         super().__init__(CampaignPaths(Path(folder)).runs, JobRecord)
 
     def finished_ids(self) -> set[str]:
-        return {record.job_id for record in self._records if record.status == "ok"}
+        return {record.job_id for record in self._records if record.status == Status.OK}
 
     def upsert(self, record: JobRecord) -> None:
         """Add the row, replacing an earlier row of the same job (a failed run tried again)."""

@@ -17,10 +17,9 @@ from typing import Any, ClassVar, Mapping, Sequence
 from nas.atomic_files import write_text_atomic
 from nas.errors import ConfigError
 from nas.registry import Registry
+from nas.run_status import STATUSES, Status
 from nas.space.decisions import Decision, check_choices
 
-# How a trial ended: the one list of statuses, shared by outcomes, the trial store and the progress lines.
-STATUSES = ("ok", "failed", "diverged", "pruned")
 SAVE_FORMAT = "nas-sampler/1"
 MAX_SEED = 2**32 - 1  # numpy's and Optuna's generators take seeds in 0..2**32-1: the range every seed is checked to
 
@@ -71,9 +70,8 @@ class Outcome:
     costs: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.status not in STATUSES:
-            raise ValueError(f"outcome status {self.status!r} is not one of {', '.join(STATUSES)}")
-        if self.status == "ok" and self.reward is None:
+        object.__setattr__(self, "status", Status.checked(self.status, "outcome status"))
+        if self.status == Status.OK and self.reward is None:
             raise ValueError("an 'ok' outcome needs a reward")
         if self.reward is not None:
             object.__setattr__(self, "reward", float(self.reward))

@@ -15,7 +15,16 @@ import ray
 from ray import tune
 
 from nas.cluster.trial_training import NetworkToTrain, TrainedNetwork, TrialSettings, train_network
+from nas.run_status import Status
 from nas.search.trial_report import TrialReport
+from nas.train.result import EpochMetrics
+
+# What a candidate's row says of a training run that did not end ok (the trainer's own message is for people
+# reading a log; these are the table's).
+ENDINGS = {
+    Status.DIVERGED: "training loss became NaN or infinite",
+    Status.PRUNED: "stopped at the per-trial time limit of {candidate.time_limit_s} s",  # the only on_epoch stop
+}
 
 
 @dataclass(frozen=True)
@@ -37,8 +46,8 @@ def train_candidate(config: dict, splits=None) -> None:
     started = time.monotonic()
     report = TrialReport(node=ray.util.get_node_ip_address())
 
-    def on_epoch(metrics: dict) -> bool:
-        report.val_acc_per_epoch.append(float(metrics["val_acc"]))
+    def on_epoch(metrics: EpochMetrics) -> bool:
+        report.val_acc_per_epoch.append(float(metrics.val_acc))
         report.val_acc, report.epoch = report.val_acc_per_epoch[-1], len(report.val_acc_per_epoch)
         tune.report(report.to_metrics())
         return candidate.time_limit_s is not None and time.monotonic() - started > candidate.time_limit_s
@@ -52,17 +61,11 @@ def train_candidate(config: dict, splits=None) -> None:
     report.device = trained.device
     result = trained.result
     if trained.error:
-        report.status, report.error, report.val_acc = "failed", trained.error, 0.0
+        report.status, report.error, report.val_acc = Status.FAILED, trained.error, 0.0
     else:
         report.val_acc = result.val_acc if result.val_acc is not None else 0.0
         report.train_time_s, report.images_per_sec = result.wall_time, result.images_per_sec
-        report.step_s = round(sum(epoch["train_seconds"] for epoch in result.history), 3)
-        if result.status == "ok":
-            report.status = "ok"
-        elif result.status == "diverged":
-            report.status, report.error = "diverged", "training loss became NaN or infinite"
-        else:  # stopped by on_epoch: the per-trial time limit
-            report.status = "pruned"
-            report.error = f"stopped at the per-trial time limit of {candidate.time_limit_s} s"
+        report.step_s = round(sum(epoch.train_seconds for epoch in result.history), 3)
+        report.status, report.error = result.status, ENDINGS.get(result.status, "").format(candidate=candidate)
     report.final = True
     tune.report(report.to_metrics())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from nas.samplers import STATUSES
+from nas.run_status import Status
 
 
 @dataclass
@@ -19,7 +19,7 @@ class TrialReport:
     params: int | None = None
     macs: int | None = None
     final: bool = False
-    status: str | None = None  # set on the final report: one of STATUSES
+    status: str | None = None  # set on the final report: a Status
     error: str = ""
     train_time_s: float | None = None  # the trainer's wall time: set-up probes, graph capture, steps, evaluation
     step_s: float | None = None  # of which training steps alone
@@ -27,8 +27,8 @@ class TrialReport:
     images_per_sec: float | None = None
 
     def __post_init__(self):
-        if self.status is not None and self.status not in STATUSES:
-            raise ValueError(f"trial status {self.status!r} is not one of {', '.join(STATUSES)}")
+        if self.status is not None:
+            self.status = Status.checked(self.status, "trial status")
 
     def to_metrics(self) -> dict:
         """The dict Tune is given (values that are not known yet are left out)."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nas.record_table import RecordTable
-from nas.samplers import STATUSES
+from nas.run_status import Status
 
 
 @dataclass
@@ -37,8 +37,7 @@ class TrialRecord:
     finished_at: str = ""
 
     def __post_init__(self):
-        if self.status not in STATUSES:
-            raise ValueError(f"status {self.status!r} is not one of {STATUSES}")
+        self.status = Status.checked(self.status, "status")
 
 
 class TrialStore(RecordTable[TrialRecord]):
@@ -50,5 +49,5 @@ class TrialStore(RecordTable[TrialRecord]):
         return {record.hash: record for record in self._records}
 
     def best(self, count: int = 1) -> list[TrialRecord]:
-        finished = [record for record in self._records if record.status == "ok" and record.val_acc is not None]
+        finished = [record for record in self._records if record.status == Status.OK and record.val_acc is not None]
         return sorted(finished, key=lambda record: -record.val_acc)[:count]

@@ -16,6 +16,7 @@ from typing import Callable
 
 from ray.tune.search import Searcher
 
+from nas.run_status import Status
 from nas.samplers import Outcome, Sampler, Suggestion, load_sampler
 from nas.search.trial_report import TrialReport
 from nas.search.trial_store import TrialRecord, TrialStore
@@ -28,8 +29,8 @@ MAX_ANSWERED_IN_A_ROW = 1000
 
 def outcome_of(record: TrialRecord) -> Outcome:
     costs = {key: float(value) for key, value in (("params", record.params), ("macs", record.macs)) if value}
-    reward = record.val_acc if record.status in ("ok", "pruned") else None
-    status = record.status if (record.status != "pruned" or reward is not None) else "failed"
+    reward = record.val_acc if record.status in (Status.OK, Status.PRUNED) else None
+    status = record.status if (record.status != Status.PRUNED or reward is not None) else Status.FAILED
     return Outcome(status=status, reward=reward, costs=costs)
 
 
@@ -144,12 +145,12 @@ class SamplerSearcher(Searcher):
 
     def _record(self, trial_id, suggestion, genotype, cell_hash, report: TrialReport, error) -> TrialRecord:
         if error:
-            status = "failed"
+            status = Status.FAILED
             message = report.error or "the trial's worker died and Ray Tune's retries were used up"
         elif report.final:
             status, message = report.status, report.error
         else:  # ended by the scheduler (ASHA) before its last epoch
-            status, message = "pruned", "stopped early by the scheduler"
+            status, message = Status.PRUNED, "stopped early by the scheduler"
         per_epoch = [round(float(value), 6) for value in report.val_acc_per_epoch]
         return TrialRecord(
             trial_id=trial_id,
@@ -159,7 +160,7 @@ class SamplerSearcher(Searcher):
             hash=cell_hash,
             choices=list(suggestion.choices),
             status=status,
-            val_acc=report.val_acc if status in ("ok", "pruned") else None,
+            val_acc=report.val_acc if status in (Status.OK, Status.PRUNED) else None,
             val_acc_per_epoch=per_epoch,
             params=report.params,
             macs=report.macs,

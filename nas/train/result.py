@@ -1,23 +1,53 @@
-"""What a training run returns."""
+"""What a training run hands back: a line per epoch (EpochMetrics, also what the epoch callback sees) and the run's
+result (TrainResult)."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
 
-# How one training run ended (a search maps these onto its trial statuses in nas.samplers.base.STATUSES).
-TRAINING_STATUSES = ("ok", "diverged", "stopped")
+from nas.run_status import Status
+
+# How a training run can end: it trains every epoch, diverges, or its caller stops it early (pruned).
+TRAINING_STATUSES = (Status.OK, Status.DIVERGED, Status.PRUNED)
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    """One completed epoch. Checkpoints and metrics.json keep it as a plain dict (`to_dict`)."""
+
+    epoch: int  # 1-based
+    train_loss: float
+    train_acc: float
+    val_acc: float | None  # None without a validation split
+    val_loss: float | None
+    lr: float
+    drop_path: float | None
+    images: int  # trained this epoch
+    train_seconds: float  # the training steps alone
+    time: float  # the whole epoch, evaluation included
+    images_per_sec: float
+    step: str  # how the step ran: eager or CUDA graph, and its number format
+    capture_seconds: float  # CUDA graph capture, summed over the run so far
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, saved: dict) -> "EpochMetrics":
+        """From a checkpoint; a field an older checkpoint did not record reads as None."""
+        return cls(**{field.name: saved.get(field.name) for field in dataclasses.fields(cls)})
 
 
 @dataclass
 class TrainResult:
-    """status: 'ok' (all epochs), 'stopped' (on_epoch asked to stop), 'diverged' (loss went NaN/inf).
+    """status: ok (all epochs), pruned (the epoch callback asked to stop), diverged (loss went NaN/inf).
 
     val_acc is the last completed epoch's validation accuracy (None when no epoch completed or no val split);
-    test_acc is None unless eval_test. history holds one dict per completed epoch."""
+    test_acc is None unless eval_test."""
 
     status: str  # one of TRAINING_STATUSES
-    history: list[dict] = field(default_factory=list)
+    history: list[EpochMetrics] = field(default_factory=list)
     val_acc: float | None = None
     test_acc: float | None = None
     wall_time: float = 0.0
@@ -26,8 +56,10 @@ class TrainResult:
     message: str = ""
 
     def __post_init__(self):
+        self.status = Status.checked(self.status, "training status")
         if self.status not in TRAINING_STATUSES:
-            raise ValueError(f"training status {self.status!r} is not one of {', '.join(TRAINING_STATUSES)}")
+            raise ValueError(f"a training run cannot end {self.status!r}: it ends "
+                             f"{', '.join(map(str, TRAINING_STATUSES))}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

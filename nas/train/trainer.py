@@ -24,7 +24,8 @@ from nas.train.device_choice import resolve_device
 from nas.train.fine_tune import freeze_stages, parameter_groups
 from nas.train.format_probe import StepFormat
 from nas.train.recipe import Recipe
-from nas.train.result import TrainResult
+from nas.run_status import Status
+from nas.train.result import EpochMetrics, TrainResult
 from nas.train.schedule import warmup_cosine
 from nas.train.step_setup import choose_step_format, make_optimizer, make_stepper, use_cuda_graph
 
@@ -33,7 +34,7 @@ log = logging.getLogger("nas.train")
 CHECKPOINT_FORMAT = 1
 SYNC_EVERY = 10  # steps between reading the loss back from the device (progress bar, NaN check)
 
-EpochCallback = Callable[[dict], "bool | None"]
+EpochCallback = Callable[[EpochMetrics], "bool | None"]
 
 
 def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | torch.device = "cpu", seed: int = 0,
@@ -41,8 +42,8 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
           progress: bool = True, resume: bool = True) -> TrainResult:
     """Train `model` on splits.train, validate on splits.val after each epoch, optionally test at the end.
 
-    on_epoch(metrics) is called after every epoch with that epoch's metrics; returning True stops the run
-    ('stopped'). A checkpoint is written after every epoch when checkpoint_path is given, and with resume=True an
+    on_epoch(metrics) is called after every epoch with that epoch's EpochMetrics; returning True stops the run
+    (status pruned). A checkpoint is written after every epoch when checkpoint_path is given, and with resume=True an
     existing one is continued from (same seed and recipe give the same weights as an uninterrupted run). A
     checkpoint that cannot be written stops the run with CheckpointWriteError, its `result` the run so far.
     """
@@ -50,15 +51,15 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
     device = resolve_device(device)
     _check_test_split(splits, eval_test)
     run = _Run.set_up(model, splits, recipe, device, seed)
-    history: list[dict] = []
+    history: list[EpochMetrics] = []
     start_epoch = 0
     if checkpoint_path is not None and resume and Path(checkpoint_path).exists():
         start_epoch, history, status = _restore(checkpoint_path, model, run.optimizer, run.scheduler, recipe, seed)
-        if status == "diverged":
-            return _result("diverged", history, started, "resumed a run that had diverged")
+        if status == Status.DIVERGED:
+            return _result(Status.DIVERGED, history, started, "resumed a run that had diverged")
         log.info("resuming %s from epoch %d", checkpoint_path, start_epoch)
     run.build_step()
-    status, message = "ok", ""
+    status, message = Status.OK, ""
     for epoch in range(start_epoch, recipe.epochs):
         # Seed per epoch, so dropout/drop-path draws after a resume match an uninterrupted run.
         torch.manual_seed(seed * 100_003 + epoch)
@@ -70,28 +71,28 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
         outcome = _train_epoch(run.stepper, model, run.frozen, run.train_loader, run.scheduler, recipe, device,
                                run.step_format.memory_format, epoch, progress)
         if outcome["diverged"]:
-            status = "diverged"
+            status = Status.DIVERGED
             message = f"loss became {outcome['train_loss']} in epoch {epoch + 1}; run stopped"
             log.info(message)  # the result carries it; callers print it once (nas train: one line)
             break
         history.append(run.epoch_metrics(epoch, outcome, drop_path))
         if progress:
             tqdm.write(_epoch_line(history[-1], recipe.epochs))
-        stop = bool(on_epoch(dict(history[-1]))) if on_epoch is not None else False
+        stop = bool(on_epoch(history[-1])) if on_epoch is not None else False
         if stop and epoch + 1 < recipe.epochs:
-            status, message = "stopped", f"stopped by the epoch callback after epoch {epoch + 1}"
+            status, message = Status.PRUNED, f"stopped by the epoch callback after epoch {epoch + 1}"
         if checkpoint_path is not None:
             try:
                 _save(checkpoint_path, model, run.optimizer, run.scheduler, epoch + 1, history, status, recipe, seed)
             except CheckpointWriteError as error:  # stop here: the previous epoch's checkpoint is still whole
-                ended = status if (status == "stopped" or epoch + 1 == recipe.epochs) else "stopped"
+                ended = status if (status == Status.PRUNED or epoch + 1 == recipe.epochs) else Status.PRUNED
                 error.result = _result(ended, history, started, f"stopped after epoch {epoch + 1}: {error}")
                 raise
-        if status == "stopped":
+        if status == Status.PRUNED:
             break
 
     result = _result(status, history, started, message)
-    if eval_test and status != "diverged":
+    if eval_test and status != Status.DIVERGED:
         result.test_acc, _ = run.evaluate(run.loader_for(splits.test))
     result.wall_time = time.perf_counter() - started
     return result
@@ -167,23 +168,15 @@ class _Run:
         return _evaluate(self.model, self.forward_eval, loader, self.device, self.step_format.memory_format,
                          autocast, self.criterion)
 
-    def epoch_metrics(self, epoch: int, outcome: dict, drop_path: float | None) -> dict:
+    def epoch_metrics(self, epoch: int, outcome: dict, drop_path: float | None) -> EpochMetrics:
         val_acc, val_loss = self.evaluate(self.val_loader) if self.val_loader is not None else (None, None)
-        return {
-            "epoch": epoch + 1,
-            "train_loss": outcome["train_loss"],
-            "train_acc": outcome["train_acc"],
-            "val_acc": val_acc,
-            "val_loss": val_loss,
-            "lr": self.optimizer.param_groups[0]["lr"],
-            "drop_path": drop_path,
-            "images": outcome["images"],
-            "train_seconds": outcome["seconds"],
-            "time": time.perf_counter() - outcome["started"],
-            "images_per_sec": outcome["images"] / max(outcome["seconds"], 1e-9),
-            "step": f"{self.stepper.description}, {self.step_format}",
-            "capture_seconds": self.stepper.capture_seconds,  # summed over the run so far
-        }
+        return EpochMetrics(
+            epoch=epoch + 1, train_loss=outcome["train_loss"], train_acc=outcome["train_acc"], val_acc=val_acc,
+            val_loss=val_loss, lr=self.optimizer.param_groups[0]["lr"], drop_path=drop_path,
+            images=outcome["images"], train_seconds=outcome["seconds"],
+            time=time.perf_counter() - outcome["started"],
+            images_per_sec=outcome["images"] / max(outcome["seconds"], 1e-9),
+            step=f"{self.stepper.description}, {self.step_format}", capture_seconds=self.stepper.capture_seconds)
 
 
 def loss_function(forward_train, criterion, auxiliary_weight: float):
@@ -255,21 +248,21 @@ def _evaluate(model, forward, loader, device, memory_format, autocast, criterion
     return int(correct) / max(count, 1), loss_sum.item() / max(count, 1)
 
 
-def _result(status: str, history: list[dict], started: float, message: str) -> TrainResult:
-    images = sum(h["images"] for h in history)
-    seconds = sum(h["train_seconds"] for h in history)
+def _result(status: str, history: list[EpochMetrics], started: float, message: str) -> TrainResult:
+    images = sum(epoch.images for epoch in history)
+    seconds = sum(epoch.train_seconds for epoch in history)
     return TrainResult(
-        status=status, history=history, val_acc=history[-1]["val_acc"] if history else None,
+        status=status, history=history, val_acc=history[-1].val_acc if history else None,
         wall_time=time.perf_counter() - started, images_per_sec=images / seconds if seconds else 0.0,
         epochs_completed=len(history), message=message,
     )
 
 
-def _epoch_line(metrics: dict, epochs: int) -> str:
-    val = f"{metrics['val_acc']:.4f}" if metrics["val_acc"] is not None else "-"
-    return (f"epoch {metrics['epoch']}/{epochs}: train loss {metrics['train_loss']:.4f} "
-            f"acc {metrics['train_acc']:.4f}, val acc {val}, {metrics['images_per_sec']:.0f} img/s, "
-            f"{metrics['time']:.1f} s")
+def _epoch_line(metrics: EpochMetrics, epochs: int) -> str:
+    val = f"{metrics.val_acc:.4f}" if metrics.val_acc is not None else "-"
+    return (f"epoch {metrics.epoch}/{epochs}: train loss {metrics.train_loss:.4f} "
+            f"acc {metrics.train_acc:.4f}, val acc {val}, {metrics.images_per_sec:.0f} img/s, "
+            f"{metrics.time:.1f} s")
 
 
 def _save(path, model, optimizer, scheduler, epoch, history, status, recipe, seed) -> None:
@@ -279,14 +272,14 @@ def _save(path, model, optimizer, scheduler, epoch, history, status, recipe, see
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
         "epoch": epoch,
-        "history": history,
-        "status": status,
+        "history": [epoch.to_dict() for epoch in history],  # plain data: checkpoints load with weights_only
+        "status": str(status),
         "recipe": recipe.to_dict(),
         "seed": seed,
     })
 
 
-def _restore(path, model, optimizer, scheduler, recipe, seed) -> tuple[int, list[dict], str]:
+def _restore(path, model, optimizer, scheduler, recipe, seed) -> tuple[int, list[EpochMetrics], str]:
     state = load_checkpoint(path)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise DataError(f"{path} is not a training checkpoint of this engine")
@@ -300,4 +293,4 @@ def _restore(path, model, optimizer, scheduler, recipe, seed) -> tuple[int, list
         raise ConfigError(f"checkpoint {path} does not fit this model: {str(error).splitlines()[0]}") from None
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
-    return int(state["epoch"]), list(state["history"]), state["status"]
+    return int(state["epoch"]), [EpochMetrics.from_dict(epoch) for epoch in state["history"]], state["status"]
