@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,8 +11,8 @@ import yaml
 from PIL import Image
 
 from nas.cli import main
-from nas.evaluation.jobs import JobRecord, JobTable
 from nas.evaluation.campaign_folder import CampaignPaths
+from nas.evaluation.jobs import JobRecord, JobTable
 from nas.evaluation.campaign_summary import write_summary
 from nas.search.trial_store import TrialStore
 from search_fixtures import fake_experiment
@@ -95,3 +96,25 @@ def test_bad_folders_are_one_line_exit_2_and_write_nothing(tmp_path, capsys):
         error = capsys.readouterr().err.strip()
         assert message in error and len(error.splitlines()) == 1
         assert not (folder / "report").exists()
+
+
+def test_every_results_folder_reads_through_the_typed_readers():
+    """The searches and campaigns kept in results/ (made by earlier versions) load unchanged: their settings come
+    through SavedExperiment and CampaignSettings, and what the report says of them is what they recorded."""
+    from nas.analysis.experiment_results import describe_budget, is_campaign, is_search, load_campaign, load_search
+
+    results = Path(__file__).resolve().parents[1] / "results"
+    searches = [folder for folder in sorted(results.iterdir()) if is_search(folder)]
+    campaigns = [folder for folder in sorted(results.rglob("*")) if folder.is_dir() and is_campaign(folder)]
+    assert len(searches) >= 5 and len(campaigns) >= 3
+    for folder in searches:
+        search = load_search(folder)
+        assert search.saved is not None and search.sampler == search.trials["sampler"].iloc[0], folder
+        budget = describe_budget(search)
+        assert f"{search.saved.epochs} epochs" in budget and "C=?" not in budget and "? cells" not in budget, budget
+    for folder in campaigns:
+        campaign = load_campaign(folder)
+        assert len(campaign.summary) and {"name", "test_acc_mean", "seeds"} <= set(campaign.summary.columns), folder
+        if (folder / "campaign.yaml").is_file():
+            assert campaign.recipe.get("epochs") and campaign.title != folder.name, folder
+    assert not is_campaign(results / "nasbench201")  # a sampler benchmark's summary.csv is not a campaign's

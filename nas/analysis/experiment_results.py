@@ -1,4 +1,5 @@
-"""What a report reads: a search's trials and settings, and the transfers and comparisons made from it."""
+"""What a report reads: a search's trials and settings, and the transfers and comparisons made from it, through the
+typed readers of their folders (nas.search.experiment_folder, nas.evaluation.campaign_folder)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from nas.errors import ConfigError
+from nas.evaluation.campaign_folder import CampaignPaths, CampaignSettings
+from nas.run_status import Status
+from nas.search.experiment_folder import ExperimentPaths, SavedExperiment
 from nas.search.trial_store import TrialStore
-from nas.yaml_files import read_yaml_mapping
 
 
 @dataclass
@@ -27,54 +30,58 @@ class Campaign:
 class SearchResults:
     name: str
     folder: Path
-    settings: dict  # experiment.yaml: config, recipe, space
+    saved: SavedExperiment | None  # experiment.yaml; None when the folder has none (a table copied on its own)
     trials: pd.DataFrame  # one row per trial, with `elapsed_s` since the search's first trial started
     campaigns: list[Campaign] = field(default_factory=list)
 
     @property
     def sampler(self) -> str:
-        return str(self.settings.get("config", {}).get("sampler") or self.trials["sampler"].iloc[0])
+        return str((self.saved and self.saved.sampler) or self.trials["sampler"].iloc[0])
 
     @property
     def finished(self) -> pd.DataFrame:
-        return self.trials[(self.trials["status"] == "ok") & self.trials["val_acc"].notna()]
+        return self.trials[(self.trials["status"] == Status.OK) & self.trials["val_acc"].notna()]
+
+
+def is_search(folder) -> bool:
+    return ExperimentPaths(Path(folder)).is_experiment()
+
+
+def is_campaign(folder) -> bool:
+    return CampaignPaths(Path(folder)).is_campaign()
 
 
 def load_search(folder) -> SearchResults:
-    folder = Path(folder)
-    if not (folder / "trials.csv").is_file():
-        raise ConfigError(f"{folder} is not a search's experiment folder (it has no trials.csv)")
-    store = TrialStore(folder)
+    paths = ExperimentPaths(Path(folder))
+    paths.require_experiment()
+    store = TrialStore(paths.root)
     if not len(store):
-        raise ConfigError(f"experiment {folder.name!r} has no trials yet")
+        raise ConfigError(f"experiment {paths.root.name!r} has no trials yet")
     trials = pd.DataFrame([record.__dict__ for record in store.records])
     finished = pd.to_datetime(trials["finished_at"], errors="coerce", utc=True)
     started = finished - pd.to_timedelta(trials["train_time_s"].fillna(0), unit="s")
     trials["elapsed_s"] = (finished - started.min()).dt.total_seconds()
-    settings = read_yaml_mapping(folder / "experiment.yaml", "experiment file") \
-        if (folder / "experiment.yaml").is_file() else {}
-    campaigns = [load_campaign(path.parent) for path in sorted(folder.glob("transfer/*/summary.csv"))]
-    return SearchResults(folder.name, folder, settings or {}, trials, campaigns)
+    saved = SavedExperiment.read(paths) if paths.config.is_file() else None
+    campaigns = [load_campaign(folder) for folder in sorted((paths.root / "transfer").glob("*")) if is_campaign(folder)]
+    return SearchResults(paths.root.name, paths.root, saved, trials, campaigns)
 
 
 def load_campaign(folder) -> Campaign:
-    folder = Path(folder)
-    if not (folder / "summary.csv").is_file():
-        raise ConfigError(f"{folder} holds no transfer or comparison (no summary.csv)")
-    settings = read_yaml_mapping(folder / "campaign.yaml", "campaign file") if (folder / "campaign.yaml").is_file() \
-        else {}
-    return Campaign(settings.get("title", folder.name), folder, pd.read_csv(folder / "summary.csv"),
-                    settings.get("recipe", {}))
+    paths = CampaignPaths(Path(folder))
+    if not paths.is_campaign():
+        raise ConfigError(f"{paths.root} holds no transfer or comparison (no {paths.summary.name} beside "
+                          f"{paths.runs.name})")
+    settings = CampaignSettings.read(paths)
+    return Campaign(settings.title, paths.root, pd.read_csv(paths.summary), settings.recipe)
 
 
 def describe_budget(search: SearchResults) -> str:
     """One line on how much training stands behind a search's numbers, so nobody mistakes it for a paper's."""
-    config, recipe = search.settings.get("config", {}), search.settings.get("recipe", {})
-    # Searches made before the recipe held the network's size kept it in model.channels / model.cells.
-    size = {key: config.get("model", {}).get(key) or recipe.get(key) or "?" for key in ("channels", "cells")}
+    saved = search.saved or SavedExperiment(config={}, recipe={})
+    size = {key: saved.network_size(key) or "?" for key in ("channels", "cells")}
     devices = sorted(set(search.trials["device"]) - {""})
     first = pd.to_datetime(search.trials["finished_at"], errors="coerce").min()
     when = first.strftime("%Y-%m-%d") if isinstance(first, datetime) else "?"
     return (f"{len(search.trials)} trials of sampler {search.sampler}; each candidate: C={size['channels']}, "
-            f"{size['cells']} cells, {recipe.get('epochs', '?')} epochs on {config.get('data', {}).get('subset') or 'all'} "
+            f"{size['cells']} cells, {saved.epochs or '?'} epochs on {saved.training_subset or 'all'} "
             f"training images (proxy training); device {', '.join(devices) or '?'}; run {when}")

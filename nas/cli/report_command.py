@@ -28,7 +28,7 @@ def run_report(args) -> int:
     """Write one report over the searches and comparisons given: leaderboards, samplers side by side, search
     progress, accuracy against params and multiply-adds with the Pareto front, the ops of the best cells, cell
     diagrams, and transfer/comparison tables with the published numbers beside ours."""
-    from nas.analysis.experiment_results import load_campaign, load_search
+    from nas.analysis.experiment_results import is_campaign, is_search, load_campaign, load_search
     from nas.analysis.report import campaign_sections, search_sections
     from nas.analysis.report_document import write_html, write_markdown, write_tables
 
@@ -38,12 +38,13 @@ def run_report(args) -> int:
     check_writable_folder(out, "--out")
     searches, campaigns = [], []
     for folder in map(Path, args.folders):
-        if (folder / "trials.csv").is_file():
+        if is_search(folder):
             searches.append(load_search(folder))
-        elif (folder / "summary.csv").is_file():
+        elif is_campaign(folder):
             campaigns.append(load_campaign(folder))
         else:
-            raise ConfigError(f"{folder} is neither a search (trials.csv) nor a transfer or comparison (summary.csv)")
+            raise ConfigError(f"{folder} is neither a search (trials.csv) nor a transfer or comparison "
+                              f"(runs.csv and summary.csv)")
     for search in searches:
         if search.finished.empty:
             raise ConfigError(f"search {search.name!r} has no finished trial to report")

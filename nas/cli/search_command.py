@@ -115,7 +115,7 @@ def run(args) -> int:
         raise Interrupted(_how_to_continue(args)) from None
     print()
     print(summary_table(outcome.store))
-    print(f"\nresults: {outcome.paths.root / 'trials.csv'}")
+    print(f"\nresults: {outcome.paths.trials}")
     print(best_cell_line(outcome.paths.best, outcome.best))
     if outcome.interrupted:
         print(f"nas search: interrupted after {len(outcome.store)} of {config.trials} trials; "

@@ -49,8 +49,9 @@ class CampaignPaths:
         return self.root / "ray"
 
     def is_campaign(self) -> bool:
-        """Whether a campaign has finished here at least once (it has a summary)."""
-        return self.summary.is_file()
+        """Whether a campaign has finished here at least once: its runs and their summary (a `nas bench` folder
+        has a summary.csv too, of samplers, not networks)."""
+        return self.summary.is_file() and self.runs.is_file()
 
 
 @dataclass(frozen=True)

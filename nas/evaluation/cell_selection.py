@@ -7,13 +7,13 @@ from pathlib import Path
 
 from nas.errors import ConfigError
 from nas.evaluation.jobs import TrainingJob
+from nas.search.experiment_folder import ExperimentPaths
 from nas.search.trial_store import TrialRecord, TrialStore
 
 
 def finished_cells(experiment: Path) -> list[TrialRecord]:
     """The experiment's `ok` trials, best first; ConfigError when there is no such experiment or none finished."""
-    if not (experiment / "trials.csv").is_file():
-        raise ConfigError(f"{experiment} is not a search's experiment folder (it has no trials.csv)")
+    ExperimentPaths(experiment).require_experiment()
     finished = TrialStore(experiment).best(count=10**9)
     if not finished:
         raise ConfigError(f"experiment {experiment.name!r} has no finished trial to transfer")

@@ -20,7 +20,9 @@ from pathlib import Path
 
 from nas.atomic_files import check_writable_folder, write_text_atomic
 from nas.errors import ConfigError
+from nas.samplers.base import read_saved_sampler
 from nas.search.experiment_config import ExperimentConfig, move_old_keys
+from nas.search.trial_store import TRIALS_FILE, TrialStore
 from nas.yaml_files import dump_yaml, read_yaml_mapping
 
 # What a resumed search may change; anything else would mix results trained differently in one table.
@@ -30,12 +32,73 @@ DATA_KEYS_FIXED_ON_RESUME = ("dataset", "subset", "val_size")  # the folder may 
 
 
 @dataclass(frozen=True)
+class SavedExperiment:
+    """experiment.yaml as a search wrote it, older searches' files included: what a resume compares the search
+    with, and what reports say about how a search was run. `config` and `recipe` stay mappings of the keys as
+    saved (a resume compares them key by key, and older files hold keys the config no longer has); the questions
+    reports ask of them are the properties below."""
+
+    config: dict
+    recipe: dict
+    space_decisions: list | None = None
+
+    @classmethod
+    def read(cls, paths: "ExperimentPaths") -> "SavedExperiment":
+        """ConfigError naming the file when it is missing a section (edited by hand)."""
+        saved = read_yaml_mapping(paths.config, "experiment file")
+        config, recipe = saved.get("config"), saved.get("recipe")
+        for key, section in (("config", config), ("recipe", recipe),
+                             ("config.data", (config or {}).get("data", {}) if isinstance(config, dict) else None)):
+            if not isinstance(section, dict):
+                raise ConfigError(f"experiment file {paths.config} has no {key} mapping (was it edited?)")
+        return cls(config, recipe, saved.get("space_decisions"))
+
+    @property
+    def sampler(self) -> str | None:
+        return self.config.get("sampler")
+
+    @property
+    def space(self) -> str | None:
+        return self.config.get("space")
+
+    @property
+    def data(self) -> dict:
+        return self.config.get("data") or {}
+
+    @property
+    def training_subset(self) -> int | None:
+        """The class-balanced subset of the training set the candidates trained on; None for all of it."""
+        return self.data.get("subset")
+
+    @property
+    def epochs(self) -> int | None:
+        return self.recipe.get("epochs")
+
+    def network_size(self, key: str):
+        """`channels` or `cells` of each candidate: the recipe's, or, for searches made before the recipe held
+        the network's size, model.channels / model.cells."""
+        return (self.config.get("model") or {}).get(key) or self.recipe.get(key)
+
+
+@dataclass(frozen=True)
 class ExperimentPaths:
     root: Path
 
     @property
     def config(self) -> Path:
         return self.root / "experiment.yaml"
+
+    @property
+    def trials(self) -> Path:
+        return self.root / TRIALS_FILE
+
+    def is_experiment(self) -> bool:
+        """Whether a search has run here (it has a trial table)."""
+        return self.trials.is_file()
+
+    def require_experiment(self) -> None:
+        if not self.is_experiment():
+            raise ConfigError(f"{self.root} is not a search's experiment folder (it has no {TRIALS_FILE})")
 
     @property
     def sampler(self) -> Path:
@@ -68,15 +131,7 @@ def check_start_or_resume(config: ExperimentConfig, resume: bool, space, recipe)
         raise ConfigError(f"experiment {config.name!r} already exists in {paths.root}; "
                           f"pass --resume to continue it or --name to start another")
     if resume:
-        saved = read_yaml_mapping(paths.config, "experiment file")
-        sections = {"config": saved.get("config"), "recipe": saved.get("recipe")}
-        if isinstance(sections["config"], dict):
-            sections["config.data"] = sections["config"].get("data", {})
-        for key, section in sections.items():
-            if not isinstance(section, dict):
-                raise ConfigError(f"experiment file {paths.config} has no {key} mapping (was it edited?); a resume "
-                                  f"compares the search with what it was started with")
-        check_resume_matches(saved, config, space, recipe)
+        check_resume_matches(SavedExperiment.read(paths), config, space, recipe)
         check_tables_readable(paths)
     check_output_places(config, paths, resume)
     return paths
@@ -85,10 +140,7 @@ def check_start_or_resume(config: ExperimentConfig, resume: bool, space, recipe)
 def check_tables_readable(paths: ExperimentPaths) -> None:
     """A resumed search's trials.csv and sampler.json must read back (they may have been edited by hand): refused
     before the data is loaded or Ray starts, naming the file (and for the table, the row and column)."""
-    from nas.samplers.base import read_saved_sampler
-    from nas.search.trial_store import TrialStore
-
-    if (paths.root / "trials.csv").exists():
+    if paths.trials.exists():
         TrialStore(paths.root)
     if paths.sampler.exists():  # garbled by hand: say so before Ray starts rather than after
         read_saved_sampler(paths.sampler)
@@ -102,13 +154,12 @@ def check_output_places(config: ExperimentConfig, paths: ExperimentPaths, resume
         check_writable_folder(config.storage, "storage")
 
 
-def check_resume_matches(saved: dict, config: ExperimentConfig, space, recipe) -> None:
+def check_resume_matches(saved: SavedExperiment, config: ExperimentConfig, space, recipe) -> None:
     name = config.name
-    if saved.get("space_decisions") != space_fingerprint(space):
-        raise ConfigError(f"cannot resume {name!r}: it was made from another search space "
-                          f"({saved.get('config', {}).get('space')})")
+    if saved.space_decisions != space_fingerprint(space):
+        raise ConfigError(f"cannot resume {name!r}: it was made from another search space ({saved.space})")
     # An experiment file of an older version names sampler options by their old keys (optuna_storage, ...).
-    saved_config, current = move_old_keys(saved.get("config", {}))[0], config.to_dict()
+    saved_config, current = move_old_keys(saved.config)[0], config.to_dict()
     for key, value in current.items():
         if key in CHANGEABLE_ON_RESUME or key in ("space", "recipe", "recipe_overrides"):
             continue
@@ -120,7 +171,7 @@ def check_resume_matches(saved: dict, config: ExperimentConfig, space, recipe) -
         if started_with != current["data"][key]:
             raise ConfigError(f"cannot resume {name!r} with data.{key} = {current['data'][key]!r}: it was "
                               f"started with {started_with!r}")
-    if saved.get("recipe") != dataclasses.asdict(recipe):
+    if saved.recipe != dataclasses.asdict(recipe):
         raise ConfigError(f"cannot resume {name!r} with another training recipe than it was started with")
 
 

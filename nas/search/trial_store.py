@@ -40,10 +40,13 @@ class TrialRecord:
         self.status = Status.checked(self.status, "status")
 
 
+TRIALS_FILE = "trials.csv"  # in the experiment folder (nas.search.experiment_folder)
+
+
 class TrialStore(RecordTable[TrialRecord]):
     def __init__(self, directory):
         self.directory = Path(directory)
-        super().__init__(self.directory / "trials.csv", TrialRecord)
+        super().__init__(self.directory / TRIALS_FILE, TrialRecord)
 
     def by_hash(self) -> dict[str, TrialRecord]:
         return {record.hash: record for record in self._records}
