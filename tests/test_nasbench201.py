@@ -13,8 +13,8 @@ import yaml
 
 from nas.cli import main
 from nas.errors import ConfigError
-from nas.search import tabular_benchmark
-from nas.search.tabular_benchmark import BenchmarkTable, benchmark_sampler, run_benchmark_search
+from nas.bench import tabular_benchmark
+from nas.bench.tabular_benchmark import BenchmarkTable, benchmark_sampler, run_benchmark_search
 from nas.space.nasbench201 import NASBENCH201_OPS, NasBench201Space
 
 REPO = Path(__file__).resolve().parents[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from nas.analysis.cell_diagram import save_cell_diagram
 from nas.analysis.experiment_results import Campaign, SearchResults, describe_budget
 from nas.analysis.published_table import published_nas_cells
 from nas.analysis.report_document import Section
@@ -21,8 +22,6 @@ DIAGRAMS_PER_SEARCH = 2
 
 
 def search_sections(searches: Sequence[SearchResults], out: Path, top: int) -> list[Section]:
-    from nas.analysis.cell_diagram import save_cell_diagram
-
     sections = []
     if len(searches) > 1:
         sections.append(Section("Samplers side by side", [describe_budget(search) for search in searches],

@@ -49,7 +49,7 @@ def run_bench(args: argparse.Namespace) -> int:
     from nas.analysis.benchmark_report import dataset_title, sampler_results_markdown
     from nas.analysis.published_results import nasbench201_published
     from nas.progress_bars import progress_bar
-    from nas.search.tabular_benchmark import benchmark_sampler
+    from nas.bench.tabular_benchmark import benchmark_sampler
 
     table, names, options = _check_request(args)
     # Published rows come from full-length searches: beside a search of under 100 cells they would mislead.
@@ -86,7 +86,7 @@ def run_bench(args: argparse.Namespace) -> int:
 def _check_request(args):
     """The table, the samplers and their options, all checked (and --out) before the first run."""
     from nas.samplers import SAMPLERS, make_sampler
-    from nas.search.tabular_benchmark import BenchmarkTable
+    from nas.bench.tabular_benchmark import BenchmarkTable
 
     if args.budget < 1:
         raise ConfigError(f"--budget must be at least 1 cell, got {args.budget}")

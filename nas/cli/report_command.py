@@ -28,6 +28,7 @@ def run_report(args) -> int:
     """Write one report over the searches and comparisons given: leaderboards, samplers side by side, search
     progress, accuracy against params and multiply-adds with the Pareto front, the ops of the best cells, cell
     diagrams, and transfer/comparison tables with the published numbers beside ours."""
+    # Imported when the command runs, not when the parser is built: pandas and matplotlib would slow every `nas`.
     from nas.analysis.experiment_results import is_campaign, is_search, load_campaign, load_search
     from nas.analysis.report import campaign_sections, search_sections
     from nas.analysis.report_document import write_html, write_markdown, write_tables

@@ -16,13 +16,16 @@ from nas.atomic_files import check_writable_folder, write_text_atomic
 from nas.cluster.driver_lock import DriverLock, holding_lock
 from nas.cluster.ray_session import start_ray
 from nas.cluster.resources import Resources
+from nas.data import load_dataset, make_splits
+from nas.data.sources import AUTO
 from nas.errors import ConfigError, DataError
 from nas.evaluation.campaign_folder import CampaignPaths, CampaignSettings
 from nas.evaluation.job_runner import JobRunSettings, run_jobs
-from nas.evaluation.jobs import TrainingJob
 from nas.evaluation.campaign_summary import write_summary
+from nas.evaluation.jobs import TrainingJob
 from nas.registry import import_user_modules
 from nas.samplers.base import MAX_SEED
+from nas.train.recipe import load_recipe
 from nas.yaml_files import dump_yaml
 
 
@@ -62,8 +65,6 @@ class CampaignOutcome:
 
 def load_campaign_recipe(options: CampaignOptions):
     """The recipe every job trains with, once the user's modules are imported and the options are checked."""
-    from nas.train.recipe import load_recipe
-
     import_user_modules(options.imports, where="--import")
     options.check()
     return load_recipe(options.recipe, options.recipe_overrides)
@@ -81,9 +82,6 @@ def check_campaign_folder(folder: Path, recipe) -> None:
 
 def load_final_splits(options: CampaignOptions, print_line: Callable[[str], None] = print):
     """The full training set and the test set (or a class-balanced subset of the training set)."""
-    from nas.data import load_dataset, make_splits
-    from nas.data.sources import AUTO
-
     dataset = load_dataset(options.dataset or AUTO, options.data, cache_dir=options.cache_dir, progress=False)
     if dataset.test is None:
         raise DataError(f"{options.data} has no test split (a test/ or val/ folder): results are reported on it")
