@@ -196,7 +196,7 @@ def test_nas_train_on_a_mostly_colour_folder_trains_on_rgb_and_says_so(tmp_path,
 
     root = write_grey_first(make_tree(tmp_path / "data", per_class=20, test_per_class=0))
     out = tmp_path / "out"
-    assert cli_main(["train", "--genotype", "darts-v2", "--channels", "4", "--cells", "3", "--data", str(root),
+    assert cli_main(["train", "--genotype", "darts-v2", "--channels", "4", "--depth", "3", "--data", str(root),
                      "--epochs", "1", "--batch-size", "16", "--subset", "30", "--val-size", "6",
                      "--cache-dir", str(tmp_path / "cache"), "--no-progress", "--out", str(out)]) == 0
     printed = capsys.readouterr().out.splitlines()

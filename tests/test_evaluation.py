@@ -59,11 +59,49 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, image_folder,
     assert sorted(path for path in tmp_path.rglob("*")) == before
 
 
+def test_gpus_per_trial_auto_is_resolved_once_ray_runs_before_any_job(tmp_path, image_folder, capsys, monkeypatch):
+    """compare --gpus-per-trial auto: after Ray starts, the first job's network is the probe; a cluster without GPUs
+    (this machine's local Ray) gives 0 GPUs and one line, and the jobs run with that."""
+    import nas.evaluation.campaign as campaign
+    from nas.errors import ConfigError
+    from nas.evaluation.jobs import comparison_jobs
+
+    probed, given = [], []
+    resolve = campaign.resolve_gpu_share
+
+    def resolve_and_note(resources, network, recipe, splits, print_line):
+        probed.append(network)
+        return resolve(resources, network, recipe, splits, print_line)
+
+    def run_jobs(jobs, splits, settings, print_line):  # stands in for the training: what it would have been given
+        given.append(settings.resources)
+        raise ConfigError("stopped before training")
+
+    monkeypatch.setattr(campaign, "resolve_gpu_share", resolve_and_note)
+    monkeypatch.setattr(campaign, "run_jobs", run_jobs)
+    argv = ["compare", "--baselines", "resnet20", "--cells", "darts-v2", "--name", "auto", "--gpus-per-trial", "auto",
+            "--data", str(image_folder), "--results-dir", str(tmp_path), *TINY]
+    assert main(argv) == 2
+    out = capsys.readouterr()
+    assert "gpus_per_trial auto: the Ray cluster has no GPU, so networks train on CPUs" in out.out.splitlines()
+    assert "stopped before training" in out.err
+    first = comparison_jobs(["darts-v2"], ["resnet20"], 1)[0]  # cells come before baselines
+    assert [(network.baseline, network.genotype, network.seed) for network in probed] == [(None, first.genotype, 0)]
+    assert [(resources.gpus_per_trial, resources.workers, resources.cpus_per_trial) for resources in given] == [(0, 1, 1)]
+
+    given.clear()  # auto and no CPUs: without a GPU a run would have nothing, refused before the jobs
+    assert main([*argv, "--cpus-per-trial", "0"]) == 2
+    one_line_error(capsys, "a run needs some CPUs or GPUs")
+    assert given == []
+
+
 @pytest.mark.slow  # trains on a local Ray
 def test_compare_trains_cells_and_baselines_per_seed_and_a_second_run_trains_nothing(tmp_path, image_folder, capsys):
     argv = ["compare", "--cells", "darts-v2", "--baselines", "resnet20", "--name", "small", "--seeds", "2",
-            "--workers", "2", "--depth", "3", "--data", str(image_folder), "--results-dir", str(tmp_path), *TINY]
+            "--workers", "2", "--depth", "3", "--gpus-per-trial", "auto", "--data", str(image_folder),
+            "--results-dir", str(tmp_path), *TINY]
     assert main(argv) == 0
+    assert "gpus_per_trial auto: the Ray cluster has no GPU, so networks train on CPUs" in capsys.readouterr().out
     folder = tmp_path / "compare" / "small"
     runs = pd.read_csv(folder / "runs.csv")
     assert sorted(runs["job_id"]) == ["darts-v2-seed0", "darts-v2-seed1", "resnet20-seed0", "resnet20-seed1"]
@@ -84,7 +122,7 @@ def test_compare_trains_cells_and_baselines_per_seed_and_a_second_run_trains_not
 @pytest.mark.slow  # trains on a local Ray
 def test_transfer_retrains_the_top_cells_of_a_search(tmp_path, image_folder):
     experiment = fake_experiment(tmp_path / "search", [(0.5, 100), (0.7, 300), (0.6, 50)])
-    assert main(["transfer", str(experiment), "--top", "2", "--stack", "cifar", "--cells", "3",
+    assert main(["transfer", str(experiment), "--top", "2", "--stack", "cifar", "--depth", "3",
                  "--data", str(image_folder), "--recipe", "proxy", *TINY]) == 0
     folder = experiment / "transfer" / "cifar-proxy"
     runs = pd.read_csv(folder / "runs.csv")

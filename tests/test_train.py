@@ -329,7 +329,7 @@ def test_fine_tuning_onto_other_classes_keeps_frozen_stages_fixed(tmp_path, caps
     from nas.train.fine_tune import modules_by_stage
 
     source, target = make_image_folder(tmp_path / "three", classes=3), make_image_folder(tmp_path / "five", classes=5)
-    common = ["--genotype", "darts-v2", "--channels", "4", "--cells", "5", "--epochs", "1", "--batch-size", "16",
+    common = ["--genotype", "darts-v2", "--channels", "4", "--depth", "5", "--epochs", "1", "--batch-size", "16",
               "--no-progress"]
     assert cli_main(["train", *common, "--data", str(source), "--out", str(tmp_path / "first")]) == 0
     assert cli_main(["train", *common, "--data", str(target), "--out", str(tmp_path / "tuned"), "--init",
@@ -357,7 +357,7 @@ def test_init_from_another_architecture_is_one_line_and_writes_nothing(tmp_path,
     assert cli_main(["train", "--baseline", "resnet20", "--data", str(data), "--epochs", "1", "--batch-size", "16",
                      "--no-progress", "--out", str(tmp_path / "resnet")]) == 0
     capsys.readouterr()
-    assert cli_main(["train", "--genotype", "darts-v2", "--channels", "4", "--cells", "3", "--data", str(data),
+    assert cli_main(["train", "--genotype", "darts-v2", "--channels", "4", "--depth", "3", "--data", str(data),
                      "--init", str(tmp_path / "resnet" / "checkpoint.pt"), "--no-progress",
                      "--out", str(tmp_path / "cell")]) == 2
     error = capsys.readouterr().err.strip()

@@ -3,28 +3,29 @@ end; the campaign itself is nas.evaluation.campaign's."""
 
 from __future__ import annotations
 
-from nas.cli.commands import dataset_name, output_place
+from nas.cli.commands import output_place
+from nas.cli.shared_flags import (add_data_flag, add_dataset_flag, add_depth_flag, add_gpus_per_trial_flag,
+                                  add_import_flag)
 
 
-def add_campaign_arguments(parser, default_recipe: str, depth_flag: str = "--cells") -> None:
-    """`depth_flag`: the flag for the cell networks' number of cells (`nas compare` uses --cells for its list)."""
-    parser.add_argument("--data", required=True, help="dataset folder (CIFAR-10, or an image-folder tree with a "
-                                                     "test/ or val/ split)")
-    parser.add_argument("--dataset", type=dataset_name(), help="%(type)s (default auto)")
+def add_campaign_arguments(parser, default_recipe: str, deprecated_cells: bool = False) -> None:
+    """`deprecated_cells`: also take the old `--cells N` for --depth (`nas transfer`; `nas compare`'s --cells is
+    its list of cells)."""
+    add_data_flag(parser)
+    add_dataset_flag(parser)
     parser.add_argument("--subset", type=int, help="train on a class-balanced subset of this many images")
     parser.add_argument("--recipe", default=default_recipe, help=f"proxy, full or a recipe YAML (default "
                                                                  f"{default_recipe})")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
     parser.add_argument("--batch-size", type=int, help="override the recipe's batch size")
     parser.add_argument("--channels", type=int, help="initial channels C of the cell networks")
-    parser.add_argument(depth_flag, dest="depth", type=int, help="cells of the cell networks (depth)")
+    add_depth_flag(parser, deprecated_cells)
     parser.add_argument("--seeds", type=int, default=1, help="runs of each network, seeds 0..S-1 (default 1)")
     parser.add_argument("--workers", type=int, default=1, help="runs at once (default 1)")
     parser.add_argument("--cpus-per-trial", type=float, default=1)
-    parser.add_argument("--gpus-per-trial", type=float, default=0, help="fractions share one GPU between runs")
+    add_gpus_per_trial_flag(parser, default=0)
     parser.add_argument("--ray-address", help="join a Ray cluster: auto or HOST:PORT (default: a local Ray)")
-    parser.add_argument("--import", dest="imports", action="append", default=[],
-                        help="module to import first, e.g. one that registers ops or baselines (repeatable)")
+    add_import_flag(parser)
     parser.add_argument("--cache-dir", help="where decoded datasets are cached")
     parser.add_argument("--results-dir", default="results", type=output_place,
                         help="where result folders go (default results)")

@@ -11,11 +11,12 @@ from nas.errors import ConfigError
 
 def _arguments(parser) -> None:
     parser.add_argument("--cells", dest="cell_names", default="", metavar="NAME|FILE,...",
-                        help="published cell names (darts-v2) or genotype files (results/<exp>/best.yaml)")
+                        help="published cell names (darts-v2) or genotype files (results/<exp>/best.yaml); "
+                             "their depth is --depth")
     parser.add_argument("--baselines", default="", metavar="NAME,...", help="e.g. resnet20,resnet56,densenet_bc100")
     parser.add_argument("--name", required=True, type=plain_name, help="the comparison's folder: "
                                                                        "RESULTS_DIR/compare/NAME/")
-    add_campaign_arguments(parser, default_recipe="proxy", depth_flag="--depth")
+    add_campaign_arguments(parser, default_recipe="proxy")
 
 
 @register_command("compare", help="train cells and baselines under one recipe and tabulate test accuracy",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import sys
 from pathlib import Path
 
-from nas.cli.commands import dataset_name, register_command, sampler_name, seed_number
+from nas.cli.commands import register_command, sampler_name, seed_number
+from nas.cli.shared_flags import add_data_flag, add_dataset_flag, add_gpus_per_trial_flag, add_import_flag
 from nas.errors import Interrupted
 from nas.package_files import DEFAULT_EXPERIMENT
 
@@ -43,15 +43,12 @@ def _search_arguments(parser) -> None:
     parser.add_argument("--trials", type=int, help="candidates to train in all (a resumed search counts old ones)")
     parser.add_argument("--workers", type=int, help="trials running at once")
     parser.add_argument("--cpus-per-trial", type=float)
-    parser.add_argument("--gpus-per-trial", type=gpu_share,
-                        help="fractions share one GPU between trials (0.25); auto: probe a candidate and fill "
-                             "each GPU with as many as raise throughput")
-    parser.add_argument("--data", help="dataset folder (CIFAR-10 batches or an image-folder tree)")
-    parser.add_argument("--dataset", type=dataset_name(check=False), help="%(type)s")
+    add_gpus_per_trial_flag(parser, default=None)
+    add_data_flag(parser, required=False)
+    add_dataset_flag(parser)
     parser.add_argument("--subset", type=int, help="class-balanced subset of the training images")
     parser.add_argument("--val-size", type=int, help="validation images held out of the training subset")
-    parser.add_argument("--import", dest="imports", action="append",
-                        help="module to import first, e.g. one that registers new ops or samplers (repeatable)")
+    add_import_flag(parser)
     parser.add_argument("--name", help="experiment name: results/<name>/")
     parser.add_argument("--seed", type=seed_number)
     parser.add_argument("--space", help="search space YAML")
@@ -81,16 +78,6 @@ def resume_command(args) -> str:
 
 def _how_to_continue(args) -> str:
     return f"what finished is kept: continue with {resume_command(args)}"
-
-
-def gpu_share(text: str):
-    """A fraction of a GPU, or auto."""
-    if text == "auto":
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or auto, got {text!r}") from None
 
 
 @register_command("search", help="run an architecture search on Ray Tune", arguments=_search_arguments)

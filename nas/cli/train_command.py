@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 from nas.atomic_files import check_writable_folder, write_text_atomic
-from nas.cli.commands import dataset_name, output_place, register_command, seed_number, stack_name
+from nas.cli.commands import output_place, register_command, seed_number, stack_name
+from nas.cli.shared_flags import add_data_flag, add_dataset_flag, add_depth_flag, add_import_flag
 from nas.errors import ConfigError, Interrupted
 
 METRICS_FILE = "metrics.json"
@@ -20,15 +21,13 @@ def _train_arguments(parser) -> None:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--genotype", help="published cell name (e.g. darts-v2) or genotype file")
     what.add_argument("--baseline", help="hand-designed network name (e.g. resnet20)")
-    parser.add_argument("--data", required=True, help="dataset folder (CIFAR-10 batches or an image-folder tree)")
-    parser.add_argument("--dataset", type=dataset_name(),
-                        help="%(type)s (default auto: an image-folder tree when DATA/train/ exists, else CIFAR-10, "
-                             "downloaded into DATA when online)")
+    add_data_flag(parser)
+    add_dataset_flag(parser)
     parser.add_argument("--recipe", default="proxy", help="proxy, full or a recipe YAML file (default proxy)")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
     parser.add_argument("--batch-size", type=int, help="override the recipe's batch size")
     parser.add_argument("--channels", type=int, help="initial channels C of a cell network")
-    parser.add_argument("--cells", type=int, help="number of cells of a cell network")
+    add_depth_flag(parser, deprecated_cells=True)
     parser.add_argument("--stack", type=stack_name(),
                         help="how a cell is stacked: %(type)s (default: cifar for small images, imagenet for large "
                              "ones)")
@@ -47,6 +46,7 @@ def _train_arguments(parser) -> None:
     parser.add_argument("--freeze-stages", type=int, help="fine-tune: keep the first N stages (resolutions) fixed")
     parser.add_argument("--lr-backbone", type=float, help="fine-tune: learning rate of all but the classifier, as a "
                                                           "fraction of the recipe's (e.g. 0.1)")
+    add_import_flag(parser)
     parser.add_argument("--out", required=True, type=output_place, help="folder for metrics.json and checkpoint.pt")
 
 
@@ -147,13 +147,15 @@ def _remove_if_empty(made: Path | None) -> None:
 
 def _check_request(args, out: Path):
     """Everything that can be wrong with the command, before the data is read; returns the recipe."""
+    from nas.registry import import_user_modules
     from nas.train import load_recipe
     from nas.train.device_choice import resolve_device
 
+    import_user_modules(args.imports, where="--import")  # first: they may register ops, baselines or datasets
     _check_out(out, args.resume)
     resolve_device(args.device)
     recipe = load_recipe(args.recipe, {"epochs": args.epochs, "batch_size": args.batch_size,
-                                       "channels": args.channels, "cells": args.cells,
+                                       "channels": args.channels, "cells": args.depth,
                                        "freeze_stages": args.freeze_stages, "lr_backbone": args.lr_backbone})
     _check_model_name(args)
     if args.init and not Path(args.init).is_file():

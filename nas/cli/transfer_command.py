@@ -16,7 +16,7 @@ def _arguments(parser) -> None:
     parser.add_argument("--stack", type=stack_name(), help="%(type)s (default: by image size)")
     parser.add_argument("--name", type=plain_name, help="the transfer's folder: EXPERIMENT/transfer/NAME/ (default "
                                                         "STACK-RECIPE)")
-    add_campaign_arguments(parser, default_recipe="full")
+    add_campaign_arguments(parser, default_recipe="full", deprecated_cells=True)
 
 
 @register_command("transfer", help="retrain a search's best cells at full size (CIFAR or ImageNet stacks)",

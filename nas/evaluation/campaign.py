@@ -7,6 +7,7 @@ The CLI only parses flags into CampaignOptions and calls these, in the order `ru
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,14 +15,16 @@ from typing import Callable
 
 from nas.atomic_files import check_writable_folder, write_text_atomic
 from nas.cluster.driver_lock import DriverLock, holding_lock
+from nas.cluster.gpu_share import resolve_gpu_share
 from nas.cluster.ray_session import start_ray
-from nas.cluster.resources import Resources
+from nas.cluster.resources import AUTO_GPUS, Resources
+from nas.cluster.trial_training import NetworkToTrain
 from nas.data import load_dataset, make_splits
 from nas.data.sources import AUTO
 from nas.errors import ConfigError, DataError
 from nas.evaluation.campaign_folder import CampaignPaths, CampaignSettings
-from nas.evaluation.job_runner import JobRunSettings, run_jobs
 from nas.evaluation.campaign_summary import write_summary
+from nas.evaluation.job_runner import JobRunSettings, run_jobs
 from nas.evaluation.jobs import TrainingJob
 from nas.registry import import_user_modules
 from nas.samplers.base import MAX_SEED
@@ -40,7 +43,7 @@ class CampaignOptions:
     recipe: str = "full"  # proxy, full or a recipe YAML
     recipe_overrides: dict = field(default_factory=dict)  # epochs, batch_size, channels, cells (None: the recipe's)
     seeds: int = 1  # each network is trained with seeds 0..seeds-1
-    resources: Resources = field(default_factory=lambda: Resources(workers=1))
+    resources: Resources = field(default_factory=lambda: Resources(workers=1))  # gpus_per_trial may be auto
     ray_address: str | None = None
     imports: tuple[str, ...] = ()
 
@@ -51,10 +54,16 @@ class CampaignOptions:
             raise ConfigError(f"--seeds {self.seeds}: seeds run 0..S-1 and a seed must be at most 2**32 - 1")
         cpus, gpus = self.resources.cpus_per_trial, self.resources.gpus_per_trial
         for flag, value in (("--cpus-per-trial", cpus), ("--gpus-per-trial", gpus)):
+            if flag == "--gpus-per-trial" and value == AUTO_GPUS:  # probed once Ray runs (run_campaign)
+                continue
             if not 0 <= value < math.inf:  # NaN fails this too; Ray would meet it only once a trial is placed
                 raise ConfigError(f"{flag} must be a number of at least 0, got {value}")
-        if cpus == 0 and gpus == 0:
-            raise ConfigError("a run needs some CPUs or GPUs (--cpus-per-trial and --gpus-per-trial are both 0)")
+        _check_some_resources(self.resources)
+
+
+def _check_some_resources(resources: Resources) -> None:
+    if resources.cpus_per_trial == 0 and resources.gpus_per_trial == 0:
+        raise ConfigError("a run needs some CPUs or GPUs (--cpus-per-trial and --gpus-per-trial are both 0)")
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,12 @@ def run_campaign(options: CampaignOptions, jobs: list[TrainingJob], folder: Path
     """Train the jobs not yet finished in `folder` and write its summary."""
     paths = CampaignPaths(folder)
     start_ray(options.ray_address, options.resources)  # before the folder is written: a wrong address writes nothing
+    if jobs:  # --gpus-per-trial auto: the share of a GPU that the first job's network gets, probed on the cluster
+        probe = NetworkToTrain(seed=jobs[0].seed, genotype=jobs[0].genotype, baseline=jobs[0].baseline,
+                               stack=jobs[0].stack)
+        options = dataclasses.replace(options, resources=resolve_gpu_share(options.resources, probe, recipe, splits,
+                                                                           print_line))
+        _check_some_resources(options.resources)  # auto on a cluster without GPUs, and --cpus-per-trial 0
     folder.mkdir(parents=True, exist_ok=True)
     with holding_lock(folder, folder.name):  # one driver per campaign folder, as per experiment
         started = CampaignSettings(title=title, recipe=recipe.to_dict(), jobs=tuple(job.to_dict() for job in jobs))

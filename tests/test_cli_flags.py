@@ -1,0 +1,111 @@
+"""One meaning per flag across commands (issue 19): --depth is the depth of the cell networks everywhere, --cells is
+`nas compare`'s list of cells (and, hidden and deprecated, the old depth flag of `nas train` and `nas transfer`);
+--import, --data, --dataset and --gpus-per-trial are defined once and read the same in every command that trains."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from nas.cli import build_parser, main, parse_arguments
+from nas.cli import shared_flags
+from nas.cluster.resources import AUTO_GPUS
+from nas.data.sources import dataset_choices
+
+TRAINING_COMMANDS = ("search", "train", "transfer", "compare")
+SHARED = {  # flag -> (its help, the commands that offer it)
+    "--import": (shared_flags.IMPORT_HELP, TRAINING_COMMANDS),
+    "--data": (shared_flags.DATA_HELP, TRAINING_COMMANDS),
+    "--dataset": (shared_flags.DATASET_HELP, TRAINING_COMMANDS),
+    # `nas train` trains on one local device (--device), without Ray: no trial shares a GPU
+    "--gpus-per-trial": (shared_flags.GPUS_PER_TRIAL_HELP, ("search", "transfer", "compare")),
+    "--depth": (shared_flags.DEPTH_HELP, ("train", "transfer", "compare")),
+}
+DEPRECATION = "--cells is deprecated for the depth; use --depth"
+
+
+def subcommand_parsers() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    subparsers = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    return dict(subparsers.choices)
+
+
+def flag_action(parser: argparse.ArgumentParser, flag: str) -> argparse.Action | None:
+    return parser._option_string_actions.get(flag)
+
+
+def help_text(capsys, monkeypatch, command: str) -> str:
+    monkeypatch.setenv("COLUMNS", "1000")  # no wrapping: a help text reads as one line
+    capsys.readouterr()
+    assert main([command, "--help"]) == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("flag", SHARED)
+def test_each_shared_flag_is_defined_once_and_reads_the_same_in_every_command(flag, capsys, monkeypatch):
+    text, commands = SHARED[flag]
+    parsers = subcommand_parsers()
+    actions = {command: flag_action(parsers[command], flag) for command in TRAINING_COMMANDS}
+    assert {command for command, action in actions.items() if action is not None} == set(commands)
+    assert {actions[command].help for command in commands} == {text}
+    assert len({(action.dest, getattr(action.type, "__name__", None), action.metavar, action.nargs)
+                for action in map(actions.get, commands)}) == 1
+    shown = " ".join(text.split()).replace("%(type)s", ", ".join(dataset_choices()))
+    for command in commands:
+        assert shown in help_text(capsys, monkeypatch, command), command
+
+
+def test_cells_is_the_list_in_compare_and_hidden_elsewhere(capsys, monkeypatch):
+    compare = help_text(capsys, monkeypatch, "compare")
+    assert "--cells NAME|FILE,..." in compare and "their depth is --depth" in compare
+    for command in ("train", "transfer"):
+        assert "--cells" not in help_text(capsys, monkeypatch, command), command
+    args = parse_arguments(build_parser(), ["compare", "--cells", "darts-v2,my/best.yaml", "--name", "x",
+                                            "--data", "d", "--depth", "5"])
+    assert (args.cell_names, args.depth) == ("darts-v2,my/best.yaml", 5)
+    assert DEPRECATION not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["train", "--genotype", "darts-v2", "--data", "d", "--out", "o"],
+                                     ["transfer", "results/quick", "--data", "d"]])
+def test_the_old_cells_flag_of_train_and_transfer_is_the_depth_with_one_notice(command, capsys):
+    args = parse_arguments(build_parser(), [*command, "--depth", "4"])
+    assert args.depth == 4 and DEPRECATION not in capsys.readouterr().out
+    args = parse_arguments(build_parser(), [*command, "--cells", "3", "--cells", "3"])
+    out = capsys.readouterr().out
+    assert args.depth == 3
+    assert out.splitlines() == [f"nas {command[0]}: {DEPRECATION}"]  # once, however often it is given
+
+
+def test_train_with_the_old_cells_flag_trains_that_depth(tmp_path, capsys):
+    from search_fixtures import make_image_folder
+
+    data = make_image_folder(tmp_path / "data")
+    assert main(["train", "--genotype", "darts-v2", "--channels", "4", "--cells", "3", "--data", str(data),
+                 "--epochs", "1", "--batch-size", "16", "--no-progress", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"nas train: {DEPRECATION}" and out.count(f"nas train: {DEPRECATION}") == 1
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["model"]["cells"] == 3 and metrics["recipe"]["cells"] == 3
+
+
+def test_gpus_per_trial_is_a_number_or_auto_everywhere():
+    assert shared_flags.gpu_share("auto") == AUTO_GPUS and shared_flags.gpu_share("0.25") == 0.25
+    with pytest.raises(argparse.ArgumentTypeError, match="expected a number or auto, got 'lots'"):
+        shared_flags.gpu_share("lots")
+    for command in (["search"], ["transfer", "results/quick", "--data", "d"],
+                    ["compare", "--baselines", "resnet20", "--name", "x", "--data", "d"]):
+        assert parse_arguments(build_parser(), [*command, "--gpus-per-trial", "auto"]).gpus_per_trial == AUTO_GPUS
+
+
+def test_an_unknown_dataset_is_refused_once_the_imports_are_loaded(tmp_path, capsys):
+    from search_fixtures import make_image_folder
+
+    data = make_image_folder(tmp_path / "data")
+    assert main(["train", "--baseline", "resnet20", "--data", str(data), "--dataset", "mnist",
+                 "--out", str(tmp_path / "run")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "unknown dataset 'mnist'" in error
+    assert not (tmp_path / "run").exists()
