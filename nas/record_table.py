@@ -129,7 +129,7 @@ class RecordTable(Generic[R]):
         frame = self.frame()
         write_text_atomic(self.csv_path, frame.to_csv(index=False))
         try:
-            import pyarrow  # noqa: F401 - parquet is optional
+            import pyarrow  # noqa: F401  - an optional dependency ([parquet]): importing it is the check
         except ImportError:
             return
         buffer = io.BytesIO()

@@ -19,7 +19,7 @@ FONT = "Helvetica"
 def graphviz_missing() -> str | None:
     """Why graphviz cannot draw here (one line), or None when it can."""
     try:
-        import graphviz  # noqa: F401
+        import graphviz  # noqa: F401  - an optional dependency ([diagrams]): importing it is the check
     except ImportError:
         return "the graphviz Python package is not installed (pip install 'nas-engine[diagrams]')"
     if shutil.which("dot") is None:
@@ -62,7 +62,7 @@ def _add_cell(digraph, graph: CellGraph, prefix: str, title: str) -> None:
 
 def render_genotype_graphviz(genotype: Genotype, fmt: str, title: str | None = None) -> bytes:
     """The normal cell above the reduction cell, as the bytes of a `fmt` (png, svg, pdf) file."""
-    import graphviz
+    import graphviz  # an optional dependency ([diagrams]): graphviz_missing() said it is there
 
     digraph = graphviz.Digraph(
         graph_attr={"rankdir": "LR", "fontname": FONT, "nodesep": "0.35", "ranksep": "0.9", "dpi": "150",

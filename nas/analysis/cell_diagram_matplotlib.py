@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path as MplPath
@@ -213,6 +214,4 @@ def render_genotype_matplotlib(genotype: Genotype, fmt: str = "png", title: str 
 
 def _svg_text_as_text():
     """Keep labels as text in SVG (editable and searchable in a paper's figure), not as glyph outlines."""
-    import matplotlib
-
     return matplotlib.rc_context({"svg.fonttype": "none"})

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import dataclasses
 
+import ray
+from torch import nn
+
 from nas.cluster.resources import AUTO_GPUS, Resources
 from nas.cluster.trial_training import NetworkToTrain
+from nas.models.trainable import training_forward
+from nas.train.gpu_packing import choose_gpu_fraction
+from nas.train.network_for_data import network_for_data
+from nas.train.recipe import Recipe
+from nas.train.step_setup import make_optimizer
+from nas.train.trainer import loss_function
 
 
 def probe_network(network: NetworkToTrain, recipe_fields: dict, data_shape: tuple[int, int, int], num_classes: int):
     """Runs on a GPU (a Ray task with one GPU): the share of a GPU one network like `network` should get."""
-    # Imported here: the driver only sends this function to a GPU worker and never builds the network itself.
-    from torch import nn
-
-    from nas.models.trainable import training_forward
-    from nas.train.gpu_packing import choose_gpu_fraction
-    from nas.train.network_for_data import network_for_data
-    from nas.train.recipe import Recipe
-    from nas.train.step_setup import make_optimizer
-    from nas.train.trainer import loss_function
-
     recipe = Recipe(**recipe_fields)
     channels, image_size, _ = data_shape
     model = network_for_data(recipe=recipe, genotype=network.genotype, baseline=network.baseline,
@@ -39,8 +38,6 @@ def resolve_gpu_share(resources: Resources, network: NetworkToTrain, recipe, spl
     GPUs), and enough workers to fill every GPU with it."""
     if resources.gpus_per_trial != AUTO_GPUS:
         return resources
-    import ray  # started by now; this module is also imported where Ray is not
-
     gpus = int(ray.cluster_resources().get("GPU", 0))
     if gpus == 0:
         print_line("gpus_per_trial auto: the Ray cluster has no GPU, so networks train on CPUs")

@@ -17,6 +17,8 @@ import socket
 import sys
 from pathlib import Path
 
+from ray._private.services import canonicalize_bootstrap_address
+
 from nas.errors import ConfigError
 
 AUTH_MODE = "RAY_AUTH_MODE"
@@ -72,7 +74,7 @@ def enable_token_if_found() -> str | None:
     if source is not None and AUTH_MODE not in os.environ:
         os.environ[AUTH_MODE] = "token"
         try:  # Ray caches its configuration on import; re-read it so this process sees token mode too
-            from ray._raylet import Config
+            from ray._raylet import Config  # here, not at the top: a Ray without it is allowed (ImportError below)
 
             Config.initialize("")
         except ImportError:  # a Ray without token authentication: nothing to enable
@@ -85,8 +87,6 @@ def resolve_auto() -> str:
     machine, else any Ray running here. That last one may be another program's private Ray (a search's local
     Ray listens on loopback only) which Ray then addresses at the machine's network address, where nothing
     listens: ray.init would retry for minutes, so the address is checked like any HOST:PORT."""
-    from ray._private.services import canonicalize_bootstrap_address
-
     try:
         resolved = canonicalize_bootstrap_address("auto")
     except ConnectionError:
@@ -112,7 +112,7 @@ def _check_listening(host: str, port: int, found_by_auto: bool = False) -> None:
 
 
 def _check_head_accepts(address: str, source: str | None) -> None:
-    try:
+    try:  # here, not at the top: a Ray without token authentication is allowed (ImportError below)
         from ray._raylet import GcsClient
         from ray.exceptions import AuthenticationError, RpcError
     except ImportError:  # another Ray: let ray.init report what is wrong

@@ -12,6 +12,9 @@ import logging
 import os
 import signal
 
+import ray
+from ray._private import ray_constants
+
 from nas.errors import ConfigError
 from nas.cluster.resources import Resources
 from nas.cluster.ray_cluster import join_cluster
@@ -25,8 +28,6 @@ MULTI_NODE_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 def start_ray(address: str | None, resources: Resources) -> None:
     """A local Ray (or the cluster at `address`), checked to have room for one trial."""
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # our progress lines replace Tune's console tables
-    import ray
-
     address = address or os.environ.get("RAY_ADDRESS") or None  # Ray's own variable is an explicit choice too
     if not ray.is_initialized():
         if address is None:
@@ -42,8 +43,6 @@ def start_ray(address: str | None, resources: Resources) -> None:
 
 
 def _init(address: str) -> None:
-    import ray
-
     sigterm_handler = signal.getsignal(signal.SIGTERM)
     # PASSIVE: OpenMP threads that spin while idle take the CPU from a neighbouring trial.
     ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
@@ -66,8 +65,6 @@ def _start_local_ray() -> None:
 @contextlib.contextmanager
 def _loopback_only():
     """Ray's node address is 127.0.0.1 while Ray starts (its servers inherit the setting and keep it)."""
-    from ray._private import ray_constants
-
     saved_variable, saved_constant = os.environ.get(MULTI_NODE_SWITCH), ray_constants.ENABLE_RAY_CLUSTER
     os.environ[MULTI_NODE_SWITCH] = "0"
     ray_constants.ENABLE_RAY_CLUSTER = False  # read at call time; the variable alone is read at import

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from ray import tune
+from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 
 from nas.cluster.resources import Resources
 
@@ -68,8 +69,6 @@ def fit(trainable, run: TuneRun) -> bool:
 
 def _trial_loggers() -> list:
     """Tune's CSV and JSON trial loggers, without the TensorBoard one it would add (see the module docstring)."""
-    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
-
     # Read by Tune in the driver when Tuner.fit makes its callbacks: otherwise it adds each missing default logger.
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
     return [CSVLoggerCallback(), JsonLoggerCallback()]

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import torch
+from torchvision.datasets import CIFAR10
 
 from nas.data.folder_scan import fingerprint
 from nas.data.image_folder_source import load_image_folder
@@ -60,8 +61,6 @@ def load_cifar10(root: str | Path, cache_dir: str | Path | None = None, progress
 
 
 def _download(root: Path) -> None:
-    from torchvision.datasets import CIFAR10
-
     existed = root.exists()
     created = [p for p in [root, *root.parents] if not p.exists()]  # folders torchvision will make
     try:
@@ -77,8 +76,6 @@ def _download(root: Path) -> None:
 
 
 def _read_batches(root: Path) -> dict:
-    from torchvision.datasets import CIFAR10
-
     try:
         train = CIFAR10(str(root), train=True, download=False)
         test = CIFAR10(str(root), train=False, download=False)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
+from nas.models import build_model
 from nas.models.profile import count_params, count_params_and_macs
 from nas.models.registry import BaselineSpec, ModelSpec, list_models
 
@@ -33,8 +34,6 @@ def default_classes(spec: ModelSpec) -> int:
 
 def published_model(spec: BaselineSpec) -> torch.nn.Module:
     """The baseline as published (RGB, the paper's classes), built on the meta device: no memory."""
-    from nas.models import build_model
-
     with torch.device("meta"):
         return build_model(baseline=spec.name, num_classes=default_classes(spec), image_size=spec.image_size)
 

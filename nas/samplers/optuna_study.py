@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import optuna
+import sqlalchemy
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import FrozenTrial, TrialState
 
@@ -291,8 +292,6 @@ def check_database_url(url, what: str) -> None:
     """A URL SQLAlchemy can read, of a database kind it knows; a SQLite file where it could be written."""
     if url is None:
         return
-    import sqlalchemy
-
     try:
         parsed = sqlalchemy.engine.make_url(url)
         parsed.get_dialect()

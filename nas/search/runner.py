@@ -14,7 +14,10 @@ from nas.cluster.driver_lock import DriverLock, holding_lock
 from nas.cluster.gpu_share import resolve_gpu_share
 from nas.cluster.ray_session import start_ray
 from nas.cluster.trial_training import NetworkToTrain
+from nas.data import load_dataset, make_splits
+from nas.data.sources import dataset_choices
 from nas.errors import ConfigError
+from nas.models.registry import get_model
 from nas.registry import import_user_modules
 from nas.search.best_cells import export_best
 from nas.search.experiment_config import ExperimentConfig
@@ -22,7 +25,11 @@ from nas.search.experiment_folder import ExperimentPaths, check_start_or_resume,
 from nas.search.progress import ProgressPrinter
 from nas.search.sampler_setup import build_sampler, check_sampler
 from nas.search.trial_store import TrialRecord, TrialStore
+from nas.search.tune_run import run_trials
+from nas.search.tune_searcher import SamplerSearcher, reconcile_with_store
 from nas.space import SearchSpace, load_space
+from nas.space.op_registry import OPS
+from nas.train.recipe import load_recipe
 
 
 @dataclass
@@ -35,12 +42,6 @@ class SearchOutcome:
 
 def open_experiment(config: ExperimentConfig, resume: bool):
     """Check everything against the request before anything is written; return paths, space and recipe."""
-    from nas.models.registry import get_model
-    from nas.space.op_registry import OPS
-    from nas.train.recipe import load_recipe
-
-    from nas.data.sources import dataset_choices
-
     import_user_modules(config.imports)
     if config.data.dataset not in dataset_choices():  # after the imports: they may register dataset sources
         raise ConfigError(f"data.dataset must be one of {', '.join(dataset_choices())}, got {config.data.dataset!r}")
@@ -59,8 +60,6 @@ def open_experiment(config: ExperimentConfig, resume: bool):
 
 def load_search_data(config: ExperimentConfig, print_line=print):
     """The search split of the data: training images only (the test split is not even shipped to workers)."""
-    from nas.data import load_dataset, make_splits
-
     data = config.data
     if not data.root:
         raise ConfigError("no data folder: pass --data DIR or set data.root in the config")
@@ -91,9 +90,6 @@ def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=pri
 def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, space, recipe, splits,
                 print_line) -> tuple[TrialStore, bool]:
     """The search proper, while this driver holds the experiment's lock; its store, and whether Ctrl-C stopped it."""
-    from nas.search.tune_run import run_trials
-    from nas.search.tune_searcher import SamplerSearcher, reconcile_with_store
-
     sampler = build_sampler(config, space, paths, resume)
     if not resume:  # written last, so a start that failed can simply be run again
         write_experiment_file(paths, config, space, recipe)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -98,8 +99,6 @@ def choose_gpu_fraction(model: nn.Module, make_optimizer: Callable, loss_for: Ca
 
 def _time_step(model, make_optimizer, loss_for, shape, num_classes, grad_clip, bf16, memory_format, device, replays,
                runner_factory) -> tuple[float, int]:
-    import time
-
     cuda = device.type == "cuda"
     probe = copy.deepcopy(model).to(device=device, memory_format=memory_format).train()
     step = TrainStep(probe, make_optimizer(probe.parameters()), loss_for(probe), grad_clip=grad_clip, bf16=bf16,

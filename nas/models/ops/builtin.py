@@ -19,7 +19,7 @@ from nas.models.layers import (
     ShuffleUnit,
     Zero,
 )
-from nas.models.ops import register_op
+from nas.models.ops.registration import register_op
 from nas.space.op_registry import OpBuilder
 
 
