@@ -17,6 +17,7 @@ def run_baselines(args) -> int:
     """List every baseline: name, input scale (CIFAR: 32 px, ImageNet: 224 px), our parameter count at the published
     class count (10 or 1000) beside the published one, our multiply-adds beside the paper's where it gives them,
     and the paper that designed it."""
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.models.baseline_table import baseline_rows, millions
 
     rows = [row for row in baseline_rows() if args.scale is None or row.scale == args.scale]

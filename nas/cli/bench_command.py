@@ -12,6 +12,7 @@ from nas.atomic_files import check_writable_folder
 from nas.cli.commands import MAX_SEED, output_place, register_command, sampler_name, seed_number
 from nas.errors import ConfigError
 from nas.yaml_files import load_yaml_text
+from nas.samplers import SAMPLERS, make_sampler
 
 BENCHMARKS = ("nasbench201",)
 
@@ -46,6 +47,7 @@ def run_bench(args: argparse.Namespace) -> int:
     import optuna
     import torch
 
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.analysis.benchmark_report import dataset_title, sampler_results_markdown
     from nas.analysis.published_results import nasbench201_published
     from nas.progress_bars import progress_bar
@@ -85,7 +87,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
 def _check_request(args):
     """The table, the samplers and their options, all checked (and --out) before the first run."""
-    from nas.samplers import SAMPLERS, make_sampler
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.bench.tabular_benchmark import BenchmarkTable
 
     if args.budget < 1:
@@ -106,6 +108,7 @@ def _check_request(args):
 
 
 def _write_outputs(out: Path, summaries, table, title: str) -> None:
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.analysis.benchmark_plot import plot_search_curves
     from nas.analysis.benchmark_report import curves_frame, sampler_results_frame, write_csv_atomically
 

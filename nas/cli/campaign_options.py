@@ -6,6 +6,7 @@ from __future__ import annotations
 from nas.cli.commands import output_place
 from nas.cli.shared_flags import (add_data_flag, add_dataset_flag, add_depth_flag, add_gpus_per_trial_flag,
                                   add_import_flag)
+from nas.cluster.resources import Resources
 
 
 def add_campaign_arguments(parser, default_recipe: str, deprecated_cells: bool = False) -> None:
@@ -33,7 +34,7 @@ def add_campaign_arguments(parser, default_recipe: str, deprecated_cells: bool =
 
 def campaign_options(args):
     """The parsed flags as the campaign driver takes them (nas.evaluation.campaign)."""
-    from nas.cluster.resources import Resources
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.evaluation.campaign import CampaignOptions
 
     return CampaignOptions(

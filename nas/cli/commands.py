@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from nas.registry import Registry
-from nas.samplers.base import MAX_SEED
+from nas.samplers import MAX_SEED, SAMPLERS
 
 COMMANDS: "Registry[CommandSpec]" = Registry("command", discover=("nas.cli",))
 
@@ -111,6 +111,7 @@ def stack_name() -> RegisteredName:
 
 def dataset_name(check: bool = True) -> RegisteredName:
     def names():
+        # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
         from nas.data.sources import dataset_choices
 
         return dataset_choices()
@@ -120,8 +121,6 @@ def dataset_name(check: bool = True) -> RegisteredName:
 
 def sampler_name(extra: Iterable[str] = (), check: bool = True) -> RegisteredName:
     def names():
-        from nas.samplers import SAMPLERS
-
         return SAMPLERS.names()
 
     return RegisteredName(names, "sampler", extra, check=check)

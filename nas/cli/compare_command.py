@@ -24,6 +24,7 @@ def _arguments(parser) -> None:
 def run_compare(args) -> int:
     """Train every named cell and baseline for each seed under one recipe (Ray Tune trials, in parallel), then
     write one table: test accuracy mean ± std over seeds, params, multiply-adds, training time, images/s."""
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.evaluation.campaign import check_campaign_folder, load_campaign_recipe, load_final_splits, run_campaign
     from nas.evaluation.jobs import comparison_jobs
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 
+from nas.analysis.cell_graph import node_name
 from nas.cli.commands import output_place, positive_int, register_command, stack_name
+from nas.errors import ConfigError
+from nas.space import load_space
+from nas.space.decisions import describe_count
+from nas.space.genotype import NUM_CELL_INPUTS
+from nas.space.op_registry import OPS
 
 
 def _space_arguments(parser) -> None:
@@ -37,8 +43,6 @@ def _profile_arguments(parser) -> None:
 @register_command("ops", help="list the registered cell operations")
 def run_ops(args) -> int:
     """List every registered operation with a one-line description (aliases in brackets)."""
-    from nas.space.op_registry import OPS
-
     specs = [spec for _, spec in OPS.items()]
     width = max(len(spec.name) for spec in specs)
     for spec in specs:
@@ -51,10 +55,6 @@ def run_ops(args) -> int:
 @register_command("space", help="describe a search space file", arguments=_space_arguments)
 def run_space(args) -> int:
     """Describe a search space: its decisions, its operations and how many architectures it holds."""
-    from nas.space import load_space
-    from nas.space.decisions import describe_count
-    from nas.space.op_registry import OPS
-
     space = load_space(args.file)
     space.check_ops(OPS.all_names())
     decisions = list(space.decisions)
@@ -81,11 +81,11 @@ def run_space(args) -> int:
 @register_command("show", help="print a genotype and optionally draw its cells", arguments=_show_arguments)
 def run_show(args) -> int:
     """Print a genotype (one-line form, hash, blocks, DARTS form) and optionally draw its cells."""
-    from nas.analysis.cell_graph import node_name
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.models import resolve_genotype_for_model
-    from nas.space.genotype import NUM_CELL_INPUTS
 
     if args.out:
+        # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
         from nas.analysis.cell_diagram import check_diagram_path
 
         check_diagram_path(args.out, "--out")
@@ -105,6 +105,7 @@ def run_show(args) -> int:
     if all(block.combine == "add" for cell in genotype.cells().values() for block in cell.blocks):
         print(f"DARTS: {genotype.to_darts()}")
     if args.out:
+        # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
         from nas.analysis.cell_diagram import save_cell_diagram
 
         path, renderer, fallback_reason = save_cell_diagram(genotype, args.out, title=str(args.genotype),
@@ -116,6 +117,7 @@ def run_show(args) -> int:
 @register_command("profile", help="count a model's parameters and multiply-adds", arguments=_profile_arguments)
 def run_profile(args) -> int:
     """Count parameters (auxiliary head excluded) and multiply-adds of a cell network or a baseline."""
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     import torch
 
     from nas.models import SMALL_IMAGE_STACK, build_model, count_params_and_macs, get_model
@@ -136,8 +138,6 @@ def run_profile(args) -> int:
     try:
         counts = count_params_and_macs(model, (args.in_channels, image_size, image_size))
     except RuntimeError as error:  # e.g. an input too small for the network's strides
-        from nas.errors import ConfigError
-
         raise ConfigError(f"cannot run the model on {image_size} px inputs: {str(error).splitlines()[0]}") from None
     result = {"params": counts["params"], "macs": counts["macs"], "image_size": image_size,
               "num_classes": num_classes}

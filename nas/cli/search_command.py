@@ -83,6 +83,7 @@ def _how_to_continue(args) -> str:
 @register_command("search", help="run an architecture search on Ray Tune", arguments=_search_arguments)
 def run(args) -> int:
     """Run an architecture search. Flags override the config file."""
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.search.experiment_config import load_experiment_config
     from nas.search.runner import run_search
     from nas.search.search_summary import best_cell_line, summary_table

@@ -12,6 +12,8 @@ from nas.atomic_files import check_writable_folder, write_text_atomic
 from nas.cli.commands import output_place, register_command, seed_number, stack_name
 from nas.cli.shared_flags import add_data_flag, add_dataset_flag, add_depth_flag, add_import_flag
 from nas.errors import ConfigError, Interrupted
+from nas.registry import import_user_modules
+from nas.space.genotype_files import resolve_genotype
 
 METRICS_FILE = "metrics.json"
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -57,6 +59,7 @@ def run_train(args) -> int:
     # the cores (measured on a loaded 2-core VM: 0.5 s/step instead of 1-3 s, resnet20 batch 128).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.models.profile import count_params_and_macs
     from nas.train import train
     from nas.train.checkpoint import CheckpointWriteError, check_room
@@ -66,6 +69,7 @@ def run_train(args) -> int:
     dataset, splits = _load_data(args)
     model = _build_model(args, recipe, dataset)
     if args.init:
+        # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
         from nas.train.fine_tune import load_initial_weights
 
         fresh = load_initial_weights(model, args.init)
@@ -147,7 +151,7 @@ def _remove_if_empty(made: Path | None) -> None:
 
 def _check_request(args, out: Path):
     """Everything that can be wrong with the command, before the data is read; returns the recipe."""
-    from nas.registry import import_user_modules
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.train import load_recipe
     from nas.train.device_choice import resolve_device
 
@@ -174,6 +178,7 @@ def _check_out(out: Path, resume: bool) -> None:
 
 
 def _load_data(args):
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.data import load_dataset, make_splits
     from nas.data.sources import AUTO
 
@@ -194,6 +199,7 @@ def _load_data(args):
 
 def _metrics_document(args, recipe, dataset, splits, profile, result, out: Path) -> dict:
     """metrics.json: what was trained, on what, how it went, and how to run it again."""
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.train.device_choice import describe_device
 
     return {
@@ -225,8 +231,8 @@ def _metrics_document(args, recipe, dataset, splits, profile, result, out: Path)
 
 def _check_model_name(args) -> None:
     """Fail on an unknown cell or baseline before spending time on the data."""
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.models import get_model, known_op_names
-    from nas.space.genotype_files import resolve_genotype
 
     if args.genotype is not None:
         resolve_genotype(args.genotype).validate(known_op_names())
@@ -235,6 +241,7 @@ def _check_model_name(args) -> None:
 
 
 def _build_model(args, recipe, dataset):
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.train.network_for_data import network_for_data
 
     return network_for_data(recipe=recipe, genotype=args.genotype, baseline=args.baseline, stack=args.stack,

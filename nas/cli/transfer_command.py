@@ -6,6 +6,7 @@ from pathlib import Path
 
 from nas.cli.campaign_options import add_campaign_arguments, campaign_options, print_outcome
 from nas.cli.commands import plain_name, register_command, stack_name
+from nas.errors import ConfigError
 
 
 def _arguments(parser) -> None:
@@ -24,7 +25,7 @@ def _arguments(parser) -> None:
 def run_transfer(args) -> int:
     """Retrain the top K cells of a search (or its accuracy/params Pareto front) at full size, each cell and seed
     one Ray Tune trial, into EXPERIMENT/transfer/NAME/ with one table. Running it again continues it."""
-    from nas.errors import ConfigError
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.evaluation.campaign import check_campaign_folder, load_campaign_recipe, load_final_splits, run_campaign
     from nas.evaluation.cell_selection import finished_cells, jobs_for_cells, pareto_cells, top_cells
 
