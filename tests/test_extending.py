@@ -99,7 +99,7 @@ def test_a_missing_nas_import_module_is_one_line_and_exit_2(user_modules, capsys
 def test_a_user_stack_is_profiled_by_name(user_modules, capsys):
     user_modules.setenv("NAS_IMPORT", "wide_stem_stack")
     assert main(["profile", "--genotype", "darts-v2", "--stack", "wide-stem-cifar", "--channels", "8",
-                 "--cells", "5", "--json"]) == 0
+                 "--depth", "5", "--json"]) == 0
     wide = yaml.safe_load(capsys.readouterr().out)
     assert main(["profile", "--genotype", "darts-v2", "--stack", "cifar", "--channels", "8", "--cells", "5",
                  "--json"]) == 0

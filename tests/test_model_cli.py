@@ -144,10 +144,20 @@ def test_show_to_an_unknown_format_exits_2(capsys, tmp_path):
 
 
 def test_profile_json_has_integer_params_and_macs(capsys):
-    code, out, _ = run_cli(capsys, "profile", "--genotype", "darts-v2", "--channels", "16", "--cells", "8", "--json")
+    code, out, _ = run_cli(capsys, "profile", "--genotype", "darts-v2", "--channels", "16", "--depth", "8", "--json")
     result = json.loads(out)
     assert code == 0 and isinstance(result["params"], int) and isinstance(result["macs"], int)
     assert result["params"] > 0 and result["macs"] > 0
+
+
+def test_profile_takes_its_old_cells_flag_for_the_depth_with_the_notice_on_stderr(capsys):
+    """--depth is the depth in every command; profile's old --cells still works, its notice kept off stdout, which
+    holds the JSON."""
+    code, out, err = run_cli(capsys, "profile", "--genotype", "darts-v2", "--channels", "16", "--cells", "8", "--json")
+    assert code == 0 and json.loads(out)["cells"] == 8
+    assert err.strip() == "nas profile: --cells is deprecated for the depth; use --depth"
+    code, out, err = run_cli(capsys, "profile", "--genotype", "darts-v2", "--channels", "16", "--depth", "8", "--json")
+    assert code == 0 and json.loads(out)["cells"] == 8 and err == ""
 
 
 def test_profile_gives_condensenet_both_as_trained_and_as_condensed(capsys):
@@ -161,7 +171,7 @@ def test_profile_gives_condensenet_both_as_trained_and_as_condensed(capsys):
 
 def test_profile_options(capsys):
     code, out, _ = run_cli(capsys, "profile", "--genotype", "enas", "--stack", "imagenet", "--channels", "16",
-                           "--cells", "5", "--image-size", "64", "--num-classes", "100", "--json")
+                           "--depth", "5", "--image-size", "64", "--num-classes", "100", "--json")
     result = json.loads(out)
     assert code == 0 and result["image_size"] == 64 and result["num_classes"] == 100 and result["cells"] == 5
 
@@ -188,9 +198,9 @@ def test_unknown_stack_exits_2(capsys):
 def test_group_conv_with_indivisible_channels_exits_2(capsys, tmp_path):
     path = tmp_path / "group.yaml"
     path.write_text("normal: 'add(group_conv_3x3@0, skip_connect@1)'\nreduce: 'add(max_pool_3x3@0, conv_3x3@1)'\n")
-    code, _, err = run_cli(capsys, "profile", "--genotype", path, "--channels", "18", "--cells", "3")
+    code, _, err = run_cli(capsys, "profile", "--genotype", path, "--channels", "18", "--depth", "3")
     assert_one_line_error(code, err, "group_conv_3x3", "C=18", "4")
-    code, _, _ = run_cli(capsys, "profile", "--genotype", path, "--channels", "16", "--cells", "3", "--json")
+    code, _, _ = run_cli(capsys, "profile", "--genotype", path, "--channels", "16", "--depth", "3", "--json")
     assert code == 0
 
 

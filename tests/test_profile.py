@@ -82,7 +82,7 @@ def run_cli(capsys, *argv):
 
 
 def test_profile_cli_json(capsys, tmp_path):
-    code, out, _ = run_cli(capsys, "profile", "--genotype", "darts-v2", "--channels", "36", "--cells", "20", "--json")
+    code, out, _ = run_cli(capsys, "profile", "--genotype", "darts-v2", "--channels", "36", "--depth", "20", "--json")
     result = json.loads(out)
     assert code == 0 and result["params"] == 3_349_342 and isinstance(result["macs"], int)
     code, out, _ = run_cli(capsys, "profile", "--baseline", "resnet56", "--json")

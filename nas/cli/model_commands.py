@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from nas.analysis.cell_graph import node_name
 from nas.cli.commands import output_place, positive_int, register_command, stack_name
+from nas.cli.shared_flags import add_depth_flag
 from nas.errors import ConfigError
 from nas.space import load_space
 from nas.space.decisions import describe_count
@@ -33,7 +35,8 @@ def _profile_arguments(parser) -> None:
                         help="network stack for --genotype: %(type)s (default: cifar for small images)")
     parser.add_argument("--channels", type=positive_int, help="initial channels C (default: the stack's published "
                                                                "value)")
-    parser.add_argument("--cells", type=positive_int, help="cells, reductions included (default: the stack's)")
+    add_depth_flag(parser, deprecated_cells=True, type=positive_int, notice_file=sys.stderr,  # stdout may be JSON
+                   help="number of cells, reductions included (default: the stack's)")
     parser.add_argument("--image-size", type=positive_int, help="input height and width (default: the model's)")
     parser.add_argument("--in-channels", type=positive_int, default=3, help="input channels (default 3)")
     parser.add_argument("--num-classes", type=positive_int, help="classes (default 1000 for ImageNet models, else 10)")
@@ -133,7 +136,7 @@ def run_profile(args) -> int:
     # Built on the meta device: shapes only, so even NASNet-large at 331 px is counted in a second.
     with torch.device("meta"):
         model = build_model(genotype=args.genotype, baseline=args.baseline, stack=args.stack,
-                            channels=args.channels, cells=args.cells, num_classes=num_classes,
+                            channels=args.channels, cells=args.depth, num_classes=num_classes,
                             in_channels=args.in_channels, image_size=image_size)
     try:
         counts = count_params_and_macs(model, (args.in_channels, image_size, image_size))
@@ -143,7 +146,7 @@ def run_profile(args) -> int:
               "num_classes": num_classes}
     if args.genotype is not None:
         result.update(genotype=args.genotype, stack=args.stack,
-                      channels=args.channels or spec.channels, cells=args.cells or spec.cells)
+                      channels=args.channels or spec.channels, cells=args.depth or spec.cells)
     else:
         result.update(baseline=args.baseline)
     if hasattr(model, "inference_model"):  # trained in one form, used in another (CondenseNet once condensed)

@@ -8,6 +8,7 @@ defined once, so a flag means the same and reads the same in every command's --h
 from __future__ import annotations
 
 import argparse
+import sys
 
 from nas.cli.commands import dataset_name
 from nas.cluster.resources import AUTO_GPUS
@@ -55,17 +56,24 @@ def add_gpus_per_trial_flag(parser, default: float | None = 0) -> None:
 
 
 class _DeprecatedDepth(argparse.Action):
-    """`--cells N` where it used to mean the depth: stores N as --depth would, and prints the notice once."""
+    """`--cells N` where it used to mean the depth: stores N as --depth would, and prints the notice once (on
+    stdout with the command's other lines; on stderr where stdout is data, as `nas profile --json`'s)."""
+
+    def __init__(self, *args, notice_file=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.notice_file = notice_file
 
     def __call__(self, parser, namespace, values, option_string=None):
         if not getattr(namespace, "_cells_notice_printed", False):
-            print(f"{parser.prog}: {CELLS_DEPRECATED}")  # stdout, with the command's other lines
+            print(f"{parser.prog}: {CELLS_DEPRECATED}", file=self.notice_file or sys.stdout)
             namespace._cells_notice_printed = True
         setattr(namespace, self.dest, values)
 
 
-def add_depth_flag(parser, deprecated_cells: bool = False) -> None:
+def add_depth_flag(parser, deprecated_cells: bool = False, *, help: str = DEPTH_HELP, type=int,
+                   notice_file=None) -> None:
     """`deprecated_cells`: also take the old `--cells N` for the depth (hidden from --help)."""
-    parser.add_argument("--depth", type=int, metavar="N", help=DEPTH_HELP)
+    parser.add_argument("--depth", type=type, metavar="N", help=help)
     if deprecated_cells:
-        parser.add_argument("--cells", dest="depth", type=int, action=_DeprecatedDepth, help=argparse.SUPPRESS)
+        parser.add_argument("--cells", dest="depth", type=type, action=_DeprecatedDepth, notice_file=notice_file,
+                            help=argparse.SUPPRESS)
