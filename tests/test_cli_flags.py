@@ -1,5 +1,6 @@
 """One meaning per flag across commands (issue 19): --depth is the depth of the cell networks everywhere, --cells is
-`nas compare`'s list of cells (and, hidden and deprecated, the old depth flag of `nas train`, `nas transfer` and `nas profile`);
+`nas compare`'s list of cells (and, hidden and deprecated, the old depth flag of `nas train`, `nas transfer` and
+`nas profile`);
 --import, --data, --dataset and --gpus-per-trial are defined once and read the same in every command that trains."""
 
 from __future__ import annotations
