@@ -93,9 +93,9 @@ def test_train_with_the_old_cells_flag_trains_that_depth(tmp_path, capsys):
 
 
 def test_gpus_per_trial_is_a_number_or_auto_everywhere():
-    assert shared_flags.gpu_share("auto") == AUTO_GPUS and shared_flags.gpu_share("0.25") == 0.25
+    assert shared_flags.gpus_per_trial_value("auto") == AUTO_GPUS and shared_flags.gpus_per_trial_value("0.25") == 0.25
     with pytest.raises(argparse.ArgumentTypeError, match="expected a number or auto, got 'lots'"):
-        shared_flags.gpu_share("lots")
+        shared_flags.gpus_per_trial_value("lots")
     for command in (["search"], ["transfer", "results/quick", "--data", "d"],
                     ["compare", "--baselines", "resnet20", "--name", "x", "--data", "d"]):
         assert parse_arguments(build_parser(), [*command, "--gpus-per-trial", "auto"]).gpus_per_trial == AUTO_GPUS
@@ -110,3 +110,16 @@ def test_an_unknown_dataset_is_refused_once_the_imports_are_loaded(tmp_path, cap
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "unknown dataset 'mnist'" in error
     assert not (tmp_path / "run").exists()
+
+
+def test_optuna_storage_flag_reaches_only_samplers_that_keep_a_study():
+    """--optuna-storage sets sampler_options.storage of the Optuna samplers; a sampler without a `storage` option
+    ignores it, as it ignores the config's old optuna_storage key (it was never refused)."""
+    from nas.cli.search_command import _with_optuna_storage
+    from nas.search.experiment_config import load_experiment_config
+
+    url = "sqlite:////tmp/elsewhere/optuna.db"
+    for sampler, expected in (("tpe", {"storage": url}), ("nsga2", {"storage": url}), ("evolution", {}),
+                              ("controller", {})):
+        config = load_experiment_config(None, {"sampler": sampler})
+        assert _with_optuna_storage(config, url).sampler_options == expected, sampler

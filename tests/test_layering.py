@@ -3,7 +3,8 @@
 Rules:
 1. Layers (README "Layout"): top-level shared modules <- space <- models <- data/train <- samplers/cluster <-
    search/evaluation <- analysis <- cli. No module imports (at its top or inside a function) a module of a higher
-   layer; samplers import space and the shared modules only.
+   layer; samplers import space and the shared modules only. A registry's `discover=` packages (imported on its
+   first lookup) count as imports of the module that makes the registry.
 2. No cycle among modules through top-level imports (function-level ones run after every module has loaded).
 3. Ray is imported in nas/cluster only, except for the names in RAY_OUTSIDE_CLUSTER: what search/evaluation hand
    to the one Tune call (nas.cluster.tune_trials.fit) or run inside a trial. That is: the trial functions report
@@ -40,8 +41,12 @@ LAYERS = {
 }
 # Packages held below their layer: they may import only these packages (and the top-level modules).
 ONLY_IMPORTS = {"samplers": {"samplers", "space"}}
-# Upward imports allowed anyway, (module, imported module): reason. Empty: none are needed.
-LAYER_EXCEPTIONS: dict[tuple[str, str], str] = {}
+# Upward imports allowed anyway, (module, imported module): reason.
+LAYER_EXCEPTIONS: dict[tuple[str, str], str] = {
+    ("nas.space.op_registry", "nas.models.ops"):
+        "the op-name registry sits in space, so spaces and genotypes check op names without torch; on its first "
+        "lookup it imports the ops' package (torch modules), where every op registers itself",
+}
 
 RAY_OUTSIDE_CLUSTER = {
     "ray.tune.report": {"nas.search.candidate_trial", "nas.evaluation.job_trial"},
@@ -67,6 +72,7 @@ class Import:
     names: tuple[str, ...]  # for `from X import a, b`: a, b
     in_function: bool
     type_checking: bool  # under `if TYPE_CHECKING:`
+    discovered: bool = False  # not an import statement: a Registry(discover=...) package, imported on first lookup
 
 
 def module_name(path: Path) -> str:
@@ -104,6 +110,15 @@ def imports_of(module: str, path: Path) -> list[Import]:
                 for target in submodules or [source]:
                     found.append(Import(module, relative, child.lineno, child.end_lineno, target, names, in_function,
                                         type_checking))
+            elif isinstance(child, ast.Call) and getattr(child.func, "id", None) == "Registry":
+                # A registry imports the modules of its `discover` packages on its first lookup: an import edge
+                # too, made at run time (so it is checked against the layers, not for cycles or comments).
+                for keyword in child.keywords:
+                    if keyword.arg == "discover" and isinstance(keyword.value, ast.Tuple):
+                        for element in keyword.value.elts:
+                            found.append(Import(module, relative, child.lineno, child.end_lineno, element.value, (),
+                                                True, False, discovered=True))
+                visit(child, in_function, type_checking)
             else:
                 visit(child,
                       in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)),
@@ -280,10 +295,10 @@ def unreviewed(path: str) -> bool:
 
 def test_every_function_level_import_says_why():
     missing = []
-    for path in sorted({found.path for found in IMPORTS if found.in_function and not unreviewed(found.path)}):
+    for path in sorted({found.path for found in IMPORTS if found.in_function and not found.discovered and not unreviewed(found.path)}):
         source = (ROOT / path).read_text().splitlines()
         comments = comment_lines(ROOT / path)
-        in_file = [found for found in IMPORTS if found.path == path and found.in_function]
+        in_file = [found for found in IMPORTS if found.path == path and found.in_function and not found.discovered]
         import_lines = {line for found in in_file for line in range(found.line, found.end_line + 1)}
 
         def in_block(line: int) -> bool:  # an import line, or a blank or comment line between imports

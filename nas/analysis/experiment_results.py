@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from nas.errors import ConfigError
-from nas.evaluation.campaign_folder import CampaignPaths, CampaignSettings
+from nas.evaluation.campaign_folder import CampaignPaths, CampaignSettings, transfers_of
 from nas.run_status import Status
 from nas.search.experiment_folder import ExperimentPaths, SavedExperiment
 from nas.search.trial_store import TrialStore
@@ -62,7 +62,7 @@ def load_search(folder) -> SearchResults:
     started = finished - pd.to_timedelta(trials["train_time_s"].fillna(0), unit="s")
     trials["elapsed_s"] = (finished - started.min()).dt.total_seconds()
     saved = SavedExperiment.read(paths) if paths.config.is_file() else None
-    campaigns = [load_campaign(folder) for folder in sorted((paths.root / "transfer").glob("*")) if is_campaign(folder)]
+    campaigns = [load_campaign(folder) for folder in transfers_of(paths.root)]
     return SearchResults(paths.root.name, paths.root, saved, trials, campaigns)
 
 

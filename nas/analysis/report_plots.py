@@ -17,6 +17,7 @@ import pandas as pd  # noqa: E402
 
 from nas.analysis.experiment_results import SearchResults  # noqa: E402
 from nas.atomic_files import atomic_path  # noqa: E402
+from nas.run_status import Status  # noqa: E402
 from nas.space.genotype import Genotype  # noqa: E402
 
 COST_LABELS = {"params": "parameters (millions)", "macs": "multiply-adds (millions)"}
@@ -39,7 +40,7 @@ def save_figure(figure, stem: Path) -> list[Path]:
 def best_so_far(search: SearchResults) -> pd.DataFrame:
     """Trials in the order they finished, with the best validation accuracy reached so far."""
     trials = search.trials.sort_values("elapsed_s").reset_index(drop=True)
-    trials["best"] = trials["val_acc"].where(trials["status"] == "ok").cummax()
+    trials["best"] = trials["val_acc"].where(trials["status"] == Status.OK).cummax()
     trials["trial"] = range(1, len(trials) + 1)
     return trials
 

@@ -10,6 +10,7 @@ import pandas as pd
 from nas.analysis.experiment_results import Campaign, SearchResults
 from nas.analysis.published_table import published_baseline
 from nas.evaluation.campaign_summary import readable_summary
+from nas.run_status import Status
 
 
 def leaderboard(search: SearchResults, top: int) -> pd.DataFrame:
@@ -31,7 +32,7 @@ def sampler_summary(searches: Sequence[SearchResults]) -> pd.DataFrame:
         finished = search.finished.sort_values("val_acc", ascending=False)
         rows.append({
             "experiment": search.name, "sampler": search.sampler, "trials": len(search.trials),
-            "ok": len(finished), "failed": int(search.trials["status"].isin(["failed", "diverged"]).sum()),
+            "ok": len(finished), "failed": int(search.trials["status"].isin([Status.FAILED, Status.DIVERGED]).sum()),
             "best_val_acc": round(finished["val_acc"].max(), 4) if len(finished) else None,
             "top3_mean_val_acc": round(finished["val_acc"].head(3).mean(), 4) if len(finished) else None,
             "train_hours": round(search.trials["train_time_s"].sum() / 3600, 2),

@@ -104,9 +104,13 @@ class RegisteredName:
 
 
 def stack_name() -> RegisteredName:
-    from nas.models.registry import model_names  # imported when the flag is used or help is shown
+    def names():
+        # When the flag is used or help is shown, not when the parser is built: the model registry loads torch.
+        from nas.models.registry import model_names
 
-    return RegisteredName(lambda: model_names("stack"), "network stack")
+        return model_names("stack")
+
+    return RegisteredName(names, "network stack")
 
 
 def dataset_name(check: bool = True) -> RegisteredName:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
-from nas.cli.campaign_options import add_campaign_arguments, campaign_options, print_outcome
+from nas.cli.campaign_flags import add_campaign_arguments, campaign_options, print_outcome
 from nas.cli.commands import plain_name, register_command
-from nas.errors import ConfigError
 
 
 def _arguments(parser) -> None:
@@ -25,18 +23,9 @@ def run_compare(args) -> int:
     """Train every named cell and baseline for each seed under one recipe (Ray Tune trials, in parallel), then
     write one table: test accuracy mean ± std over seeds, params, multiply-adds, training time, images/s."""
     # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
-    from nas.evaluation.campaign import check_campaign_folder, load_campaign_recipe, load_final_splits, run_campaign
-    from nas.evaluation.jobs import comparison_jobs
+    from nas.evaluation.campaign import compare
 
     cells = [name for name in args.cell_names.split(",") if name]
     baselines = [name for name in args.baselines.split(",") if name]
-    if not cells and not baselines:
-        raise ConfigError("nothing to compare: name --cells and/or --baselines")
-    options = campaign_options(args)
-    recipe = load_campaign_recipe(options)
-    jobs = comparison_jobs(cells, baselines, args.seeds)
-    folder = Path(args.results_dir) / "compare" / args.name
-    check_campaign_folder(folder, recipe)
-    splits = load_final_splits(options)
-    notes = [f"cells: {', '.join(cells) or 'none'}; baselines: {', '.join(baselines) or 'none'}"]
-    return print_outcome(run_campaign(options, jobs, folder, recipe, splits, f"Comparison {args.name}", notes))
+    outcome = compare(cells, baselines, campaign_options(args), name=args.name, results_dir=args.results_dir)
+    return print_outcome(outcome, "compare")

@@ -10,6 +10,8 @@ from nas.cli.commands import register_command, sampler_name, seed_number
 from nas.cli.shared_flags import add_data_flag, add_dataset_flag, add_gpus_per_trial_flag, add_import_flag
 from nas.errors import Interrupted
 from nas.package_files import DEFAULT_EXPERIMENT
+from nas.registry import import_user_modules
+from nas.samplers import sampler_class
 
 # Command-line flag -> config key it overrides (--optuna-storage: the option of the Optuna samplers).
 OVERRIDES = {
@@ -29,7 +31,7 @@ OVERRIDES = {
     "trial_time_limit": "trial_time_limit_s",
     "ray_address": "ray_address",
     "storage": "storage",
-    "optuna_storage": "sampler_options.storage",
+    "optuna_storage": "sampler_options.storage",  # of the samplers that have it (_with_optuna_storage)
     "results_dir": "results_dir",
     "recipe": "recipe",
 }
@@ -80,6 +82,15 @@ def _how_to_continue(args) -> str:
     return f"what finished is kept: continue with {resume_command(args)}"
 
 
+def _with_optuna_storage(config, url: str):
+    """--optuna-storage: the database of the samplers that keep an Optuna study (`storage` among their options);
+    a sampler without one ignores it, as it ignores the config's old `optuna_storage` key."""
+    import_user_modules(config.imports)  # the sampler may be the user's
+    if "storage" not in sampler_class(config.sampler).defaults:
+        return config
+    return config.replace(sampler_options={**config.sampler_options, "storage": url})
+
+
 @register_command("search", help="run an architecture search on Ray Tune", arguments=_search_arguments)
 def run(args) -> int:
     """Run an architecture search. Flags override the config file."""
@@ -88,13 +99,15 @@ def run(args) -> int:
     from nas.search.runner import run_search
     from nas.search.search_summary import best_cell_line, summary_table
 
-    overrides = {key: getattr(args, flag) for flag, key in OVERRIDES.items()}
+    overrides = {key: getattr(args, flag) for flag, key in OVERRIDES.items() if flag != "optuna_storage"}
     if args.asha:
         overrides["early_stopping.asha"] = True
     if args.imports:
         overrides["imports"] = args.imports
     notices = []
     config = load_experiment_config(args.config, overrides, notices)
+    if args.optuna_storage is not None:
+        config = _with_optuna_storage(config, args.optuna_storage)
     for line in notices:  # on stdout with the search's other lines: stderr holds at most the one error line
         print(f"nas search: {line}")
     try:

@@ -2,7 +2,7 @@
 defined once, so a flag means the same and reads the same in every command's --help.
 
 `--depth` is the number of cells of a cell network everywhere; `--cells` is `nas compare`'s list of cell names.
-`nas train` and `nas transfer` still take `--cells N` for the depth, hidden, with a one-line notice.
+`nas train`, `nas transfer` and `nas profile` still take `--cells N` for the depth, hidden, with a one-line notice.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def add_dataset_flag(parser) -> None:
     parser.add_argument("--dataset", type=dataset_name(check=False), help=DATASET_HELP)
 
 
-def gpu_share(text: str) -> float | str:
+def gpus_per_trial_value(text: str) -> float | str:
     """An argparse type for --gpus-per-trial: a number (a fraction shares a GPU), or auto."""
     if text == AUTO_GPUS:
         return AUTO_GPUS
@@ -51,7 +51,7 @@ def gpu_share(text: str) -> float | str:
 
 def add_gpus_per_trial_flag(parser, default: float | None = 0) -> None:
     """`default=None` where a config file holds the default (`nas search`)."""
-    parser.add_argument("--gpus-per-trial", type=gpu_share, default=default, metavar=f"N|{AUTO_GPUS}",
+    parser.add_argument("--gpus-per-trial", type=gpus_per_trial_value, default=default, metavar=f"N|{AUTO_GPUS}",
                         help=GPUS_PER_TRIAL_HELP)
 
 

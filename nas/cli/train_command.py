@@ -13,6 +13,7 @@ from nas.cli.commands import output_place, register_command, seed_number, stack_
 from nas.cli.shared_flags import add_data_flag, add_dataset_flag, add_depth_flag, add_import_flag
 from nas.errors import ConfigError, Interrupted
 from nas.registry import import_user_modules
+from nas.run_status import Status
 from nas.space.genotype_files import resolve_genotype
 
 METRICS_FILE = "metrics.json"
@@ -102,7 +103,7 @@ def run_train(args) -> int:
     val = f"{result.val_acc:.4f}" if result.val_acc is not None else "-"
     print(f"{result.status}: val acc {val}{test}, {result.images_per_sec:.0f} img/s, {result.wall_time:.1f} s; "
           f"wrote {out / METRICS_FILE}")
-    if result.status == "diverged":
+    if result.status == Status.DIVERGED:
         print(f"nas train: {result.message}", file=sys.stderr)
         return 1
     return 0

@@ -10,6 +10,7 @@ from torch import nn
 
 from nas.cluster.resources import AUTO_GPUS, Resources
 from nas.cluster.trial_training import NetworkToTrain
+from nas.errors import ConfigError, failure_line
 from nas.models.trainable import training_forward
 from nas.train.gpu_packing import choose_gpu_fraction
 from nas.train.network_for_data import network_for_data
@@ -38,13 +39,18 @@ def resolve_gpu_share(resources: Resources, network: NetworkToTrain, recipe, spl
     GPUs), and enough workers to fill every GPU with it."""
     if resources.gpus_per_trial != AUTO_GPUS:
         return resources
+    described = network.baseline or f"the cell {network.genotype}"
     gpus = int(ray.cluster_resources().get("GPU", 0))
     if gpus == 0:
         print_line("gpus_per_trial auto: the Ray cluster has no GPU, so networks train on CPUs")
         return dataclasses.replace(resources, gpus_per_trial=0)
     probe = ray.remote(num_gpus=1, num_cpus=0)(probe_network)
-    share = ray.get(probe.remote(network, recipe.to_dict(), (splits.channels, splits.image_size, splits.image_size),
-                                 splits.num_classes))
+    try:
+        share = ray.get(probe.remote(network, recipe.to_dict(), (splits.channels, splits.image_size,
+                                                                 splits.image_size), splits.num_classes))
+    except ray.exceptions.RayTaskError as error:  # the network itself fails: say so in one line
+        raise ConfigError(f"gpus_per_trial auto: probing {described} on a GPU failed: "
+                          f"{failure_line(error.as_instanceof_cause())}; give a number instead") from None
     workers = max(resources.workers, gpus * share.trials_per_gpu)
     print_line(f"gpus_per_trial auto: {share.trials_per_gpu} network(s) per GPU, {share.fraction:g} GPU each "
                f"({share.reason}); {workers} at once on {gpus} GPU(s)")

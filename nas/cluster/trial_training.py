@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 from nas.errors import failure_line
+from nas.models.profile import count_params_and_macs
 from nas.registry import import_user_modules
+from nas.train.device_choice import claim_trial_device, describe_device
+from nas.train.network_for_data import network_for_data
+from nas.train.recipe import Recipe
+from nas.train.trainer import train
 
 
 @dataclass(frozen=True)
@@ -56,14 +61,6 @@ def train_network(network: NetworkToTrain, settings: TrialSettings, splits,
     """Train `network` on `splits` with the settings' recipe; `on_built` sees the device and costs before the first
     epoch (a trial's epoch reports carry them, so a trial the scheduler stops early still has them), and
     `train_options` go to the trainer (on_epoch, checkpoint_path, eval_test, ...)."""
-    # Imported here so the driver, which only hands this function to Tune, does not load the model and training
-    # code (torch models, the compiled step) it never runs.
-    from nas.models.profile import count_params_and_macs
-    from nas.train.device_choice import claim_trial_device, describe_device
-    from nas.train.network_for_data import network_for_data
-    from nas.train.recipe import Recipe
-    from nas.train.trainer import train
-
     started = time.monotonic()
     device = claim_trial_device(settings.cpus, settings.gpus)
     trained = TrainedNetwork(device=device, device_name=describe_device(device))

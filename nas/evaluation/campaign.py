@@ -1,8 +1,8 @@
-"""The driver of `nas transfer` and `nas compare`: check what was asked before anything is written, load the full
-training set and the test set, then train every job as a Ray Tune trial into the campaign's folder (nas.cluster)
-and write its summary. A second run of the same campaign continues the first.
+"""The driver of `nas transfer` and `nas compare` (`transfer`, `compare`): check what was asked before anything is
+written, load the full training set and the test set, then train every job as a Ray Tune trial into the
+campaign's folder (nas.cluster) and write its summary. A second run of the same campaign continues the first.
 
-The CLI only parses flags into CampaignOptions and calls these, in the order `run_transfer`/`run_compare` show.
+The CLI only parses flags into CampaignOptions and the command's own arguments, and calls one of the two.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from nas.cluster.trial_training import NetworkToTrain
 from nas.data import load_dataset, make_splits
 from nas.data.sources import AUTO
 from nas.errors import ConfigError, DataError
-from nas.evaluation.campaign_folder import CampaignPaths, CampaignSettings
+from nas.evaluation.campaign_folder import CampaignPaths, CampaignSettings, comparison_folder, transfer_folder
 from nas.evaluation.campaign_summary import write_summary
 from nas.evaluation.job_runner import JobRunSettings, run_jobs
-from nas.evaluation.jobs import TrainingJob
+from nas.evaluation.cell_selection import finished_cells, jobs_for_cells, pareto_cells, top_cells
+from nas.evaluation.jobs import JobTable, TrainingJob, comparison_jobs
 from nas.registry import import_user_modules
 from nas.samplers.base import MAX_SEED
 from nas.train.recipe import load_recipe
@@ -70,6 +71,42 @@ def _check_some_resources(resources: Resources) -> None:
 class CampaignOutcome:
     paths: CampaignPaths
     failed: int  # runs without an `ok` row
+    interrupted: bool = False  # Ctrl-C stopped it: what finished is kept, and the same command continues it
+
+
+def transfer(experiment: Path, options: CampaignOptions, *, top: int, pareto: bool = False, stack: str | None = None,
+             name: str | None = None, print_line: Callable[[str], None] = print) -> CampaignOutcome:
+    """Retrain the top `top` cells of a search (or of its accuracy/params Pareto front) at full size into
+    EXPERIMENT/transfer/NAME/ (NAME: `name`, or STACK-RECIPE)."""
+    if top < 1:
+        raise ConfigError("--top must be at least 1")
+    finished = finished_cells(experiment)
+    cells = pareto_cells(finished, top) if pareto else top_cells(finished, top)
+    recipe = load_campaign_recipe(options)
+    jobs = jobs_for_cells(experiment.name, cells, options.seeds, stack)
+    name = name or f"{stack or 'auto'}-{recipe.name}"
+    folder = transfer_folder(experiment, name)
+    check_campaign_folder(folder, recipe)
+    splits = load_final_splits(options, print_line)
+    how = "the accuracy/params Pareto front" if pareto else "best validation accuracy"
+    notes = [f"{len(cells)} cell(s) of search {experiment.name} by {how}, stack {stack or 'by image size'}"]
+    return run_campaign(options, jobs, folder, recipe, splits, f"Transfer of {experiment.name} ({name})", notes,
+                        print_line)
+
+
+def compare(cells: list[str], baselines: list[str], options: CampaignOptions, *, name: str, results_dir,
+            print_line: Callable[[str], None] = print) -> CampaignOutcome:
+    """Train each cell (a published name or a genotype file) and each baseline under one recipe into
+    RESULTS_DIR/compare/NAME/."""
+    if not cells and not baselines:
+        raise ConfigError("nothing to compare: name --cells and/or --baselines")
+    recipe = load_campaign_recipe(options)
+    jobs = comparison_jobs(cells, baselines, options.seeds)
+    folder = comparison_folder(results_dir, name)
+    check_campaign_folder(folder, recipe)
+    splits = load_final_splits(options, print_line)
+    notes = [f"cells: {', '.join(cells) or 'none'}; baselines: {', '.join(baselines) or 'none'}"]
+    return run_campaign(options, jobs, folder, recipe, splits, f"Comparison {name}", notes, print_line)
 
 
 def load_campaign_recipe(options: CampaignOptions):
@@ -106,9 +143,11 @@ def run_campaign(options: CampaignOptions, jobs: list[TrainingJob], folder: Path
     """Train the jobs not yet finished in `folder` and write its summary."""
     paths = CampaignPaths(folder)
     start_ray(options.ray_address, options.resources)  # before the folder is written: a wrong address writes nothing
-    if jobs:  # --gpus-per-trial auto: the share of a GPU that the first job's network gets, probed on the cluster
-        probe = NetworkToTrain(seed=jobs[0].seed, genotype=jobs[0].genotype, baseline=jobs[0].baseline,
-                               stack=jobs[0].stack)
+    done = JobTable(folder).finished_ids() if paths.runs.is_file() else set()
+    todo = [job for job in jobs if job.job_id not in done]
+    if todo and options.resources.gpus_per_trial == AUTO_GPUS:  # the share of a GPU the first job to train gets
+        probe = NetworkToTrain(seed=todo[0].seed, genotype=todo[0].genotype, baseline=todo[0].baseline,
+                               stack=todo[0].stack)
         options = dataclasses.replace(options, resources=resolve_gpu_share(options.resources, probe, recipe, splits,
                                                                            print_line))
         _check_some_resources(options.resources)  # auto on a cluster without GPUs, and --cpus-per-trial 0
@@ -118,9 +157,9 @@ def run_campaign(options: CampaignOptions, jobs: list[TrainingJob], folder: Path
         write_text_atomic(paths.campaign, dump_yaml(started.to_dict(), sort_keys=False))
         settings = JobRunSettings(folder=folder, recipe=recipe.to_dict(), resources=options.resources,
                                   imports=options.imports, ray_address=options.ray_address)
-        table = run_jobs(jobs, splits, settings, print_line)
+        table, interrupted = run_jobs(jobs, splits, settings, print_line)
     notes = [*notes, f"recipe {recipe.name}: {recipe.epochs} epochs, batch {recipe.batch_size}, lr {recipe.lr}"
              + (f", {len(splits.train):,} training images" if splits is not None else "")]
     summary = write_summary(table, paths, title, notes)
     failed = len(table) - int(summary["seeds"].sum()) if len(summary) else len(table)
-    return CampaignOutcome(paths, failed)
+    return CampaignOutcome(paths, failed, interrupted)

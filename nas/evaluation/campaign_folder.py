@@ -18,10 +18,26 @@ from pathlib import Path
 from nas.errors import ConfigError
 from nas.yaml_files import read_yaml_mapping
 
+TRANSFERS_FOLDER = "transfer"  # in a search's experiment folder: one campaign folder per transfer
+COMPARISONS_FOLDER = "compare"  # in the results folder: one campaign folder per comparison
 CAMPAIGN_FILE = "campaign.yaml"
 RUNS_FILE = "runs.csv"
 SUMMARY_FILE = "summary.csv"
 SUMMARY_DOCUMENT = "summary.md"
+
+
+def transfer_folder(experiment: Path, name: str) -> Path:
+    return Path(experiment) / TRANSFERS_FOLDER / name
+
+
+def comparison_folder(results_dir, name: str) -> Path:
+    return Path(results_dir) / COMPARISONS_FOLDER / name
+
+
+def transfers_of(experiment: Path) -> list[Path]:
+    """The campaign folders of a search's transfers that have finished at least once, by name."""
+    return [folder for folder in sorted((Path(experiment) / TRANSFERS_FOLDER).glob("*"))
+            if CampaignPaths(folder).is_campaign()]
 
 
 @dataclass(frozen=True)

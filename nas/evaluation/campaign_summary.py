@@ -8,13 +8,14 @@ from nas.atomic_files import write_text_atomic
 from nas.evaluation.campaign_folder import CampaignPaths
 from nas.evaluation.jobs import JobTable
 from nas.markdown_table import markdown_table
+from nas.run_status import Status
 
 SPLIT_NOTE = "trained on the full training set, tested on the test set (as papers report); no model selection on it"
 
 
 def campaign_summary_frame(table: JobTable) -> pd.DataFrame:
     frame = table.frame()
-    ok = frame[frame["status"] == "ok"]
+    ok = frame[frame["status"] == Status.OK]
     if ok.empty:
         return pd.DataFrame(columns=["name", "kind", "seeds", "test_acc_mean", "test_acc_std", "params", "macs",
                                      "train_time_s", "images_per_sec", "device", "recipe", "source"])

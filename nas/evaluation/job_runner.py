@@ -32,26 +32,27 @@ class JobRunSettings:
 
 
 def run_jobs(jobs: list[TrainingJob], splits, settings: JobRunSettings,
-             print_line: Callable[[str], None] = print) -> JobTable:
+             print_line: Callable[[str], None] = print) -> tuple[JobTable, bool]:
+    """Train the jobs without an `ok` row in the folder's table; the table, and whether Ctrl-C stopped the run."""
     table = JobTable(settings.folder)
     done = table.finished_ids()
     todo = [job for job in jobs if job.job_id not in done]
     print_line(f"{len(jobs)} runs: {len(jobs) - len(todo)} already finished, {len(todo)} to train "
                f"({settings.resources.workers} at once)")
     if not todo:
-        return table
+        return table, False
     start_ray(settings.ray_address, settings.resources)
 
     resources = settings.resources
     trial_settings = TrialSettings(recipe=settings.recipe, imports=settings.imports, cpus=resources.cpus_per_trial,
                                    gpus=resources.gpus_per_trial)
-    fit(tune_trainable(train_job, splits, resources), TuneRun(
+    interrupted = fit(tune_trainable(train_job, splits, resources), TuneRun(
         name=f"{Path(settings.folder).name}-{time.strftime('%Y%m%d-%H%M%S')}",
         storage=(Path(settings.folder) / "ray").resolve(), resources=resources,
         param_space={"job": tune.grid_search([job.to_dict() for job in todo]), "settings": trial_settings.to_dict(),
                      "folder": str(Path(settings.folder).resolve())},
         callbacks=[RecordRows(table, print_line, len(todo))]))
-    return table
+    return table, interrupted
 
 
 class RecordRows(tune.Callback):

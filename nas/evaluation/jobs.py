@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nas.evaluation.campaign_folder import CampaignPaths
+from nas.models import get_model, resolve_genotype_for_model
 from nas.record_table import RecordTable
 from nas.run_status import Status
 
@@ -37,8 +38,6 @@ class TrainingJob:
 def comparison_jobs(cells: list[str], baselines: list[str], seeds: int) -> list[TrainingJob]:
     """Each cell (a published name or a genotype file) and each baseline, once per seed; unknown names raise
     ConfigError before anything is trained."""
-    from nas.models import get_model, resolve_genotype_for_model  # torch model code: only when jobs are made
-
     jobs = []
     for cell in cells:
         genotype = resolve_genotype_for_model(cell)

@@ -14,7 +14,6 @@ from typing import Any, Mapping, Sequence
 from nas.samplers.base import (
     MAX_SEED,
     SAMPLERS,
-    STATUSES,
     Outcome,
     Sampler,
     SearchContext,
@@ -70,7 +69,6 @@ __all__ = [
     "DEFAULT_SAMPLER",
     "MAX_SEED",
     "SAMPLERS",
-    "STATUSES",
     "Outcome",
     "Sampler",
     "SearchContext",

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 from nas.atomic_files import write_text_atomic
 from nas.errors import ConfigError
 from nas.registry import Registry
-from nas.run_status import STATUSES, Status
+from nas.run_status import Status
 from nas.space.decisions import Decision, check_choices
 
 SAVE_FORMAT = "nas-sampler/1"

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from nas.errors import ConfigError
+from nas.run_status import Status
 from nas.samplers.base import Outcome, Sampler, Suggestion, register_sampler
 from nas.samplers.weights_files import WeightsFiles, load_weights, weights_file_name
 
@@ -155,7 +156,7 @@ class ControllerSampler(Sampler):
 
     def _learn(self, suggestion: Suggestion, outcome: Outcome) -> None:
         old_log_prob = self._ask_log_probs.pop(suggestion.token)
-        if outcome.status == "failed" or (outcome.status == "pruned" and outcome.reward is None):
+        if outcome.status == Status.FAILED or (outcome.status == Status.PRUNED and outcome.reward is None):
             return
         reward = outcome.reward if outcome.reward is not None else 0.0
         self._batch.append((suggestion.choices, float(reward), old_log_prob))

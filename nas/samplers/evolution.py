@@ -15,6 +15,7 @@ from collections import deque
 
 import numpy as np
 
+from nas.run_status import Status
 from nas.samplers.base import Outcome, Sampler, Suggestion, register_sampler
 
 
@@ -52,7 +53,7 @@ class EvolutionSampler(Sampler):
         return child
 
     def _learn(self, suggestion: Suggestion, outcome: Outcome) -> None:
-        if outcome.status == "failed":
+        if outcome.status == Status.FAILED:
             return
         self._told += 1
         reward = outcome.reward if outcome.reward is not None else 0.0

@@ -36,6 +36,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nas.atomic_files import check_writable_file
 from nas.errors import ConfigError
+from nas.run_status import Status
 from nas.samplers.base import Outcome, Sampler, SearchContext, Suggestion
 from nas.samplers.sqlite_storage import database_file
 from nas.samplers.study_database import FAILED_BECAUSE, StudyDatabase
@@ -226,9 +227,9 @@ class OptunaStudySampler(Sampler):
 
     def _state_and_values(self, outcome: Outcome) -> tuple[TrialState | None, list[float] | None]:
         """What `study.tell` gets for `outcome` (state None: COMPLETE, or FAIL if Optuna finds the values invalid)."""
-        if outcome.status == "failed":
+        if outcome.status == Status.FAILED:
             return TrialState.FAIL, None
-        if outcome.status == "pruned":
+        if outcome.status == Status.PRUNED:
             return TrialState.PRUNED, None
         return None, self._objective_values(outcome.reward if outcome.reward is not None else 0.0, outcome)
 

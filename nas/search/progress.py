@@ -6,6 +6,7 @@ import time
 from collections import Counter
 from typing import Callable
 
+from nas.run_status import Status
 from nas.search.trial_store import TrialRecord, TrialStore
 
 
@@ -25,14 +26,14 @@ class ProgressPrinter:
     def __call__(self, record: TrialRecord) -> None:
         self.done += 1
         self.finished_here += 1
-        if record.status == "ok" and record.val_acc is not None:
+        if record.status == Status.OK and record.val_acc is not None:
             self.best = max(self.best or 0.0, record.val_acc)
         self.counts[record.status] += 1
         pace = (time.monotonic() - self.started) / self.finished_here
         eta = format_seconds(pace * (self.total - self.done))
         accuracy = f"{record.val_acc:.3f}" if record.val_acc is not None else "  -  "
         best = f"{self.best:.3f}" if self.best is not None else "-"
-        reason = f"  ({record.error})" if record.error and record.status != "ok" else ""
+        reason = f"  ({record.error})" if record.error and record.status != Status.OK else ""
         self.print_line(
             f"[{self.done:>3}/{self.total}] {record.status:<8} val_acc {accuracy}  best {best}  "
             f"running {self.running()}  {self._failures()}  ETA {eta}  {record.hash}{reason}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from nas.cluster.driver_lock import DriverLock, holding_lock
 from nas.cluster.gpu_share import resolve_gpu_share
 from nas.cluster.ray_session import start_ray
+from nas.cluster.resources import AUTO_GPUS
 from nas.cluster.trial_training import NetworkToTrain
 from nas.data import load_dataset, make_splits
 from nas.data.sources import dataset_choices
@@ -76,9 +77,10 @@ def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=pri
     paths, space, recipe = open_experiment(config, resume)
     splits = load_search_data(config, print_line)  # before Ray: every bad input is refused before Ray starts
     start_ray(config.ray_address, config.resources)
-    probe = NetworkToTrain(seed=config.seed, genotype=str(space.decode(space.sample(random.Random(config.seed)))),
-                           stack=config.model.stack)  # a candidate like the search's, should a GPU share be probed
-    config = config.replace(resources=resolve_gpu_share(config.resources, probe, recipe, splits, print_line))
+    if config.resources.gpus_per_trial == AUTO_GPUS:  # probe a candidate like the search's
+        probe = NetworkToTrain(seed=config.seed, stack=config.model.stack,
+                               genotype=str(space.decode(space.sample(random.Random(config.seed)))))
+        config = config.replace(resources=resolve_gpu_share(config.resources, probe, recipe, splits, print_line))
 
     # Nothing above wrote into the experiment folder.
     paths.root.mkdir(parents=True, exist_ok=True)

@@ -46,9 +46,12 @@ def campaign_options(args):
         ray_address=args.ray_address, imports=tuple(args.imports))
 
 
-def print_outcome(outcome) -> int:
-    """The summary, where its files are, and the exit status: 1 when a run failed."""
+def print_outcome(outcome, command: str) -> int:
+    """The summary, where its files are, and the exit status: 1 when a run failed, 130 after Ctrl-C."""
     print()
     print(outcome.paths.summary_document.read_text())
     print(f"rows: {outcome.paths.runs}; summary: {outcome.paths.summary_document}")
+    if outcome.interrupted:
+        print(f"nas {command}: interrupted; the runs that finished are kept: the same command again trains the rest")
+        return 130
     return 0 if outcome.failed == 0 else 1
