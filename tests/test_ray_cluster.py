@@ -108,9 +108,13 @@ def test_a_malformed_ray_address_is_refused(address):
         split_address(address)
 
 
-def _search(tmp_path, image_folder, address, env, *extra, name="cluster", trials=4):
+TRIAL_EPOCHS = 120  # about 0.05 s an epoch on the test images: a trial outlasts a trial actor's start
+
+
+def _search(tmp_path, image_folder, address, env, *extra, name="cluster", trials=4, epochs=1):
     config = write_config(tmp_path / f"{name}.yaml", image_folder, tmp_path / "results", name=name, trials=trials,
-                          resources={"workers": 2, "cpus_per_trial": 1, "gpus_per_trial": 0})
+                          resources={"workers": 2, "cpus_per_trial": 1, "gpus_per_trial": 0},
+                          recipe_overrides={"epochs": epochs})
     command = [sys.executable, str(REPOSITORY / "run_search.py"), "--config", str(config),
                "--ray-address", address, *extra]
     return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
@@ -178,7 +182,9 @@ def test_the_readme_cluster_recipe_runs_a_search_on_both_nodes(tmp_path, image_f
         assert finished.returncode == 2 and "the Ray cluster has 0" in finished.stderr
         assert not (tmp_path / "results").exists()
 
-        finished = _search(tmp_path, image_folder, cluster.address, cluster.driver_env())
+        # Trials of a few seconds: Tune gives a trial to whichever trial actor is ready, so trials of a tenth of a
+        # second would all run on the first node's actor before the second node's had started.
+        finished = _search(tmp_path, image_folder, cluster.address, cluster.driver_env(), epochs=TRIAL_EPOCHS)
         assert finished.returncode == 0, finished.stderr[-3000:]
     trials = pd.read_csv(tmp_path / "results" / "cluster" / "trials.csv")
     assert len(trials) == 4 and set(trials["status"]) == {"ok"}
@@ -191,7 +197,7 @@ def test_a_node_lost_mid_search_costs_no_trial(tmp_path, image_folder):
         config_trials = 8
         config = write_config(tmp_path / "lost.yaml", image_folder, tmp_path / "results", name="lost",
                               trials=config_trials, resources={"workers": 2, "cpus_per_trial": 1, "gpus_per_trial": 0},
-                              recipe_overrides={"epochs": 3}, max_retries=3)
+                              recipe_overrides={"epochs": TRIAL_EPOCHS}, max_retries=3)
         command = [sys.executable, str(REPOSITORY / "run_search.py"), "--config", str(config),
                    "--ray-address", cluster.address]
         driver = subprocess.Popen(command, cwd=tmp_path, env=cluster.driver_env(), stdout=subprocess.PIPE,
