@@ -11,7 +11,7 @@ from nas.cli.shared_flags import add_data_flag, add_dataset_flag, add_gpus_per_t
 from nas.errors import Interrupted
 from nas.package_files import DEFAULT_EXPERIMENT
 from nas.registry import import_user_modules
-from nas.samplers import sampler_class
+from nas.samplers import options_from_moved_keys
 
 # Command-line flag -> config key it overrides (--optuna-storage: the option of the Optuna samplers).
 OVERRIDES = {
@@ -31,7 +31,7 @@ OVERRIDES = {
     "trial_time_limit": "trial_time_limit_s",
     "ray_address": "ray_address",
     "storage": "storage",
-    "optuna_storage": "sampler_options.storage",  # of the samplers that have it (_with_optuna_storage)
+    "optuna_storage": "optuna_storage",  # the old key, read by the samplers that map it (_with_optuna_storage)
     "results_dir": "results_dir",
     "recipe": "recipe",
 }
@@ -83,12 +83,11 @@ def _how_to_continue(args) -> str:
 
 
 def _with_optuna_storage(config, url: str):
-    """--optuna-storage: the database of the samplers that keep an Optuna study (`storage` among their options);
-    a sampler without one ignores it, as it ignores the config's old `optuna_storage` key."""
+    """--optuna-storage is read as the config's old `optuna_storage` key is (without its notice): as the option
+    the sampler maps it to, `storage` of the Optuna samplers; a sampler that maps no such key ignores it."""
     import_user_modules(config.imports)  # the sampler may be the user's
-    if "storage" not in sampler_class(config.sampler).defaults:
-        return config
-    return config.replace(sampler_options={**config.sampler_options, "storage": url})
+    moved = options_from_moved_keys(config.sampler, {"optuna_storage": url})
+    return config.replace(sampler_options={**config.sampler_options, **moved}) if moved else config
 
 
 @register_command("search", help="run an architecture search on Ray Tune", arguments=_search_arguments)

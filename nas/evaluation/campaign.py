@@ -143,9 +143,8 @@ def run_campaign(options: CampaignOptions, jobs: list[TrainingJob], folder: Path
     """Train the jobs not yet finished in `folder` and write its summary."""
     paths = CampaignPaths(folder)
     start_ray(options.ray_address, options.resources)  # before the folder is written: a wrong address writes nothing
-    done = JobTable(folder).finished_ids() if paths.runs.is_file() else set()
-    todo = [job for job in jobs if job.job_id not in done]
-    if todo and options.resources.gpus_per_trial == AUTO_GPUS:  # the share of a GPU the first job to train gets
+    todo = JobTable(folder).unfinished(jobs) if options.resources.gpus_per_trial == AUTO_GPUS else []
+    if todo:  # --gpus-per-trial auto: the share of a GPU the first job to train gets
         probe = NetworkToTrain(seed=todo[0].seed, genotype=todo[0].genotype, baseline=todo[0].baseline,
                                stack=todo[0].stack)
         options = dataclasses.replace(options, resources=resolve_gpu_share(options.resources, probe, recipe, splits,
@@ -156,7 +155,7 @@ def run_campaign(options: CampaignOptions, jobs: list[TrainingJob], folder: Path
         started = CampaignSettings(title=title, recipe=recipe.to_dict(), jobs=tuple(job.to_dict() for job in jobs))
         write_text_atomic(paths.campaign, dump_yaml(started.to_dict(), sort_keys=False))
         settings = JobRunSettings(folder=folder, recipe=recipe.to_dict(), resources=options.resources,
-                                  imports=options.imports, ray_address=options.ray_address)
+                                  imports=options.imports)
         table, interrupted = run_jobs(jobs, splits, settings, print_line)
     notes = [*notes, f"recipe {recipe.name}: {recipe.epochs} epochs, batch {recipe.batch_size}, lr {recipe.lr}"
              + (f", {len(splits.train):,} training images" if splits is not None else "")]

@@ -13,7 +13,6 @@ from typing import Callable
 
 from ray import tune
 
-from nas.cluster.ray_session import start_ray
 from nas.cluster.resources import Resources
 from nas.cluster.trial_training import TrialSettings
 from nas.cluster.tune_trials import TuneRun, fit, tune_trainable
@@ -28,21 +27,18 @@ class JobRunSettings:
     recipe: dict  # resolved in the driver: a recipe file need not exist on the workers
     resources: Resources
     imports: tuple[str, ...] = ()
-    ray_address: str | None = None
 
 
 def run_jobs(jobs: list[TrainingJob], splits, settings: JobRunSettings,
              print_line: Callable[[str], None] = print) -> tuple[JobTable, bool]:
-    """Train the jobs without an `ok` row in the folder's table; the table, and whether Ctrl-C stopped the run."""
+    """Train the jobs without an `ok` row in the folder's table, on the Ray the campaign started; the table, and
+    whether Ctrl-C stopped the run."""
     table = JobTable(settings.folder)
-    done = table.finished_ids()
-    todo = [job for job in jobs if job.job_id not in done]
+    todo = table.unfinished(jobs)
     print_line(f"{len(jobs)} runs: {len(jobs) - len(todo)} already finished, {len(todo)} to train "
                f"({settings.resources.workers} at once)")
     if not todo:
         return table, False
-    start_ray(settings.ray_address, settings.resources)
-
     resources = settings.resources
     trial_settings = TrialSettings(recipe=settings.recipe, imports=settings.imports, cpus=resources.cpus_per_trial,
                                    gpus=resources.gpus_per_trial)

@@ -80,8 +80,10 @@ class JobTable(RecordTable[JobRecord]):
     def __init__(self, folder):
         super().__init__(CampaignPaths(Path(folder)).runs, JobRecord)
 
-    def finished_ids(self) -> set[str]:
-        return {record.job_id for record in self._records if record.status == Status.OK}
+    def unfinished(self, jobs: list[TrainingJob]) -> list[TrainingJob]:
+        """The jobs without an `ok` row, in their order: what a (second) run of the campaign trains."""
+        done = {record.job_id for record in self._records if record.status == Status.OK}
+        return [job for job in jobs if job.job_id not in done]
 
     def upsert(self, record: JobRecord) -> None:
         """Add the row, replacing an earlier row of the same job (a failed run tried again)."""
