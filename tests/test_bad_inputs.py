@@ -677,6 +677,29 @@ def test_ctrl_c_during_nas_train_is_one_line_exit_130_and_leaves_no_folder(works
     assert not (tmp_path / "runs").exists()
 
 
+def test_a_forked_child_of_the_command_dies_of_sigterm_as_it_asks():
+    """The command's SIGTERM handler (stop as on Ctrl-C) is inherited by forked children: the workers of the image
+    decoding pools, which Pool.terminate ends with SIGTERM. There it must end the child, not raise
+    KeyboardInterrupt inside its exit (which left a fresh search waiting on its decoding pool forever)."""
+    import multiprocessing
+    import signal
+    import time
+
+    from nas.cli import _stop_on_sigterm_as_on_ctrl_c
+
+    noted, previous = _stop_on_sigterm_as_on_ctrl_c()
+    try:
+        child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+        child.start()
+        time.sleep(0.5)
+        child.terminate()  # SIGTERM, as Pool.terminate sends its workers
+        child.join(timeout=10)
+        assert child.exitcode == -signal.SIGTERM  # killed by the signal; with the handler raising it exited 1
+        assert noted == []  # the command itself was not told to stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def test_sigterm_stops_nas_train_as_ctrl_c_does_with_exit_143(tmp_path, image_folder):
     """`kill` or a batch scheduler's time limit: one line naming the checkpoint kept, no temporary file left."""
     import signal

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 
@@ -78,8 +79,15 @@ def _stop_on_sigterm_as_on_ctrl_c():
     says in one line what was kept, instead of dying mid-write. Returns the list the signal is noted in, and the
     handler to put back afterwards (None where none could be set)."""
     noted: list = []
+    command = os.getpid()
 
     def stop(signum, frame):
+        if os.getpid() != command:
+            # A forked child inherits the handler: a decoding pool's worker, which Pool.terminate ends with SIGTERM.
+            # Raising there broke the worker's exit midway, and the pool could wait for it forever: die as asked.
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         noted.append(signum)
         raise KeyboardInterrupt
 
