@@ -123,3 +123,21 @@ def test_optuna_storage_flag_reaches_only_samplers_that_keep_a_study():
                               ("controller", {})):
         config = load_experiment_config(None, {"sampler": sampler})
         assert _with_optuna_storage(config, url).sampler_options == expected, sampler
+
+
+def test_sampler_options_from_the_command_line_reach_the_config_typed_and_survive_a_resume():
+    from nas.cli.search_command import resume_command
+    from nas.search.experiment_config import load_experiment_config
+
+    args = build_parser().parse_args(["search", "--sampler-option", "n_startup_trials=5",
+                                      "--sampler-option", "multivariate=false", "--data", "/data"])
+    assert args.sampler_options == [("n_startup_trials", 5), ("multivariate", False)]
+    config = load_experiment_config(args.config, {f"sampler_options.{k}": v for k, v in args.sampler_options})
+    assert config.sampler_options["n_startup_trials"] == 5 and config.sampler_options["multivariate"] is False
+    again = build_parser().parse_args(["search", *resume_command(args).split()[2:]])
+    assert again.sampler_options == args.sampler_options and again.resume
+
+
+def test_a_sampler_option_without_a_value_is_refused_in_one_line(capsys):
+    assert main(["search", "--sampler-option", "n_startup_trials", "--data", "/data"]) == 2
+    assert "--sampler-option: expected KEY=VALUE" in capsys.readouterr().err

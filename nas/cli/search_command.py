@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import shlex
 import sys
 from pathlib import Path
+
+import yaml
 
 from nas.cli.commands import register_command, sampler_name, seed_number
 from nas.cli.shared_flags import add_data_flag, add_dataset_flag, add_gpus_per_trial_flag, add_import_flag
@@ -63,6 +67,21 @@ def _search_arguments(parser) -> None:
     parser.add_argument("--optuna-storage", help="SQLAlchemy URL of the Optuna database: sampler_options.storage of "
                         "tpe, random and nsga2 (default: a SQLite file in the experiment folder)")
     parser.add_argument("--results-dir", help="where experiment folders go (default: results)")
+    parser.add_argument("--sampler-option", dest="sampler_options", action="append", type=sampler_option,
+                        metavar="KEY=VALUE", help="one of the sampler's own options (sampler_options.KEY of the "
+                        "config; VALUE read as YAML: 5, true, params), repeatable, e.g. --sampler-option "
+                        "n_startup_trials=5")
+
+
+def sampler_option(text: str) -> tuple[str, object]:
+    """KEY=VALUE -> (KEY, VALUE read as YAML), so numbers and booleans arrive typed as in the config file."""
+    key, equals, value = text.partition("=")
+    if not equals or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise argparse.ArgumentTypeError(f"{key.strip()}: {value!r} is not a YAML value") from None
 
 
 def resume_command(args) -> str:
@@ -73,6 +92,8 @@ def resume_command(args) -> str:
         if getattr(args, flag) is not None:
             words += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]
     words += ["--asha"] * bool(args.asha)
+    for key, value in args.sampler_options or []:
+        words += ["--sampler-option", f"{key}={json.dumps(value)}"]  # JSON is YAML: it reads back the same
     for module in args.imports or []:
         words += ["--import", module]
     return shlex.join([*words, "--resume"])
@@ -103,6 +124,8 @@ def run(args) -> int:
         overrides["early_stopping.asha"] = True
     if args.imports:
         overrides["imports"] = args.imports
+    for key, value in args.sampler_options or []:
+        overrides[f"sampler_options.{key}"] = value
     notices = []
     config = load_experiment_config(args.config, overrides, notices)
     if args.optuna_storage is not None:
