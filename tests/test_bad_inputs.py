@@ -166,6 +166,7 @@ CASES = [
          files={"s.yaml": "blocks: [2\n"}),
     # --- nas train ---------------------------------------------------------------------------------------------
     Case("an unknown flag after the command", (*TRAIN_TO, "--epoks", "2"), "unrecognized arguments: --epoks 2"),
+    Case("a flag's prefix (--lr for --lr-backbone)", (*TRAIN_TO, "--lr", "0.1"), "unrecognized arguments: --lr 0.1"),
     Case("an unknown baseline", ("train", "--baseline", "resnet57", "--data", "{data}", "--out", "{case}/run"),
          "unknown baseline 'resnet57'"),
     Case("an unknown cell", ("train", "--genotype", "darts-v9", "--data", "{data}", "--out", "{case}/run"),

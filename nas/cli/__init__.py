@@ -18,7 +18,12 @@ DESCRIPTION = ("Neural architecture search over NASNet-style cells: search, trai
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse prints usage plus the error; users asked for one line naming the problem."""
+    """argparse prints usage plus the error; users asked for one line naming the problem. Flags are matched whole:
+    argparse's prefix matching read `nas train --lr 0.1` as --lr-backbone 0.1 and trained the backbone at a tenth
+    of the rate without a word."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_abbrev=False, **kwargs)
 
     def error(self, message: str):  # noqa: D401 - argparse API
         print(f"{self.prog}: error: {message}", file=sys.stderr)
