@@ -62,7 +62,8 @@ def load_initial_weights(model: nn.Module, path: str | Path) -> InitialWeights:
     if not isinstance(weights, dict):
         raise ConfigError(f"{path} holds no state dict of weights")
     own = model.state_dict()
-    classifier = {f"{name}.{key}" for name, module in model.named_modules() if module is classifier_of(model)
+    head = classifier_of(model)
+    classifier = {f"{name}.{key}" for name, module in model.named_modules() if module is head
                   for key in module.state_dict()}
 
     def task_head(name: str) -> bool:
