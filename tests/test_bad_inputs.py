@@ -289,6 +289,10 @@ CASES = [
     Case("an unknown baseline", ("compare", "--baselines", "resnet57", "--name", "x", "--data", "{data}"),
          "unknown baseline 'resnet57'"),
     Case("--seeds 0", (*COMPARE, "--seeds", "0"), "--seeds and --workers must be at least 1"),
+    Case("two different cells with one name", ("compare", "--cells", "{case}/a.yaml,{case}/b.yaml", "--name", "x",
+                                                "--data", "{data}"), "are different networks both named 'mine'",
+         files={"a.yaml": "name: mine\n" + genotype_yaml(),
+                "b.yaml": "name: mine\n" + genotype_yaml().replace("skip_connect", "max_pool_3x3")}),
     Case("--name ''", ("compare", "--baselines", "resnet20", "--name", "", "--data", "{data}"),
          "argument --name: must be a plain folder name, got ''"),
     Case("--results-dir is a file", (*COMPARE, "--results-dir", "{file}"), "is a file, not a folder"),
@@ -629,7 +633,7 @@ def test_a_checkpoint_that_cannot_be_written_keeps_the_metrics_in_one_line(works
     assert sorted(path.name for path in out.iterdir()) == ["metrics.json"]  # no checkpoint, no temporary file
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["checkpoint"] is None and metrics["checkpoint_error"] == "No space left on device"
-    assert metrics["status"] == "ok" and len(metrics["epochs"]) == 1 and metrics["val_acc"] is not None
+    assert metrics["status"] == "ok" and len(metrics["history"]) == 1 and metrics["val_acc"] is not None
 
 
 def test_a_checkpoint_failing_mid_run_keeps_the_previous_one_for_resume(workspace, tmp_path, capsys, monkeypatch):

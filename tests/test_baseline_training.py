@@ -34,7 +34,7 @@ def test_nas_train_trains_every_cifar_baseline(name, tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["status"] == "ok" and metrics["model"]["baseline"] == name
     assert metrics["dataset"]["train"] + metrics["dataset"]["val"] == subset and metrics["params"] > 0
-    assert metrics["epochs"][0]["train_loss"] > 0
+    assert metrics["history"][0]["train_loss"] > 0
 
 
 def one_line_error(capsys) -> str:

@@ -145,3 +145,109 @@ def test_a_campaign_folder_in_use_by_another_driver_is_refused(tmp_path, image_f
         assert main(argv) == 2
         one_line_error(capsys, "being run by another driver")
         assert (folder / "driver.lock").read_bytes() == lock_text and sorted(folder.iterdir()) == [folder / "driver.lock"]
+
+
+def _genotype_files(tmp_path):
+    """Two different cells of the tiny space as search best.yaml files (with `name:`), and the same two as plain
+    one-line files (without), each pair with one file name."""
+    from nas.space import load_space
+    from nas.space.genotype_files import save_genotype
+    from search_fixtures import REPOSITORY
+
+    space = load_space(REPOSITORY / "search_spaces" / "tiny.yaml")
+    first, second = (space.decode(space.sample(token)) for token in (0, 1))
+    assert first.hash() != second.hash()
+    for folder, genotype in (("a", first), ("b", second)):
+        save_genotype(tmp_path / folder / "best.yaml", genotype, name=f"{folder}-1")
+        (tmp_path / "plain" / folder).mkdir(parents=True)
+        (tmp_path / "plain" / folder / "best.yaml").write_text(str(genotype) + "\n")
+    return first, second
+
+
+def test_compare_names_each_cell_once_by_its_name_field_or_its_hash(tmp_path):
+    """Two best.yaml files once collided on their stem (`best`) and one row was lost."""
+    from nas.evaluation.jobs import comparison_jobs
+
+    first, second = _genotype_files(tmp_path)
+    files = [str(tmp_path / folder / "best.yaml") for folder in ("a", "b")]
+    plain = [str(tmp_path / "plain" / folder / "best.yaml") for folder in ("a", "b")]
+    jobs = comparison_jobs(files, ["resnet20"], seeds=2)
+    assert [job.job_id for job in jobs] == ["a-1-seed0", "a-1-seed1", "b-1-seed0", "b-1-seed1", "resnet20-seed0",
+                                            "resnet20-seed1"]
+    assert [job.cell_hash for job in jobs] == [first.hash()] * 2 + [second.hash()] * 2 + [""] * 2
+    assert [job.name for job in comparison_jobs(plain, [], seeds=1)] == [first.hash(), second.hash()]
+    # The same cell given twice, under one name or two: one network, named as first given.
+    assert [job.name for job in comparison_jobs([files[0], plain[0], files[0], "darts-v2"], [], seeds=1)] == \
+        ["a-1", "darts-v2"]
+    assert [job.job_id for job in comparison_jobs([], ["resnet20", "resnet20"], seeds=1)] == ["resnet20-seed0"]
+
+
+def test_compare_refuses_two_networks_with_one_name_before_anything_trains(tmp_path, image_folder, capsys):
+    from nas.space.genotype_files import load_genotype, save_genotype
+
+    _genotype_files(tmp_path)
+    renamed = tmp_path / "c" / "best.yaml"
+    save_genotype(renamed, load_genotype(tmp_path / "b" / "best.yaml"), name="a-1")  # another cell, a's name
+    baseline_named = tmp_path / "d" / "best.yaml"
+    save_genotype(baseline_named, load_genotype(tmp_path / "b" / "best.yaml"), name="resnet20")
+    before = sorted(tmp_path.rglob("*"))
+    common = ["--name", "x", "--data", str(image_folder), "--results-dir", str(tmp_path / "results"), *TINY]
+    assert main(["compare", "--cells", f"{tmp_path / 'a' / 'best.yaml'},{renamed}", *common]) == 2
+    one_line_error(capsys, str(renamed), "both named 'a-1'")
+    assert main(["compare", "--cells", str(baseline_named), "--baselines", "resnet20", *common]) == 2
+    one_line_error(capsys, "the baseline", "both named 'resnet20'")
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_runs_and_summaries_record_the_cell_hash_and_the_stack_and_old_tables_still_load(tmp_path, monkeypatch):
+    import nas.evaluation.job_trial as job_trial
+    from nas.cluster.trial_training import TrainedNetwork, TrialSettings
+    from nas.evaluation.campaign_summary import campaign_summary_frame
+    from nas.evaluation.jobs import JobTable, comparison_jobs
+    from nas.train.recipe import load_recipe
+
+    cell, baseline = comparison_jobs(["darts-v2"], ["resnet20"], seeds=1)
+    reported = []
+    monkeypatch.setattr(job_trial, "train_network", lambda *args, **kwargs: TrainedNetwork(error="stand-in"))
+    monkeypatch.setattr(job_trial.tune, "report", reported.append)
+    splits = type("Splits", (), {"image_size": 16})()  # all the record needs: which stack the size picks
+    for job in (cell, baseline):
+        config = {"job": job.to_dict(), "folder": str(tmp_path),
+                  "settings": TrialSettings(recipe=load_recipe("proxy").to_dict()).to_dict()}
+        job_trial.train_job(config, splits)
+    rows = [result["record"] for result in reported]
+    assert [(row["hash"], row["stack"]) for row in rows] == [(cell.cell_hash, "cifar"), ("", "")]
+    assert len(cell.cell_hash) == 16
+
+    table = JobTable(tmp_path / "new")
+    for row in rows:
+        table.upsert(job_trial.JobRecord(**{**row, "status": "ok", "test_acc": 0.5}))
+    summary = campaign_summary_frame(JobTable(tmp_path / "new")).set_index("name")
+    assert summary.loc["darts-v2", "hash"] == cell.cell_hash and summary.loc["resnet20", "hash"] == ""
+
+    old = pd.read_csv(tmp_path / "new" / "runs.csv", dtype=str, keep_default_na=False).drop(columns="hash")
+    (tmp_path / "old").mkdir()
+    old.to_csv(tmp_path / "old" / "runs.csv", index=False)  # as written before the column existed
+    assert [record.hash for record in JobTable(tmp_path / "old").records] == ["", ""]  # not recorded
+    assert set(campaign_summary_frame(JobTable(tmp_path / "old"))["hash"]) == {""}
+
+
+def test_transfer_is_named_by_the_stack_used_and_its_runs_by_the_search_rank(tmp_path, image_folder, monkeypatch):
+    """Without --stack the folder was `auto-RECIPE`; with --pareto the runs were numbered within the front, so
+    `search-2` was not the search's second cell (best.yaml and top/ number by rank)."""
+    import yaml
+
+    import nas.evaluation.campaign as campaign
+    from nas.evaluation.jobs import JobTable, TrainingJob
+
+    monkeypatch.setattr(campaign, "run_jobs", lambda jobs, splits, settings, print_line: (JobTable(settings.folder),
+                                                                                         False))
+    experiment = fake_experiment(tmp_path / "search", [(0.7, 300), (0.65, 400), (0.6, 50)])
+    assert main(["transfer", str(experiment), "--top", "2", "--pareto", "--data", str(image_folder), "--recipe",
+                 "proxy", *TINY]) == 0
+    assert [folder.name for folder in (experiment / "transfer").iterdir()] == ["cifar-proxy"]
+    jobs = [TrainingJob(**job) for job in
+            yaml.safe_load((experiment / "transfer" / "cifar-proxy" / "campaign.yaml").read_text())["jobs"]]
+    trials = TrialStore(experiment).best(3)
+    assert [(job.name, job.stack, job.cell_hash) for job in jobs] == [("search-1", "cifar", trials[0].hash),
+                                                                     ("search-3", "cifar", trials[2].hash)]

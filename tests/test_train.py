@@ -245,8 +245,8 @@ def test_nas_train_writes_metrics_and_checkpoint(tmp_path, capsys):
             "--cache-dir", str(tmp_path / "cache"), "--eval-test", "--no-progress", "--out", str(out)]
     assert cli_main(argv) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["status"] == "ok" and len(metrics["epochs"]) == 2
-    assert {"train_loss", "train_acc", "val_acc"} <= set(metrics["epochs"][0])
+    assert metrics["status"] == "ok" and len(metrics["history"]) == 2  # the key a campaign's metrics.json uses
+    assert {"train_loss", "train_acc", "val_acc"} <= set(metrics["history"][0])
     assert metrics["test_acc"] is not None and metrics["params"] > 0 and metrics["macs"] is not None
     assert metrics["recipe"]["epochs"] == 2 and metrics["seed"] == 0 and metrics["device"].startswith("cpu")
     assert torch.load(out / "checkpoint.pt", weights_only=True)["epoch"] == 2
@@ -363,3 +363,58 @@ def test_init_from_another_architecture_is_one_line_and_writes_nothing(tmp_path,
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "another architecture" in error
     assert not (tmp_path / "cell").exists()
+
+
+def test_a_checkpoint_with_an_auxiliary_head_loads_into_networks_without_one_or_for_other_classes(tmp_path):
+    """`nas transfer --recipe full` trains with the auxiliary head; fine-tuning from its checkpoint drops that head
+    where the new network has none and makes the task's heads anew for another class count."""
+    from nas.models import build_model
+    from nas.train.checkpoint import save_checkpoint
+    from nas.train.fine_tune import load_initial_weights
+    from nas.train.trainer import CHECKPOINT_FORMAT
+
+    torch.set_num_threads(1)
+    tiny = {"genotype": "darts-v2", "channels": 4, "cells": 3}
+    trained = build_model(**tiny, num_classes=10, auxiliary=True)
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint(path, {"format": CHECKPOINT_FORMAT, "model": trained.state_dict()})  # as the trainer writes it
+    source = trained.state_dict()
+
+    without = build_model(**tiny, num_classes=10)
+    loaded = load_initial_weights(without, path)
+    assert loaded.fresh == [] and len(loaded.dropped) == 14
+    assert all(name.startswith("auxiliary_head.") for name in loaded.dropped)
+    assert all(torch.equal(value, source[name]) for name, value in without.state_dict().items())
+    assert "dropped (no such head in this network): auxiliary_head (14 weights)" in loaded.describe(10)
+
+    other_classes = build_model(**tiny, num_classes=5, auxiliary=True)
+    loaded = load_initial_weights(other_classes, path)
+    assert loaded.fresh == ["auxiliary_head.classifier.bias", "auxiliary_head.classifier.weight",
+                            "classifier.bias", "classifier.weight"] and loaded.dropped == []
+    kept = {name: value for name, value in other_classes.state_dict().items() if name not in loaded.fresh}
+    assert all(torch.equal(value, source[name]) for name, value in kept.items())
+
+
+def test_init_from_another_architecture_names_the_weights_that_differ(tmp_path):
+    from nas.models import build_model
+    from nas.train.checkpoint import save_checkpoint
+    from nas.train.fine_tune import load_initial_weights
+
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint(path, build_model(genotype="darts-v2", channels=4, cells=3, auxiliary=True).state_dict())
+    with pytest.raises(ConfigError) as wider:
+        load_initial_weights(build_model(genotype="darts-v2", channels=6, cells=3), path)
+    assert "of another shape: stem." in str(wider.value) and "[12, 3, 3, 3] for [18, 3, 3, 3]" in str(wider.value)
+    assert "auxiliary_head" not in str(wider.value)  # a task head is never the reason
+    with pytest.raises(ConfigError) as deeper:
+        load_initial_weights(build_model(genotype="darts-v2", channels=4, cells=4, auxiliary=True), path)
+    assert "missing: cells.3." in str(deeper.value) and len(str(deeper.value).splitlines()) == 1
+
+
+def test_metrics_history_reads_the_per_epoch_rows_under_either_key():
+    from nas.train.result import metrics_history
+
+    row = {"epoch": 1, "train_loss": 1.5, "train_acc": 0.4, "val_acc": 0.5}
+    assert [epoch.train_loss for epoch in metrics_history({"history": [row]})] == [1.5]
+    assert [epoch.val_acc for epoch in metrics_history({"epochs": [row]})] == [0.5]  # nas train before issue 20
+    assert metrics_history({"epochs": 3}) == [] and metrics_history({}) == []  # a count, or nothing recorded

@@ -73,9 +73,8 @@ def run_train(args) -> int:
         # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
         from nas.train.fine_tune import load_initial_weights
 
-        fresh = load_initial_weights(model, args.init)
-        print(f"weights from {args.init}" + (f"; new for {dataset.num_classes} classes: {', '.join(fresh)}"
-                                             if fresh else ""))
+        initial = load_initial_weights(model, args.init)
+        print(f"weights from {args.init}{initial.describe(dataset.num_classes)}")
     profile = count_params_and_macs(model, (1, dataset.channels, dataset.image_size, dataset.image_size))
     print(f"model: {profile['params'] / 1e6:.3f}M params, {profile['macs'] / 1e6:.1f}M multiply-adds")
 
@@ -215,7 +214,7 @@ def _metrics_document(args, recipe, dataset, splits, profile, result, out: Path)
                     "subset": args.subset, "cache_used": dataset.from_cache},
         "status": result.status,
         "message": result.message,
-        "epochs": [epoch.to_dict() for epoch in result.history],
+        "history": [epoch.to_dict() for epoch in result.history],  # the key campaigns' metrics.json use too
         "val_acc": result.val_acc,
         "test_acc": result.test_acc,
         "params": profile["params"],

@@ -27,6 +27,7 @@ from nas.evaluation.campaign_summary import write_summary
 from nas.evaluation.job_runner import JobRunSettings, run_jobs
 from nas.evaluation.cell_selection import finished_cells, jobs_for_cells, pareto_cells, top_cells
 from nas.evaluation.jobs import JobTable, TrainingJob, comparison_jobs
+from nas.models import default_stack
 from nas.registry import import_user_modules
 from nas.samplers.base import MAX_SEED
 from nas.train.recipe import load_recipe
@@ -77,19 +78,21 @@ class CampaignOutcome:
 def transfer(experiment: Path, options: CampaignOptions, *, top: int, pareto: bool = False, stack: str | None = None,
              name: str | None = None, print_line: Callable[[str], None] = print) -> CampaignOutcome:
     """Retrain the top `top` cells of a search (or of its accuracy/params Pareto front) at full size into
-    EXPERIMENT/transfer/NAME/ (NAME: `name`, or STACK-RECIPE)."""
+    EXPERIMENT/transfer/NAME/ (NAME: `name`, or STACK-RECIPE with the stack used: `stack`, or the image size's)."""
     if top < 1:
         raise ConfigError("--top must be at least 1")
     finished = finished_cells(experiment)
     cells = pareto_cells(finished, top) if pareto else top_cells(finished, top)
     recipe = load_campaign_recipe(options)
-    jobs = jobs_for_cells(experiment.name, cells, options.seeds, stack)
-    name = name or f"{stack or 'auto'}-{recipe.name}"
+    splits = load_final_splits(options, print_line)  # before the folder: without --stack its name needs the images
+    stack_used = stack or default_stack(splits.image_size)
+    jobs = jobs_for_cells(experiment.name, finished, cells, options.seeds, stack_used)
+    name = name or f"{stack_used}-{recipe.name}"
     folder = transfer_folder(experiment, name)
     check_campaign_folder(folder, recipe)
-    splits = load_final_splits(options, print_line)
     how = "the accuracy/params Pareto front" if pareto else "best validation accuracy"
-    notes = [f"{len(cells)} cell(s) of search {experiment.name} by {how}, stack {stack or 'by image size'}"]
+    notes = [f"{len(cells)} cell(s) of search {experiment.name} by {how}, stack {stack_used}"
+             + ("" if stack else " (by image size)")]
     return run_campaign(options, jobs, folder, recipe, splits, f"Transfer of {experiment.name} ({name})", notes,
                         print_line)
 

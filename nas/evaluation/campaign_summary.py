@@ -18,7 +18,7 @@ def campaign_summary_frame(table: JobTable) -> pd.DataFrame:
     ok = frame[frame["status"] == Status.OK]
     if ok.empty:
         return pd.DataFrame(columns=["name", "kind", "seeds", "test_acc_mean", "test_acc_std", "params", "macs",
-                                     "train_time_s", "images_per_sec", "device", "recipe", "source"])
+                                     "train_time_s", "images_per_sec", "device", "recipe", "source", "hash"])
     grouped = ok.groupby("name", sort=False)
     summary = pd.DataFrame({
         "kind": grouped["kind"].first(),
@@ -32,6 +32,7 @@ def campaign_summary_frame(table: JobTable) -> pd.DataFrame:
         "device": grouped["device"].first(),
         "recipe": grouped["recipe"].first(),
         "source": grouped["source"].first(),
+        "hash": grouped["hash"].first(),  # links the row to the search's trial and to other campaigns' rows
     }).reset_index()
     return summary.sort_values("test_acc_mean", ascending=False, ignore_index=True)
 

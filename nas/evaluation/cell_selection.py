@@ -35,9 +35,14 @@ def pareto_cells(finished: list[TrialRecord], count: int) -> list[TrialRecord]:
     return front[:count]
 
 
-def jobs_for_cells(experiment: str, cells: list[TrialRecord], seeds: int, stack: str | None) -> list[TrainingJob]:
+def jobs_for_cells(experiment: str, finished: list[TrialRecord], cells: list[TrialRecord], seeds: int,
+                   stack: str | None) -> list[TrainingJob]:
+    """Each chosen cell once per seed, named EXPERIMENT-RANK by its rank among all `finished` cells (best first):
+    the name the search gave the same cell in best.yaml and top/NN-<hash>.yaml, whichever way it was chosen."""
     jobs = []
-    for rank, cell in enumerate(cells, start=1):
+    ranks = {id(cell): rank for rank, cell in enumerate(finished, start=1)}
+    for cell in cells:
+        rank = ranks[id(cell)]
         source = f"search {experiment}, rank {rank}, val acc {cell.val_acc:.4f}, {cell.hash}"
         jobs += [TrainingJob(name=f"{experiment}-{rank}", seed=seed, genotype=cell.genotype, stack=stack,
                              source=source) for seed in range(seeds)]

@@ -66,7 +66,8 @@ class RecordRows(tune.Callback):
     def _record(self, row: dict | None, trial) -> None:
         if row is None:  # the worker died and Tune's retries were used up
             job = TrainingJob(**trial.config["job"])
-            row = JobRecord(job.job_id, job.name, job.kind, job.seed, Status.FAILED, error="the trial's worker died").__dict__
+            row = JobRecord(job.job_id, job.name, job.kind, job.seed, Status.FAILED, hash=job.cell_hash,
+                            error="the trial's worker died").__dict__
         record = JobRecord(**row)
         self.table.upsert(record)
         self.finished += 1

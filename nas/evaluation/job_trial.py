@@ -17,6 +17,7 @@ from ray import tune
 from nas.atomic_files import write_text_atomic
 from nas.cluster.trial_training import NetworkToTrain, TrialSettings, train_network
 from nas.evaluation.jobs import JobRecord, TrainingJob
+from nas.models import default_stack
 from nas.run_status import Status
 
 
@@ -30,9 +31,9 @@ def train_job(config: dict, splits=None) -> None:
     trained = train_network(network, settings, splits, eval_test=True, checkpoint_path=folder / "checkpoint.pt",
                             resume=True, on_epoch=lambda metrics: tune.report({"epoch": metrics.epoch}))
     record = JobRecord(job_id=job.job_id, name=job.name, kind=job.kind, seed=job.seed, status=Status.FAILED,
-                       device=trained.device_name, recipe=settings.recipe["name"], stack=job.stack or "",
-                       model=job.genotype or job.baseline, source=job.source, params=trained.params,
-                       macs=trained.macs, error=trained.error)
+                       device=trained.device_name, recipe=settings.recipe["name"], stack=stack_used(job, splits),
+                       model=job.genotype or job.baseline, source=job.source, hash=job.cell_hash,
+                       params=trained.params, macs=trained.macs, error=trained.error)
     result = trained.result
     if result is not None:
         record.status = result.status  # ok or diverged: nothing stops a job early
@@ -42,3 +43,11 @@ def train_job(config: dict, splits=None) -> None:
         write_text_atomic(folder / "metrics.json", json.dumps({"job": job.to_dict(), **result.to_dict()}, indent=2))
     record.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     tune.report({"epoch": record.epochs or 0, "record": record.__dict__})
+
+
+def stack_used(job: TrainingJob, splits) -> str:
+    """How a cell network was stacked: the job's stack, or the one its image size picks (as the network was built,
+    nas.train.network_for_data); empty for a baseline."""
+    if job.kind != "cell":
+        return ""
+    return job.stack or default_stack(splits.image_size)

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nas.evaluation.campaign_folder import CampaignPaths
-from nas.models import get_model, resolve_genotype_for_model
+from nas.evaluation.cell_identity import named_cells
+from nas.models import get_model
 from nas.record_table import RecordTable
 from nas.run_status import Status
+from nas.space.genotype import Genotype
 
 
 @dataclass(frozen=True)
@@ -31,19 +33,23 @@ class TrainingJob:
     def kind(self) -> str:
         return "cell" if self.genotype is not None else "baseline"
 
+    @property
+    def cell_hash(self) -> str:
+        """The cell's canonical hash (a search's `hash` column); empty for a baseline."""
+        return Genotype.parse(self.genotype).hash() if self.genotype is not None else ""
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
 def comparison_jobs(cells: list[str], baselines: list[str], seeds: int) -> list[TrainingJob]:
-    """Each cell (a published name or a genotype file) and each baseline, once per seed; unknown names raise
-    ConfigError before anything is trained."""
+    """Each distinct cell (a published name or a genotype file, named as nas.evaluation.cell_identity says) and
+    each baseline, once per seed; unknown names and name collisions raise ConfigError before anything is trained."""
     jobs = []
-    for cell in cells:
-        genotype = resolve_genotype_for_model(cell)
-        jobs += [TrainingJob(name=Path(cell).stem if Path(cell).suffix else cell, seed=seed, genotype=str(genotype),
-                             source=cell) for seed in range(seeds)]
-    for baseline in baselines:
+    for cell in named_cells(cells, other_names=tuple(baselines)):
+        jobs += [TrainingJob(name=cell.name, seed=seed, genotype=str(cell.genotype), source=cell.given_as)
+                 for seed in range(seeds)]
+    for baseline in dict.fromkeys(baselines):  # one given twice is one network too
         get_model(baseline, kind="baseline")
         jobs += [TrainingJob(name=baseline, seed=seed, baseline=baseline) for seed in range(seeds)]
     return jobs
@@ -67,6 +73,7 @@ class JobRecord:
     stack: str = ""
     model: str = ""  # the genotype's one-line form or the baseline's name
     source: str = ""
+    hash: str = ""  # the cell's canonical hash, as in the search's trials.csv; empty for baselines and old rows
     error: str = ""
     finished_at: str = ""
 

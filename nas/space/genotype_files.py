@@ -53,6 +53,22 @@ def resolve_genotype(name_or_path) -> Genotype:
     )
 
 
+def declared_name(name_or_path) -> str | None:
+    """The name a cell gives itself: a published cell's name, or a genotype file's `name:` field (a search writes
+    `<experiment>-<rank>` there); None for inline text and for files without one."""
+    text = str(name_or_path)
+    if (PUBLISHED_CELLS_DIR / f"{text}.yaml").is_file():
+        return text
+    if text.startswith(("normal:", "Genotype(")) or not Path(text).is_file():
+        return None
+    content = read_text_file(text, "genotype file", GenotypeError).strip()
+    if content.startswith("Genotype(") or (content.startswith("normal:") and "\n" not in content):
+        return None  # the DARTS and one-line forms carry no name
+    data = parse_yaml(content, text, GenotypeError)
+    name = str(data.get("name") or "").strip() if isinstance(data, dict) else ""
+    return name or None
+
+
 def genotype_document(genotype: Genotype, **metadata) -> dict:
     """The YAML/JSON document for a genotype: metadata first, then the one-line form and the cells."""
     return {**metadata, "genotype": str(genotype), "hash": genotype.hash(), **genotype.to_dict()}

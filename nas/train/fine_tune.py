@@ -1,5 +1,5 @@
-"""Starting from a trained network: load its weights (the classifier replaced for the new classes), freeze its
-first stages, and give the rest a smaller learning rate than the new classifier.
+"""Starting from a trained network: load its weights (the task's heads made anew or dropped as the new network
+needs), freeze its first stages, and give the rest a smaller learning rate than the new classifier.
 
 A stage is a stretch of the network at one resolution, found by one forward pass: the modules whose outputs are at
 the input's resolution form stage 1, those after the first reduction stage 2, and so on. That is what the CNN
@@ -9,6 +9,7 @@ for any network, cells and baselines alike. Frozen stages keep their weights and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -16,6 +17,10 @@ from torch import nn
 
 from nas.errors import ConfigError
 from nas.train.checkpoint import load_checkpoint
+
+# The attribute a cell network keeps its auxiliary classifier in (nas.models.networks.CellNetwork): a head of the
+# task, like the classifier, found by name because a checkpoint may hold one the network lacks.
+AUXILIARY_HEAD = "auxiliary_head"
 
 
 def classifier_of(model: nn.Module) -> nn.Linear:
@@ -26,25 +31,69 @@ def classifier_of(model: nn.Module) -> nn.Linear:
     return linears[-1]
 
 
-def load_initial_weights(model: nn.Module, path: str | Path) -> list[str]:
+@dataclass(frozen=True)
+class InitialWeights:
+    """What `load_initial_weights` did besides loading: the task heads' weights made anew (another class count, or
+    a head the checkpoint lacks) and the checkpoint's head weights this network has no place for (dropped)."""
+
+    fresh: list[str]
+    dropped: list[str]
+
+    def describe(self, num_classes: int) -> str:
+        """The part of the `nas train --init` line after the checkpoint's name (empty when all loaded)."""
+        return ((f"; new for {num_classes} classes: {_by_head(self.fresh)}" if self.fresh else "")
+                + (f"; dropped (no such head in this network): {_by_head(self.dropped)}" if self.dropped else ""))
+
+
+def _by_head(names: list[str]) -> str:
+    """The classifier's weights by name, the auxiliary head's (a dozen) as one entry."""
+    auxiliary = [name for name in names if _is_auxiliary(name)]
+    others = [name for name in names if name not in auxiliary]
+    return ", ".join(others + ([f"{AUXILIARY_HEAD} ({len(auxiliary)} weights)"] if auxiliary else []))
+
+
+def load_initial_weights(model: nn.Module, path: str | Path) -> InitialWeights:
     """Every weight of `model` from the checkpoint (ours, or a plain state dict such as torchvision's), except the
-    classifier's where the class count differs; returns the names left freshly initialised."""
+    task heads' (the classifier and the auxiliary classifier): those load where they fit, are made anew where they
+    do not or the checkpoint lacks them, and are dropped where this network has none (a recipe without the
+    auxiliary head). Any other difference is a ConfigError that names the weights."""
     state = load_checkpoint(path)
     weights = state["model"] if isinstance(state, dict) and "format" in state and "model" in state else state
     if not isinstance(weights, dict):
         raise ConfigError(f"{path} holds no state dict of weights")
     own = model.state_dict()
-    head = {name for name, parameter in model.named_parameters() if any(parameter is p for p in
-                                                                          classifier_of(model).parameters())}
-    missing = sorted(set(own) - set(weights))
-    unexpected = sorted(set(weights) - set(own))
-    wrong_shape = sorted(name for name in set(own) & set(weights) if own[name].shape != weights[name].shape)
-    if missing or unexpected or set(wrong_shape) - head:
-        problem = (f"{len(missing)} weight(s) missing" if missing else f"{len(unexpected)} unexpected weight(s)"
-                   if unexpected else f"{(set(wrong_shape) - head).pop()} has another shape")
-        raise ConfigError(f"checkpoint {path} is of another architecture than this network ({problem})")
-    model.load_state_dict({name: value for name, value in weights.items() if name not in wrong_shape}, strict=False)
-    return wrong_shape
+    head = classifier_of(model)
+    classifier = {f"{name}.{key}" for name, module in model.named_modules() if module is head
+                  for key in module.state_dict()}
+
+    def task_head(name: str) -> bool:
+        return name in classifier or _is_auxiliary(name)
+
+    # In the networks' own order: the first weights named are where the two part ways (the stem, say).
+    missing = [name for name in own if name not in weights]
+    unexpected = [name for name in weights if name not in own]
+    wrong_shape = [name for name in own if name in weights and own[name].shape != weights[name].shape]
+    problems = [_count_and_some(names, what) for what, names in (
+        ("missing", [name for name in missing if not task_head(name)]),
+        ("unexpected", [name for name in unexpected if not task_head(name)]),
+        ("of another shape", [f"{name} {list(weights[name].shape)} for {list(own[name].shape)}"
+                              for name in wrong_shape if not task_head(name)])) if names]
+    if problems:
+        raise ConfigError(f"checkpoint {path} is of another architecture than this network "
+                          f"({'; '.join(problems)})")
+    fresh = sorted([name for name in missing if task_head(name)] + wrong_shape)
+    model.load_state_dict({name: value for name, value in weights.items()
+                           if name in own and name not in wrong_shape}, strict=False)
+    return InitialWeights(fresh=fresh, dropped=sorted(name for name in unexpected if task_head(name)))
+
+
+def _is_auxiliary(name: str) -> bool:
+    return name.split(".")[0] == AUXILIARY_HEAD
+
+
+def _count_and_some(names: list[str], what: str, shown: int = 3) -> str:
+    """How many, and the first few by name: one line even when a whole network differs."""
+    return f"{len(names)} {what}: {', '.join(names[:shown])}" + (", ..." if len(names) > shown else "")
 
 
 def modules_by_stage(model: nn.Module, input_shape: tuple[int, int, int]) -> list[list[nn.Module]]:

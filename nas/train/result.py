@@ -63,3 +63,12 @@ class TrainResult:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def metrics_history(metrics: dict) -> list[EpochMetrics]:
+    """The per-epoch rows of a metrics.json (`nas train`'s or a campaign job's): under `history`, or under
+    `epochs` as `nas train` wrote them before the two were made one; none when neither was recorded."""
+    rows = metrics.get("history")
+    if rows is None and isinstance(metrics.get("epochs"), list):
+        rows = metrics["epochs"]
+    return [EpochMetrics.from_dict(row) for row in rows or []]
