@@ -89,8 +89,8 @@ def describe_budget(search: SearchResults) -> str:
     first = pd.to_datetime(search.trials["finished_at"], errors="coerce").min()
     when = first.strftime("%Y-%m-%d") if isinstance(first, datetime) else "?"
     seed = saved.config.get("seed")
-    return (f"{len(search.trials)} trials of sampler {search.sampler}; each candidate: C={size['channels']}, "
-            f"{size['cells']} cells, {count_of(saved.epochs or '?', 'epoch')} on {describe_search_data(saved)} "
+    return (f"{count_of(len(search.trials), 'trial')} of sampler {search.sampler}; each candidate: "
+            f"C={size['channels']}, {count_of(size['cells'], 'cell')}, {count_of(saved.epochs or '?', 'epoch')} on {describe_search_data(saved)} "
             f"(proxy training); seed {NOT_RECORDED if seed is None else seed}; device "
             f"{', '.join(devices) or NOT_RECORDED}; run {when}")
 
@@ -100,6 +100,8 @@ def describe_search_data(saved: SavedExperiment) -> str:
     facts = saved.data_facts
     if facts.recorded:
         return f"{facts.describe_training()} of {facts.describe_dataset()}"
-    asked = (f"a class-balanced subset of {saved.training_subset:,} images, split into training and validation"
-             if saved.training_subset else "the training set, split into training and validation")
-    return f"{asked} of {saved.data.get('dataset') or 'a dataset'} (image counts {NOT_RECORDED})"
+    dataset = saved.data.get("dataset")
+    dataset = dataset if dataset and dataset != "auto" else "a dataset found by its files"
+    asked = (f"a class-balanced subset of {saved.training_subset:,} images" if saved.training_subset
+             else "the training set")
+    return f"{asked} of {dataset}, split into training and validation (image counts {NOT_RECORDED})"

@@ -57,7 +57,8 @@ def readable_accuracy_axis(axes, classes: int | None, scale: float = 1.0) -> Non
     if classes:
         chance = scale / classes
         axes.axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"chance (1/{classes})")
-        low, high = min(low, chance), max(high, chance)
+        margin = 0.02 * scale  # the line clear of the axes' frame
+        low, high = min(low, max(0.0, chance - margin)), max(high, chance + margin)
     span = MIN_ACCURACY_SPAN * scale
     if high - low < span:
         low = min(max(0.0, (low + high - span) / 2), scale - span)
@@ -183,7 +184,8 @@ def plot_comparison(summary: pd.DataFrame, title: str, stem: Path, data_facts: D
     or more seeds, the mean alone over one; the published numbers of the same networks (hollow) where the data is
     the papers' (CIFAR-10, 10 classes)."""
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    for kind, marker, label in (("cell", "o", "found / published cells"), ("baseline", "s", "baselines")):
+    labels = []  # (text, x, y, colour) of every point
+    for kind, marker, label in (("cell", "o", "cells"), ("baseline", "s", "baselines")):
         rows = summary[summary["kind"] == kind]
         if rows.empty:  # no empty series in the legend
             continue
@@ -191,11 +193,11 @@ def plot_comparison(summary: pd.DataFrame, title: str, stem: Path, data_facts: D
         errors = (100 * rows["test_acc_std"]).where(spread, 0.0)
         axes.errorbar(rows["params"] / 1e6, 100 * rows["test_acc_mean"], yerr=errors, fmt=marker, capsize=3,
                       label=label + ("" if spread.all() else " (no bar: one seed, n=1)"))
-        for row in rows.itertuples():
-            axes.annotate(row.name, (row.params / 1e6, 100 * row.test_acc_mean), textcoords="offset points",
-                          xytext=(5, 4), fontsize=8, annotation_clip=False)
+        labels += [(name, params / 1e6, 100 * mean, "black")
+                   for name, params, mean in zip(rows["name"], rows["params"], rows["test_acc_mean"])]
     if published_on(data_facts.dataset, data_facts.classes):
-        _plot_published(axes, summary)
+        labels += _plot_published(axes, summary)
+    label_points(axes, labels)
     axes.set_xlabel(COST_LABELS["params"])
     axes.set_ylabel("test accuracy (%), mean ± std over seeds")
     axes.set_title(title)
@@ -206,13 +208,27 @@ def plot_comparison(summary: pd.DataFrame, title: str, stem: Path, data_facts: D
     return save_figure(figure, stem)
 
 
-def _plot_published(axes, summary: pd.DataFrame) -> None:
+def _plot_published(axes, summary: pd.DataFrame) -> list[tuple]:
+    """The published numbers of the comparison's networks, as hollow diamonds; their labels."""
     published = [(name, published_result(name, kind)) for name, kind in zip(summary["name"], summary["kind"])]
-    published = [(name, row) for name, row in published if row]
-    if not published:
+    published = [(name, row["params_m"], 100 - row["test_error"]) for name, row in published if row]
+    if published:
+        axes.scatter([x for _, x, _ in published], [y for *_, y in published], marker="D", facecolors="none",
+                     edgecolors="black", label="published (papers' full training)")
+    return [(f"{name} (published)", x, y, "dimgrey") for name, x, y in published]
+
+
+def label_points(axes, labels: list[tuple]) -> None:
+    """Each point's name beside it, inside the axes: to the left of points in the right quarter (else a label
+    runs past the axes), and stepped down where an earlier label sits close by (else two labels overprint)."""
+    if not labels:
         return
-    axes.scatter([row["params_m"] for _, row in published], [100 - row["test_error"] for _, row in published],
-                 marker="D", facecolors="none", edgecolors="black", label="published (papers' full training)")
-    for name, row in published:
-        axes.annotate(f"{name} (published)", (row["params_m"], 100 - row["test_error"]), textcoords="offset points",
-                      xytext=(5, -10), fontsize=7, color="dimgrey", annotation_clip=False)
+    xs, ys = [x for _, x, _, _ in labels], [y for *_, y, _ in labels]
+    width, height = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+    placed = []
+    for text, x, y, colour in sorted(labels, key=lambda label: (label[1], -label[2])):
+        crowd = sum(abs(x - px) < 0.15 * width and abs(y - py) < 0.06 * height for px, py in placed)
+        right_side = x > min(xs) + 0.75 * width
+        axes.annotate(text, (x, y), textcoords="offset points", xytext=(-5 if right_side else 5, 4 - 11 * crowd),
+                      ha="right" if right_side else "left", fontsize=8, color=colour)
+        placed.append((x, y))

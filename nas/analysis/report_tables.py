@@ -9,6 +9,7 @@ import pandas as pd
 
 from nas.analysis.experiment_results import Campaign, SearchResults
 from nas.analysis.published_table import published_on, published_result
+from nas.data.data_facts import NOT_RECORDED
 from nas.evaluation.campaign_summary import readable_summary
 from nas.plural import count_of
 from nas.run_status import Status
@@ -87,6 +88,7 @@ def failure_breakdown(search: SearchResults) -> pd.DataFrame:
 
 def describe_recipe(recipe: dict) -> str:
     if not recipe:
-        return "recipe unknown"
-    return (f"recipe {recipe.get('name')}: {count_of(recipe.get('epochs', '?'), 'epoch')}, batch {recipe.get('batch_size')}, "
-            f"lr {recipe.get('lr')}, C={recipe.get('channels')}, {recipe.get('cells')} cells for cell networks")
+        return f"recipe {NOT_RECORDED}"
+    value = {key: recipe.get(key, "?") for key in ("name", "epochs", "batch_size", "lr", "channels", "cells")}
+    return (f"recipe {value['name']}: {count_of(value['epochs'], 'epoch')}, batch {value['batch_size']}, "
+            f"lr {value['lr']}, C={value['channels']}, {count_of(value['cells'], 'cell')} for cell networks")

@@ -179,7 +179,8 @@ def check_resume_matches(saved: SavedExperiment, config: ExperimentConfig, space
 
 
 def write_experiment_file(paths: ExperimentPaths, config: ExperimentConfig, space, recipe,
-                          data_facts: DataFacts) -> None:
+                          data_facts: DataFacts = DataFacts()) -> None:
+    """experiment.yaml; `data_facts` the split the search loaded (a search passes it; left out: not recorded)."""
     document = {"config": config.to_dict(), "recipe": dataclasses.asdict(recipe),
                 "space_decisions": space_fingerprint(space), "data_facts": data_facts.to_dict()}
     write_text_atomic(paths.config, dump_yaml(document, sort_keys=False))
