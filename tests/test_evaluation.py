@@ -6,6 +6,7 @@ import shutil
 
 import pandas as pd
 import pytest
+import yaml
 
 from nas.cli import main
 from nas.search.trial_store import TrialStore
@@ -111,7 +112,10 @@ def test_compare_trains_cells_and_baselines_per_seed_and_a_second_run_trains_not
     assert sorted(summary["name"]) == ["darts-v2", "resnet20"] and set(summary["seeds"]) == {2}
     darts = runs[runs["name"] == "darts-v2"]["test_acc"]
     assert summary.set_index("name").loc["darts-v2", "test_acc_mean"] == pytest.approx(darts.mean())
-    assert "full training set" in (folder / "summary.md").read_text()
+    assert "imagefolder (3 classes): trained on 72 training images (the full training set), tested on 12 test " \
+           "images" in (folder / "summary.md").read_text()
+    facts = yaml.safe_load((folder / "campaign.yaml").read_text())["data_facts"]  # what reports say
+    assert (facts["dataset"], facts["classes"], facts["train_images"], facts["test_images"]) == ("imagefolder", 3, 72, 12)
 
     capsys.readouterr()
     assert main(argv) == 0  # the same command again: everything is already there

@@ -34,7 +34,9 @@ def folders(tmp_path):
                                    device="cpu (test)", recipe="proxy"))
     write_summary(table, CampaignPaths(comparison), "Comparison small", [])
     (comparison / "campaign.yaml").write_text(yaml.safe_dump({"title": "Comparison small", "recipe": {
-        "name": "proxy", "epochs": 1, "batch_size": 64, "lr": 0.1, "channels": 8, "cells": 5}}))
+        "name": "proxy", "epochs": 1, "batch_size": 64, "lr": 0.1, "channels": 8, "cells": 5},
+        "data_facts": {"dataset": "cifar10", "classes": 10, "train_images": 50000, "val_images": 0,
+                       "test_images": 10000, "subset": None}}))
     return first, second, comparison
 
 

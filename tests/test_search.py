@@ -228,6 +228,9 @@ def test_search_records_every_trial_and_exports_the_best(tmp_path, image_folder,
     assert Genotype.parse(best["genotype"]).hash() == best["hash"]
     assert len(list((results / "test" / "top").glob("*.yaml"))) == 4
     assert "[  4/4]" in out and "best cell:" in out
+    facts = yaml.safe_load((results / "test" / "experiment.yaml").read_text())["data_facts"]  # what reports say
+    assert facts == {"dataset": "imagefolder", "classes": 3, "train_images": 60, "val_images": 12,
+                     "test_images": None, "subset": None}
 
     # Same experiment again without --resume: refused, and the table is untouched.
     before = (results / "test" / "trials.csv").read_bytes()

@@ -106,7 +106,9 @@ def _crosses_a_box(a, b, boxes) -> bool:
 
 class Router:
     """Connections drawn straight where nothing is in the way; otherwise, so that no line runs behind a box it does
-    not belong to, detoured along a lane above (or below) the whole drawing, dropping down in the column gaps."""
+    not belong to, detoured along a lane above (or below) the whole drawing, dropping down in the column gaps. A
+    detour leaves towards the side where its column has no other box: c_{k-1}'s rising past c_{k-2} would cross
+    c_{k-2}'s edges where they start, and read as one of them."""
 
     def __init__(self, boxes, top: float, bottom: float):
         self.boxes, self.top, self.bottom = boxes, top, bottom
@@ -119,12 +121,19 @@ class Router:
         others = [box for box in self.boxes if box is not start and box is not end]
         if not _crosses_a_box(a, b, others):
             return [a, b]
-        side = "top" if start.y + end.y >= 0 else "bottom"
+        preferred = "top" if start.y + end.y >= 0 else "bottom"
+        sides = (preferred, "bottom" if preferred == "top" else "top")
+        side = next((side for side in sides if not self._passes_column_neighbour(start, side)), preferred)
         lane = self.lanes[side]
-        self.lanes[side] += 1
         y = self.top + 0.12 + lane * LANE_STEP if side == "top" else self.bottom - 0.12 - lane * LANE_STEP
         shift = 0.08 + (lane % 3) * 0.06  # parallel drops side by side in the column gap
+        self.lanes[side] += 1
         return [a, (a[0] + shift, a[1]), (a[0] + shift, y), (b[0] - shift, y), (b[0] - shift, b[1]), b]
+
+    def _passes_column_neighbour(self, start: Box, side: str) -> bool:
+        """Whether a detour out of `start` towards `side` would rise (or drop) past another box of its column."""
+        return any(abs(box.x - start.x) < 1e-6 and box is not start and (box.y > start.y) == (side == "top")
+                   for box in self.boxes)
 
     @property
     def extent(self) -> tuple[float, float]:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from nas.data.data_facts import NOT_RECORDED, DataFacts
 from nas.errors import ConfigError
 from nas.evaluation.campaign_folder import CampaignPaths, CampaignSettings, transfers_of
+from nas.plural import count_of
 from nas.run_status import Status
 from nas.search.experiment_folder import ExperimentPaths, SavedExperiment
 from nas.search.trial_store import TrialStore
@@ -24,6 +26,8 @@ class Campaign:
     folder: Path
     summary: pd.DataFrame
     recipe: dict
+    data_facts: DataFacts = DataFacts()  # what it trained and tested on; all None: not recorded (older folders)
+    seeds: tuple[int, ...] = ()  # the seeds it was started with; empty: not recorded
 
 
 @dataclass
@@ -72,16 +76,32 @@ def load_campaign(folder) -> Campaign:
         raise ConfigError(f"{paths.root} holds no transfer or comparison (no {paths.summary.name} beside "
                           f"{paths.runs.name})")
     settings = CampaignSettings.read(paths)
-    return Campaign(settings.title, paths.root, pd.read_csv(paths.summary), settings.recipe)
+    return Campaign(settings.title, paths.root, pd.read_csv(paths.summary), settings.recipe, settings.data_facts,
+                    tuple(settings.seeds))
 
 
 def describe_budget(search: SearchResults) -> str:
-    """One line on how much training stands behind a search's numbers, so nobody mistakes it for a paper's."""
+    """One line on how much training stands behind a search's numbers, so nobody mistakes it for a paper's: only
+    what the search recorded (an older search's data facts read as not recorded)."""
     saved = search.saved or SavedExperiment(config={}, recipe={})
     size = {key: saved.network_size(key) or "?" for key in ("channels", "cells")}
     devices = sorted(set(search.trials["device"]) - {""})
     first = pd.to_datetime(search.trials["finished_at"], errors="coerce").min()
     when = first.strftime("%Y-%m-%d") if isinstance(first, datetime) else "?"
-    return (f"{len(search.trials)} trials of sampler {search.sampler}; each candidate: C={size['channels']}, "
-            f"{size['cells']} cells, {saved.epochs or '?'} epochs on {saved.training_subset or 'all'} "
-            f"training images (proxy training); device {', '.join(devices) or '?'}; run {when}")
+    seed = saved.config.get("seed")
+    return (f"{count_of(len(search.trials), 'trial')} of sampler {search.sampler}; each candidate: "
+            f"C={size['channels']}, {count_of(size['cells'], 'cell')}, {count_of(saved.epochs or '?', 'epoch')} on {describe_search_data(saved)} "
+            f"(proxy training); seed {NOT_RECORDED if seed is None else seed}; device "
+            f"{', '.join(devices) or NOT_RECORDED}; run {when}")
+
+
+def describe_search_data(saved: SavedExperiment) -> str:
+    """The images a search's candidates trained and were ranked on, as its experiment.yaml recorded them."""
+    facts = saved.data_facts
+    if facts.recorded:
+        return f"{facts.describe_training()} of {facts.describe_dataset()}"
+    dataset = saved.data.get("dataset")
+    dataset = dataset if dataset and dataset != "auto" else "a dataset found by its files"
+    asked = (f"a class-balanced subset of {saved.training_subset:,} images" if saved.training_subset
+             else "the training set")
+    return f"{asked} of {dataset}, split into training and validation (image counts {NOT_RECORDED})"

@@ -7,7 +7,7 @@ from typing import Sequence
 
 from nas.analysis.cell_diagram import save_cell_diagram
 from nas.analysis.experiment_results import Campaign, SearchResults, describe_budget
-from nas.analysis.published_table import published_nas_cells
+from nas.analysis.published_table import published_nas_cells, published_on
 from nas.analysis.report_document import Section
 from nas.analysis.report_plots import (
     plot_accuracy_against_cost,
@@ -15,7 +15,16 @@ from nas.analysis.report_plots import (
     plot_op_distribution,
     plot_progress,
 )
-from nas.analysis.report_tables import campaign_table, describe_recipe, leaderboard, sampler_summary
+from nas.analysis.report_tables import (
+    campaign_table,
+    describe_recipe,
+    failure_breakdown,
+    leaderboard,
+    published_note,
+    sampler_summary,
+)
+from nas.data.data_facts import NOT_RECORDED
+from nas.plural import count_of
 from nas.space.genotype import Genotype
 
 DIAGRAMS_PER_SEARCH = 2
@@ -36,12 +45,19 @@ def search_sections(searches: Sequence[SearchResults], out: Path, top: int) -> l
         diagrams = []
         for rank, genotype in enumerate(search.finished.sort_values("val_acc", ascending=False)["genotype"]
                                         .head(DIAGRAMS_PER_SEARCH), start=1):
-            path = out / f"{search.name}-cell-{rank}.png"
-            save_cell_diagram(Genotype.parse(genotype), path, title=f"{search.name} #{rank}")
-            diagrams.append(path)
+            stem = out / f"{search.name}-cell-{rank}"
+            for suffix in (".png", ".svg"):  # as the other pictures: PNG for the document, SVG for a paper
+                save_cell_diagram(Genotype.parse(genotype), stem.with_suffix(suffix), title=f"{search.name} #{rank}")
+            diagrams.append(stem.with_suffix(".png"))
         sections.append(Section(f"Search {search.name}: best cells", [describe_budget(search)],
                                 leaderboard(search, top), f"{search.name}-leaderboard",
                                 _png(plot_op_distribution(search, top, out / f"{search.name}-ops")) + diagrams))
+        failures = failure_breakdown(search)
+        if len(failures):
+            sections.append(Section(f"Search {search.name}: trials that did not finish",
+                                    [f"{count_of(int(failures['trials'].sum()), 'trial')} of "
+                                     f"{len(search.trials)}, by status and reason"],
+                                    failures, f"{search.name}-unfinished"))
     return sections
 
 
@@ -50,12 +66,12 @@ def campaign_sections(campaigns: Sequence[Campaign], out: Path) -> list[Section]
     for campaign in campaigns:
         stem = out / f"{campaign.folder.parent.name}-{campaign.folder.name}"
         devices = ", ".join(sorted(set(campaign.summary["device"].dropna())))
-        notes = [describe_recipe(campaign.recipe), f"device: {devices or 'unknown'}",
-                 "trained on the full training set, tested on the test set; published numbers are the papers' "
-                 "own full-length training, not runs of this engine"]
+        seeds = ", ".join(map(str, campaign.seeds)) or NOT_RECORDED
+        notes = [describe_recipe(campaign.recipe), campaign.data_facts.describe_final_split(),
+                 f"seeds: {seeds}; device: {devices or NOT_RECORDED}", published_note(campaign)]
         sections.append(Section(campaign.title, notes, campaign_table(campaign), stem.name,
-                                _png(plot_comparison(campaign.summary, campaign.title, stem))))
-    if campaigns:
+                                _png(plot_comparison(campaign.summary, campaign.title, stem, campaign.data_facts))))
+    if any(published_on(campaign.data_facts.dataset, campaign.data_facts.classes) for campaign in campaigns):
         sections.append(Section("Published NAS cells on CIFAR-10", ["for reference; full-length training in the "
                                                                    "papers cited"], published_nas_cells(),
                                 "published-nas-cells"))

@@ -50,6 +50,32 @@ def write_markdown(sections: list[Section], title: str, out: Path) -> Path:
     return path
 
 
+# Clicking a table's header sorts its rows by that column (again: the other way); numbers sort as numbers
+# ("91.00 ± 1.41" by its mean, "3,000" as 3000). Inline, so the page needs no network.
+SORT_SCRIPT = """
+document.querySelectorAll('table.table th').forEach(function (th) {
+  th.style.cursor = 'pointer'; th.title = 'click to sort';
+  th.addEventListener('click', function () {
+    var table = th.closest('table'), body = table.tBodies[0], column = th.cellIndex;
+    var up = th.dataset.order !== 'up'; th.dataset.order = up ? 'up' : 'down';
+    var key = function (row) {
+      var text = row.cells[column].textContent.trim(), number = parseFloat(text.replace(/,/g, ''));
+      return isNaN(number) ? text.toLowerCase() : number;
+    };
+    Array.from(body.rows).sort(function (a, b) {
+      var x = key(a), y = key(b), order = typeof x === typeof y ? (x < y ? -1 : x > y ? 1 : 0)
+        : (typeof x === 'number' ? -1 : 1);
+      return up ? order : -order;
+    }).forEach(function (row) { body.appendChild(row); });
+  });
+});
+"""
+# Pictures keep their natural size: a wide cell diagram scrolls sideways rather than shrinking to unreadable text.
+STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;"
+         "font-size:13px}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}"
+         ".picture{overflow-x:auto;max-width:100%}.picture img{max-width:none}")
+
+
 def write_html(sections: list[Section], title: str, out: Path) -> Path:
     body = [f"<h1>{html.escape(title)}</h1>"]
     for section in sections:
@@ -60,11 +86,11 @@ def write_html(sections: list[Section], title: str, out: Path) -> Path:
             body.append(section.table.to_html(index=False, na_rep="", border=0, classes="table"))
         for picture in section.pictures:
             data = base64.b64encode(picture.read_bytes()).decode()
-            body.append(f'<img alt="{html.escape(picture.stem)}" src="data:image/png;base64,{data}">')
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;"
-             "font-size:13px}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}img{max-width:100%}")
+            body.append(f'<div class="picture"><img alt="{html.escape(picture.stem)}" '
+                        f'src="data:image/png;base64,{data}"></div>')
     document = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-                f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")
+                f"<style>{STYLE}</style></head><body>{''.join(body)}<script>{SORT_SCRIPT}</script>"
+                f"</body></html>\n")
     path = out / "report.html"
     write_text_atomic(path, document)
     return path

@@ -16,11 +16,18 @@ plt.rcParams["svg.fonttype"] = "none"  # SVG text stays text: searchable, and ed
 import pandas as pd  # noqa: E402
 
 from nas.analysis.experiment_results import SearchResults  # noqa: E402
+from nas.analysis.published_table import published_on, published_result  # noqa: E402
 from nas.atomic_files import atomic_path  # noqa: E402
+from nas.data.data_facts import DataFacts  # noqa: E402
+from nas.plural import count_of  # noqa: E402
 from nas.run_status import Status  # noqa: E402
 from nas.space.genotype import Genotype  # noqa: E402
 
 COST_LABELS = {"params": "parameters (millions)", "macs": "multiply-adds (millions)"}
+# The narrowest accuracy range a picture shows, as a share of 100%: a y-axis from 10.00 to 10.30% would make
+# noise between candidates look like a ranking.
+MIN_ACCURACY_SPAN = 0.05
+MARKERS = "ovs^D<>p*h"
 
 
 def save_figure(figure, stem: Path) -> list[Path]:
@@ -30,11 +37,39 @@ def save_figure(figure, stem: Path) -> list[Path]:
         for suffix in (".png", ".svg"):
             path = stem.with_suffix(suffix)
             with atomic_path(path) as temporary:
-                figure.savefig(temporary, dpi=120)
+                figure.savefig(temporary, dpi=120, bbox_inches="tight")  # legends and labels outside the axes
             written.append(path)
     finally:
         plt.close(figure)
     return written
+
+
+def legend_outside(axes) -> None:
+    """The legend right of the axes, where it hides no point; none when nothing is labelled."""
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+
+
+def readable_accuracy_axis(axes, classes: int | None, scale: float = 1.0) -> None:
+    """Chance level (1/classes) as a dashed line, and a y-range at least MIN_ACCURACY_SPAN wide (centred on the
+    data, kept within 0..100%). `scale` is 100 for axes in percent."""
+    low, high = axes.get_ylim()
+    if classes:
+        chance = scale / classes
+        axes.axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"chance (1/{classes})")
+        margin = 0.02 * scale  # the line clear of the axes' frame
+        low, high = min(low, max(0.0, chance - margin)), max(high, chance + margin)
+    span = MIN_ACCURACY_SPAN * scale
+    if high - low < span:
+        low = min(max(0.0, (low + high - span) / 2), scale - span)
+        high = low + span
+    axes.set_ylim(low, high)
+
+
+def search_classes(searches: Sequence[SearchResults]) -> int | None:
+    """The searches' number of classes, when they all recorded the same one (chance level is then one line)."""
+    classes = {search.saved.data_facts.classes if search.saved else None for search in searches}
+    return classes.pop() if len(classes) == 1 else None
 
 
 def best_so_far(search: SearchResults) -> pd.DataFrame:
@@ -57,7 +92,8 @@ def plot_progress(searches: Sequence[SearchResults], stem: Path) -> list[Path]:
     by_trial.set_ylabel("best validation accuracy so far")
     for axes in (by_trial, by_time):
         axes.grid(alpha=0.3)
-    by_time.legend(loc="lower right", fontsize=8)
+        readable_accuracy_axis(axes, search_classes(searches))
+    legend_outside(by_time)
     figure.suptitle("Search progress")
     figure.tight_layout()
     return save_figure(figure, stem)
@@ -74,20 +110,37 @@ def pareto_front(frame: pd.DataFrame, cost: str) -> pd.DataFrame:
     return frame.loc[front].sort_values(cost)
 
 
+def identical_series(searches: Sequence[SearchResults], cost: str) -> dict[str, str]:
+    """For each search whose points are exactly an earlier search's, that earlier search's name."""
+    seen, same = {}, {}
+    for search in searches:
+        points = tuple(sorted(zip(search.finished[cost].fillna(-1), search.finished["val_acc"])))
+        if points in seen:
+            same[search.name] = seen[points]
+        seen.setdefault(points, search.name)
+    return same
+
+
 def plot_accuracy_against_cost(searches: Sequence[SearchResults], cost: str, stem: Path) -> list[Path]:
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    for search, marker in zip(searches, "ovs^D<>p*h" * 10):  # markers tell apart searches that found the same cells
+    same = identical_series(searches, cost)
+    for index, search in enumerate(searches):
         finished = search.finished.dropna(subset=[cost])
-        points = axes.scatter(finished[cost] / 1e6, finished["val_acc"], s=22, alpha=0.6, marker=marker,
-                              label=search.name)
+        # markers (and sizes) tell apart searches that found the same cells: the later one is drawn hollow on top
+        label = search.name + (f" (same points as {same[search.name]})" if search.name in same else "")
+        points = axes.scatter(finished[cost] / 1e6, finished["val_acc"], s=22 + 14 * index, alpha=0.6,
+                              marker=MARKERS[index % len(MARKERS)], label=label,
+                              facecolors="none" if search.name in same else None,
+                              edgecolors=f"C{index}", color=f"C{index}")
         front = pareto_front(finished, cost)
-        axes.plot(front[cost] / 1e6, front["val_acc"], color=points.get_facecolor()[0], linewidth=1.5,
+        axes.plot(front[cost] / 1e6, front["val_acc"], color=points.get_edgecolor()[0], linewidth=1.5,
                   drawstyle="steps-post")
     axes.set_xlabel(COST_LABELS[cost])
     axes.set_ylabel("validation accuracy (proxy training)")
     axes.set_title(f"Accuracy against {cost}: the line is each search's Pareto front")
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8, loc="lower right")
+    readable_accuracy_axis(axes, search_classes(searches))
+    legend_outside(axes)
     figure.tight_layout()
     return save_figure(figure, stem)
 
@@ -113,32 +166,69 @@ def plot_op_distribution(search: SearchResults, top: int, stem: Path) -> list[Pa
     share_top = [best[op] / max(sum(best.values()), 1) for op in ops]
     figure, axes = plt.subplots(figsize=(8, 0.32 * len(ops) + 1.5))
     positions = range(len(ops))
-    axes.barh([p + 0.2 for p in positions], share_all, height=0.4, label=f"all {len(finished)} trained cells")
-    axes.barh([p - 0.2 for p in positions], share_top, height=0.4, label=f"top {min(top, len(finished))} cells")
+    axes.barh([p + 0.2 for p in positions], share_all, height=0.4, label=f"all {count_of(len(finished), 'trained cell')}")
+    axes.barh([p - 0.2 for p in positions], share_top, height=0.4,
+              label=f"top {count_of(min(top, len(finished)), 'cell')}")
     axes.set_yticks(list(positions), ops)
     axes.invert_yaxis()
     axes.set_xlabel("share of the cells' edges")
     axes.set_title(f"Ops in {search.name}: best cells against the whole search")
-    axes.legend(fontsize=8, loc="lower right")
+    legend_outside(axes)
     axes.grid(alpha=0.3, axis="x")
     figure.tight_layout()
     return save_figure(figure, stem)
 
 
-def plot_comparison(summary: pd.DataFrame, title: str, stem: Path) -> list[Path]:
-    """Test accuracy (mean ± std over seeds) against parameters: found cells and baselines in one picture."""
+def plot_comparison(summary: pd.DataFrame, title: str, stem: Path, data_facts: DataFacts = DataFacts()) -> list[Path]:
+    """Test accuracy against parameters, found cells and baselines in one picture: mean with a ± std bar over two
+    or more seeds, the mean alone over one; the published numbers of the same networks (hollow) where the data is
+    the papers' (CIFAR-10, 10 classes)."""
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    for kind, marker in (("cell", "o"), ("baseline", "s")):
+    labels = []  # (text, x, y, colour) of every point
+    for kind, marker, label in (("cell", "o", "cells"), ("baseline", "s", "baselines")):
         rows = summary[summary["kind"] == kind]
-        axes.errorbar(rows["params"] / 1e6, 100 * rows["test_acc_mean"], yerr=100 * rows["test_acc_std"],
-                      fmt=marker, capsize=3, label={"cell": "found / published cells", "baseline": "baselines"}[kind])
-        for row in rows.itertuples():
-            axes.annotate(row.name, (row.params / 1e6, 100 * row.test_acc_mean), textcoords="offset points",
-                          xytext=(5, 4), fontsize=8)
+        if rows.empty:  # no empty series in the legend
+            continue
+        spread = (rows["seeds"] >= 2) & rows["test_acc_std"].notna()
+        errors = (100 * rows["test_acc_std"]).where(spread, 0.0)
+        axes.errorbar(rows["params"] / 1e6, 100 * rows["test_acc_mean"], yerr=errors, fmt=marker, capsize=3,
+                      label=label + ("" if spread.all() else " (no bar: one seed, n=1)"))
+        labels += [(name, params / 1e6, 100 * mean, "black")
+                   for name, params, mean in zip(rows["name"], rows["params"], rows["test_acc_mean"])]
+    if published_on(data_facts.dataset, data_facts.classes):
+        labels += _plot_published(axes, summary)
+    label_points(axes, labels)
     axes.set_xlabel(COST_LABELS["params"])
     axes.set_ylabel("test accuracy (%), mean ± std over seeds")
     axes.set_title(title)
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8, loc="lower right")
+    readable_accuracy_axis(axes, data_facts.classes, scale=100.0)
+    legend_outside(axes)
     figure.tight_layout()
     return save_figure(figure, stem)
+
+
+def _plot_published(axes, summary: pd.DataFrame) -> list[tuple]:
+    """The published numbers of the comparison's networks, as hollow diamonds; their labels."""
+    published = [(name, published_result(name, kind)) for name, kind in zip(summary["name"], summary["kind"])]
+    published = [(name, row["params_m"], 100 - row["test_error"]) for name, row in published if row]
+    if published:
+        axes.scatter([x for _, x, _ in published], [y for *_, y in published], marker="D", facecolors="none",
+                     edgecolors="black", label="published (papers' full training)")
+    return [(f"{name} (published)", x, y, "dimgrey") for name, x, y in published]
+
+
+def label_points(axes, labels: list[tuple]) -> None:
+    """Each point's name beside it, inside the axes: to the left of points in the right quarter (else a label
+    runs past the axes), and stepped down where an earlier label sits close by (else two labels overprint)."""
+    if not labels:
+        return
+    xs, ys = [x for _, x, _, _ in labels], [y for *_, y, _ in labels]
+    width, height = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+    placed = []
+    for text, x, y, colour in sorted(labels, key=lambda label: (label[1], -label[2])):
+        crowd = sum(abs(x - px) < 0.15 * width and abs(y - py) < 0.06 * height for px, py in placed)
+        right_side = x > min(xs) + 0.75 * width
+        axes.annotate(text, (x, y), textcoords="offset points", xytext=(-5 if right_side else 5, 4 - 11 * crowd),
+                      ha="right" if right_side else "left", fontsize=8, color=colour)
+        placed.append((x, y))

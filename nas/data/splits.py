@@ -27,6 +27,7 @@ class Splits:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     seed: int
+    dataset: str = ""  # the dataset source's name, which reports record (nas.data.data_facts)
 
     @property
     def num_classes(self) -> int:
@@ -80,7 +81,7 @@ def make_splits(dataset: Dataset, *, purpose: str = "search", val_size: int | No
         val=pool.select(val_positions) if val_size else None,
         test=test,
         classes=list(dataset.classes), channels=dataset.channels, image_size=dataset.image_size,
-        mean=dataset.mean, std=dataset.std, seed=seed,
+        mean=dataset.mean, std=dataset.std, seed=seed, dataset=dataset.name,
     )
 
 

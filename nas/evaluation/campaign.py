@@ -20,6 +20,7 @@ from nas.cluster.ray_session import start_ray
 from nas.cluster.resources import AUTO_GPUS, Resources
 from nas.cluster.trial_training import NetworkToTrain
 from nas.data import load_dataset, make_splits
+from nas.data.data_facts import DataFacts
 from nas.data.sources import AUTO
 from nas.errors import ConfigError, DataError
 from nas.evaluation.campaign_folder import CampaignPaths, CampaignSettings, comparison_folder, transfer_folder
@@ -28,6 +29,7 @@ from nas.evaluation.job_runner import JobRunSettings, run_jobs
 from nas.evaluation.cell_selection import finished_cells, jobs_for_cells, pareto_cells, top_cells
 from nas.evaluation.jobs import JobTable, TrainingJob, comparison_jobs
 from nas.models import default_stack
+from nas.plural import count_of
 from nas.registry import import_user_modules
 from nas.samplers.base import MAX_SEED
 from nas.train.recipe import load_recipe
@@ -155,13 +157,15 @@ def run_campaign(options: CampaignOptions, jobs: list[TrainingJob], folder: Path
         _check_some_resources(options.resources)  # auto on a cluster without GPUs, and --cpus-per-trial 0
     folder.mkdir(parents=True, exist_ok=True)
     with holding_lock(folder, folder.name):  # one driver per campaign folder, as per experiment
-        started = CampaignSettings(title=title, recipe=recipe.to_dict(), jobs=tuple(job.to_dict() for job in jobs))
+        data_facts = DataFacts.of(splits, options.subset) if splits is not None else DataFacts()
+        started = CampaignSettings(title=title, recipe=recipe.to_dict(), jobs=tuple(job.to_dict() for job in jobs),
+                                   data_facts=data_facts)
         write_text_atomic(paths.campaign, dump_yaml(started.to_dict(), sort_keys=False))
         settings = JobRunSettings(folder=folder, recipe=recipe.to_dict(), resources=options.resources,
                                   imports=options.imports)
         table, interrupted = run_jobs(jobs, splits, settings, print_line)
-    notes = [*notes, f"recipe {recipe.name}: {recipe.epochs} epochs, batch {recipe.batch_size}, lr {recipe.lr}"
-             + (f", {len(splits.train):,} training images" if splits is not None else "")]
-    summary = write_summary(table, paths, title, notes)
+    notes = [*notes, f"recipe {recipe.name}: {count_of(recipe.epochs, 'epoch')}, batch {recipe.batch_size}, "
+                     f"lr {recipe.lr}"]
+    summary = write_summary(table, paths, title, notes, data_facts)
     failed = len(table) - int(summary["seeds"].sum()) if len(summary) else len(table)
     return CampaignOutcome(paths, failed, interrupted)

@@ -2,7 +2,7 @@
 place its file names are spelled, and its typed reader, used by the campaign driver (a second run continues the
 first) and by reports alike.
 
-    campaign.yaml   the title, recipe and jobs it was started with
+    campaign.yaml   the title, recipe and jobs it was started with, and the data it trained and tested on
     runs.csv        one row per finished job (nas.evaluation.jobs.JobTable)
     summary.csv     one row per network: test accuracy mean ± std over seeds (summary.md: the same, to read)
     <job id>/       each job's checkpoint and metrics.json
@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nas.data.data_facts import DataFacts
 from nas.errors import ConfigError
 from nas.yaml_files import read_yaml_mapping
 
@@ -77,6 +78,7 @@ class CampaignSettings:
     title: str
     recipe: dict = field(default_factory=dict)
     jobs: tuple[dict, ...] = ()
+    data_facts: DataFacts = DataFacts()  # all None (not recorded) for campaigns made before they were recorded
 
     @classmethod
     def read(cls, paths: CampaignPaths) -> "CampaignSettings":
@@ -87,7 +89,14 @@ class CampaignSettings:
         if not isinstance(recipe, dict) or not isinstance(jobs, list):
             raise ConfigError(f"campaign file {paths.campaign}: recipe must be a mapping and jobs a list "
                               f"(was it edited?)")
-        return cls(title=str(saved.get("title") or paths.root.name), recipe=recipe, jobs=tuple(jobs))
+        return cls(title=str(saved.get("title") or paths.root.name), recipe=recipe, jobs=tuple(jobs),
+                   data_facts=DataFacts.from_dict(saved.get("data_facts")))
+
+    @property
+    def seeds(self) -> list[int]:
+        """The seeds its networks were trained with."""
+        return sorted({job["seed"] for job in self.jobs if isinstance(job, dict) and "seed" in job})
 
     def to_dict(self) -> dict:
-        return {"title": self.title, "recipe": self.recipe, "jobs": list(self.jobs)}
+        return {"title": self.title, "recipe": self.recipe, "jobs": list(self.jobs),
+                "data_facts": self.data_facts.to_dict()}

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 
 from nas.atomic_files import write_text_atomic
+from nas.data.data_facts import DataFacts
 from nas.evaluation.campaign_folder import CampaignPaths
 from nas.evaluation.jobs import JobTable
 from nas.markdown_table import markdown_table
 from nas.run_status import Status
 
-SPLIT_NOTE = "trained on the full training set, tested on the test set (as papers report); no model selection on it"
 
 
 def campaign_summary_frame(table: JobTable) -> pd.DataFrame:
@@ -24,7 +24,7 @@ def campaign_summary_frame(table: JobTable) -> pd.DataFrame:
         "kind": grouped["kind"].first(),
         "seeds": grouped["seed"].count(),
         "test_acc_mean": grouped["test_acc"].mean(),
-        "test_acc_std": grouped["test_acc"].std(ddof=1).fillna(0.0),
+        "test_acc_std": grouped["test_acc"].std(ddof=1),  # empty with one seed: a spread needs two
         "params": grouped["params"].first(),
         "macs": grouped["macs"].first(),
         "train_time_s": grouped["train_time_s"].mean(),
@@ -42,8 +42,8 @@ def readable_summary(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "network": summary["name"],
         "kind": summary["kind"],
-        "test accuracy (%)": [f"{100 * mean:.2f} ± {100 * std:.2f}"
-                              for mean, std in zip(summary["test_acc_mean"], summary["test_acc_std"])],
+        "test accuracy (%)": [accuracy_with_spread(mean, std, seeds) for mean, std, seeds
+                              in zip(summary["test_acc_mean"], summary["test_acc_std"], summary["seeds"])],
         "seeds": summary["seeds"],
         "params": [f"{int(params):,}" for params in summary["params"]],
         "MMACs": [f"{macs / 1e6:.1f}" for macs in summary["macs"]],
@@ -52,11 +52,20 @@ def readable_summary(summary: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def write_summary(table: JobTable, paths: CampaignPaths, title: str, notes: list[str]) -> pd.DataFrame:
+def accuracy_with_spread(mean: float, std: float, seeds: int) -> str:
+    """'91.00 ± 1.41' over two or more seeds; '91.00 (n=1)' over one, whose spread is unknown, not zero (older
+    summaries wrote 0 for it)."""
+    if seeds < 2 or pd.isna(std):
+        return f"{100 * mean:.2f} (n={seeds})"
+    return f"{100 * mean:.2f} ± {100 * std:.2f}"
+
+
+def write_summary(table: JobTable, paths: CampaignPaths, title: str, notes: list[str],
+                  data_facts: DataFacts = DataFacts()) -> pd.DataFrame:
     summary = campaign_summary_frame(table)
     write_text_atomic(paths.summary, summary.to_csv(index=False))
     devices = sorted(set(table.frame()["device"]) - {""})
-    notes = [*notes, SPLIT_NOTE, f"device: {', '.join(devices) or 'none finished'}"]
+    notes = [*notes, data_facts.describe_final_split(), f"device: {', '.join(devices) or 'none finished'}"]
     document = [f"# {title}", "", *[f"- {note}" for note in notes], "", markdown_table(readable_summary(summary))]
     write_text_atomic(paths.summary_document, "\n".join(document) + "\n")
     return summary

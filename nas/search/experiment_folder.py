@@ -1,6 +1,7 @@
 """The experiment folder (results/<name>/) and the rules for starting or resuming one.
 
-    experiment.yaml   the config it was started with, its recipe, and the space's decisions
+    experiment.yaml   the config it was started with, its recipe, the space's decisions and the data it trained
+                      on (dataset, classes, image counts: nas.data.data_facts)
     trials.csv        one row per trained candidate (trials.parquet beside it when pyarrow is installed)
     sampler.json      the sampler's state, saved after every ask and tell (the controller's weights beside it in
                       sampler.json.weights-<update>.pt, which sampler.json names)
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nas.atomic_files import check_writable_folder, write_text_atomic
+from nas.data.data_facts import DataFacts
 from nas.errors import ConfigError
 from nas.samplers.base import read_saved_sampler
 from nas.search.experiment_config import ExperimentConfig, move_old_keys
@@ -41,6 +43,7 @@ class SavedExperiment:
     config: dict
     recipe: dict
     space_decisions: list | None = None
+    data_facts: DataFacts = DataFacts()  # all None (not recorded) for searches made before they were recorded
 
     @classmethod
     def read(cls, paths: "ExperimentPaths") -> "SavedExperiment":
@@ -51,7 +54,7 @@ class SavedExperiment:
                              ("config.data", (config or {}).get("data", {}) if isinstance(config, dict) else None)):
             if not isinstance(section, dict):
                 raise ConfigError(f"experiment file {paths.config} has no {key} mapping (was it edited?)")
-        return cls(config, recipe, saved.get("space_decisions"))
+        return cls(config, recipe, saved.get("space_decisions"), DataFacts.from_dict(saved.get("data_facts")))
 
     @property
     def sampler(self) -> str | None:
@@ -175,7 +178,9 @@ def check_resume_matches(saved: SavedExperiment, config: ExperimentConfig, space
         raise ConfigError(f"cannot resume {name!r} with another training recipe than it was started with")
 
 
-def write_experiment_file(paths: ExperimentPaths, config: ExperimentConfig, space, recipe) -> None:
+def write_experiment_file(paths: ExperimentPaths, config: ExperimentConfig, space, recipe,
+                          data_facts: DataFacts = DataFacts()) -> None:
+    """experiment.yaml; `data_facts` the split the search loaded (a search passes it; left out: not recorded)."""
     document = {"config": config.to_dict(), "recipe": dataclasses.asdict(recipe),
-                "space_decisions": space_fingerprint(space)}
+                "space_decisions": space_fingerprint(space), "data_facts": data_facts.to_dict()}
     write_text_atomic(paths.config, dump_yaml(document, sort_keys=False))

@@ -16,6 +16,7 @@ from nas.cluster.ray_session import start_ray
 from nas.cluster.resources import AUTO_GPUS
 from nas.cluster.trial_training import NetworkToTrain
 from nas.data import load_dataset, make_splits
+from nas.data.data_facts import DataFacts
 from nas.data.sources import dataset_choices
 from nas.errors import ConfigError
 from nas.models.registry import get_model
@@ -94,7 +95,7 @@ def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, 
     """The search proper, while this driver holds the experiment's lock; its store, and whether Ctrl-C stopped it."""
     sampler = build_sampler(config, space, paths, resume)
     if not resume:  # written last, so a start that failed can simply be run again
-        write_experiment_file(paths, config, space, recipe)
+        write_experiment_file(paths, config, space, recipe, DataFacts.of(splits, config.data.subset))
     store = TrialStore(paths.root)
     rerun = reconcile_with_store(sampler, store)
     remaining = config.trials - len(store)

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from nas.errors import ConfigError
+from nas.plural import count_of
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -27,7 +28,7 @@ def describe_device(device) -> str:
     resolved = resolve_device(device)
     if resolved.type == "cuda":
         return f"{resolved} ({torch.cuda.get_device_name(resolved)})"
-    return f"cpu ({_cpu_model()}, {torch.get_num_threads()} threads)"
+    return f"cpu ({_cpu_model()}, {count_of(torch.get_num_threads(), 'thread')})"
 
 
 def _cpu_model() -> str:
