@@ -16,6 +16,7 @@ from nas.analysis.report_plots import (
     plot_progress,
 )
 from nas.analysis.report_tables import campaign_table, describe_recipe, leaderboard, sampler_summary
+from nas.analysis.report_views import search_view_sections
 from nas.space.genotype import Genotype
 
 DIAGRAMS_PER_SEARCH = 2
@@ -42,6 +43,7 @@ def search_sections(searches: Sequence[SearchResults], out: Path, top: int) -> l
         sections.append(Section(f"Search {search.name}: best cells", [describe_budget(search)],
                                 leaderboard(search, top), f"{search.name}-leaderboard",
                                 _png(plot_op_distribution(search, top, out / f"{search.name}-ops")) + diagrams))
+        sections += search_view_sections(search, out)
     return sections
 
 
