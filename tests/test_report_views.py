@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from nas.analysis.experiment_results import load_campaign, load_search
+from nas.analysis.decision_importance import decision_values
 from nas.analysis.learning_curves import asha_rungs, curves, epoch_table
 from nas.analysis.proxy_transfer_link import kendall_tau_b, linked_cells
 from nas.analysis.report_views import importance_section, proxy_link_section, timeline_section
@@ -112,6 +113,17 @@ def test_importance_ranks_first_the_decision_that_decides_accuracy(tmp_path):
     assert section.table["best choice"].iloc[0] == "sep_conv_3x3" and section.table["importance"].iloc[0] > 0.3
     assert [picture.name for picture in section.pictures] == ["many-slices.png"]
     assert "normal.b1.op_a" in (tmp_path / "many-slices.svg").read_text()
+
+
+def test_importance_encodes_the_genotypes_of_trials_that_recorded_no_choices(tmp_path):
+    folder = write_search(tmp_path / "unrecorded", [{"val_acc": 0.1 * n} for n in range(3)])
+    store = TrialStore(folder)
+    store.replace_all([replace(record, choices=[]) for record in store.records])
+    values = decision_values(load_search(folder))
+    expected = [SPACE.sample(number) for number in range(3)]
+    assert values.choices.shape == (3, len(SPACE.decisions))
+    assert [[SPACE.decisions[i].choices.index(label) for i, label in enumerate(row)]
+            for row in values.choices.itertuples(index=False)] == [list(vector) for vector in expected]
 
 
 def test_learning_curves_mark_pruned_trials_and_asha_rungs(tmp_path):

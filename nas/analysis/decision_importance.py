@@ -29,6 +29,9 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 MIN_FINISHED = 8  # fewer trials than this and any importance is noise
 SLICED = 3  # decisions drawn in the slice view
 SEED = 0  # the forest's seed: the same trials give the same importances
+# Optuna's default depth of 64 took over 6 minutes for 1,000 trials of the 50 NASNet decisions here (200: 16 s);
+# depth 8 takes 7 s (200: 3 s) and finds the same decision first in a synthetic search where one decides.
+FANOVA_MAX_DEPTH = 8
 
 
 @dataclass
@@ -95,8 +98,8 @@ def importances(values: DecisionValues) -> pd.Series:
     distributions = {name: CategoricalDistribution(labels) for name, labels in values.labels.items()}
     for (_, row), accuracy in zip(values.choices.iterrows(), values.val_acc):
         study.add_trial(create_trial(params=row.to_dict(), distributions=distributions, value=float(accuracy)))
-    evaluator = (optuna.importance.FanovaImportanceEvaluator(seed=SEED) if evaluator_name() == "fANOVA"
-                 else optuna.importance.PedAnovaImportanceEvaluator())
+    evaluator = (optuna.importance.FanovaImportanceEvaluator(max_depth=FANOVA_MAX_DEPTH, seed=SEED)
+                 if evaluator_name() == "fANOVA" else optuna.importance.PedAnovaImportanceEvaluator())
     return pd.Series(optuna.importance.get_param_importances(study, evaluator=evaluator)).sort_values(
         ascending=False, kind="stable")
 

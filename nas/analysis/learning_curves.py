@@ -71,6 +71,7 @@ def plot_learning_curves(search: SearchResults, curves_frame: pd.DataFrame, stem
     axes.set_ylabel("validation accuracy")
     axes.set_title(f"Learning curves of {search.name} ({len(curves_frame)} trials; best {len(best)} in colour)")
     axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.margins(x=0.08)  # room for the last rung's label
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8, loc="lower right")
     figure.tight_layout()
