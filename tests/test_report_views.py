@@ -15,7 +15,7 @@ import yaml
 from nas.analysis.experiment_results import load_campaign, load_search
 from nas.analysis.decision_importance import decision_values
 from nas.analysis.learning_curves import asha_rungs, curves, epoch_table
-from nas.analysis.proxy_transfer_link import kendall_tau_b, linked_cells
+from nas.analysis.proxy_transfer_link import cell_hash, kendall_tau_b, linked_cells
 from nas.analysis.report_views import importance_section, proxy_link_section, timeline_section
 from nas.analysis.trial_timeline import describe_cost, lane_usage, trial_intervals
 from nas.cli import main
@@ -100,6 +100,11 @@ def test_importance_refuses_too_few_finished_trials(tmp_path):
     assert "only 7 finished trial(s)" in section.notes[0] and section.table is None and not section.pictures
 
 
+def test_importance_of_trials_that_all_reached_the_same_accuracy_says_so(tmp_path):
+    section = importance_section(load_search(write_search(tmp_path / "flat", [{"val_acc": 0.5}] * 9)), tmp_path)
+    assert "all 9 finished trials reached the same accuracy" in section.notes[0] and section.table is None
+
+
 def test_importance_ranks_first_the_decision_that_decides_accuracy(tmp_path):
     rng = np.random.default_rng(0)
     trials = []
@@ -160,7 +165,7 @@ def write_campaign(folder, title, cells, *, hash_column=False):
     (folder / "campaign.yaml").write_text(yaml.safe_dump({"title": title, "recipe": {}}))
     if hash_column:  # as runs.csv files written after the `hash` column was added
         runs = pd.read_csv(folder / "runs.csv", dtype=str, keep_default_na=False)
-        runs["hash"] = [cell_hash_or_blank(model) for model in runs["model"]]
+        runs["hash"] = [cell_hash(model) for model in runs["model"]]
         runs["model"] = "recorded elsewhere"
         runs.to_csv(folder / "runs.csv", index=False)
         (folder / "runs.parquet").unlink(missing_ok=True)
@@ -171,12 +176,6 @@ def with_branches_swapped(text: str) -> str:
     genotype = Genotype.parse(text)
     blocks = tuple(Block(b.input_b, b.op_b, b.input_a, b.op_a, b.combine) for b in genotype.normal.blocks)
     return str(replace(genotype, normal=Cell(blocks, genotype.normal.concat)))
-
-
-def cell_hash_or_blank(model: str) -> str:
-    from nas.analysis.proxy_transfer_link import cell_hash  # only this helper's callers need it
-
-    return cell_hash(model)
 
 
 def test_proxy_and_final_accuracy_linked_by_canonical_hash(tmp_path):

@@ -47,6 +47,9 @@ def importance_section(search: SearchResults, out: Path) -> Section:
     if len(values.val_acc) < importance.MIN_FINISHED:
         return Section(title, [f"only {len(values.val_acc)} finished trial(s) with their decisions: too few for an "
                                f"importance (needs {importance.MIN_FINISHED})"])
+    if values.val_acc.nunique() < 2:  # fANOVA raises on zero variance; PED-ANOVA would print equal shares
+        return Section(title, [f"all {len(values.val_acc)} finished trials reached the same accuracy: no decision "
+                               f"made a difference to rank"])
     ranked = importance.importances(values)
     rows = []
     for name in ranked.index[:IMPORTANCE_ROWS]:
