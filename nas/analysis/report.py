@@ -8,7 +8,7 @@ from typing import Sequence
 from nas.analysis.cell_diagram import save_cell_diagram
 from nas.analysis.experiment_results import Campaign, SearchResults, describe_budget
 from nas.analysis.published_table import published_nas_cells, published_on
-from nas.analysis.report_document import Section
+from nas.analysis.report_document import Section, pngs
 from nas.analysis.report_plots import (
     plot_accuracy_against_cost,
     plot_comparison,
@@ -24,6 +24,7 @@ from nas.analysis.report_tables import (
     sampler_summary,
 )
 from nas.data.data_facts import NOT_RECORDED
+from nas.analysis.report_views import search_view_sections
 from nas.plural import count_of
 from nas.space.genotype import Genotype
 
@@ -36,11 +37,11 @@ def search_sections(searches: Sequence[SearchResults], out: Path, top: int) -> l
         sections.append(Section("Samplers side by side", [describe_budget(search) for search in searches],
                                 sampler_summary(searches), "samplers"))
     sections.append(Section("Search progress", ["best validation accuracy so far, by trials and by wall time"],
-                            pictures=_png(plot_progress(searches, out / "progress"))))
+                            pictures=pngs(plot_progress(searches, out / "progress"))))
     sections.append(Section("Accuracy against cost",
                             ["validation accuracy after proxy training against the full network's cost"],
-                            pictures=_png(plot_accuracy_against_cost(searches, "params", out / "accuracy-params"))
-                            + _png(plot_accuracy_against_cost(searches, "macs", out / "accuracy-macs"))))
+                            pictures=pngs(plot_accuracy_against_cost(searches, "params", out / "accuracy-params"))
+                            + pngs(plot_accuracy_against_cost(searches, "macs", out / "accuracy-macs"))))
     for search in searches:
         diagrams = []
         for rank, genotype in enumerate(search.finished.sort_values("val_acc", ascending=False)["genotype"]
@@ -51,13 +52,14 @@ def search_sections(searches: Sequence[SearchResults], out: Path, top: int) -> l
             diagrams.append(stem.with_suffix(".png"))
         sections.append(Section(f"Search {search.name}: best cells", [describe_budget(search)],
                                 leaderboard(search, top), f"{search.name}-leaderboard",
-                                _png(plot_op_distribution(search, top, out / f"{search.name}-ops")) + diagrams))
+                                pngs(plot_op_distribution(search, top, out / f"{search.name}-ops")) + diagrams))
         failures = failure_breakdown(search)
         if len(failures):
             sections.append(Section(f"Search {search.name}: trials that did not finish",
                                     [f"{count_of(int(failures['trials'].sum()), 'trial')} of "
                                      f"{len(search.trials)}, by status and reason"],
                                     failures, f"{search.name}-unfinished"))
+        sections += search_view_sections(search, out)
     return sections
 
 
@@ -70,13 +72,10 @@ def campaign_sections(campaigns: Sequence[Campaign], out: Path) -> list[Section]
         notes = [describe_recipe(campaign.recipe), campaign.data_facts.describe_final_split(),
                  f"seeds: {seeds}; device: {devices or NOT_RECORDED}", published_note(campaign)]
         sections.append(Section(campaign.title, notes, campaign_table(campaign), stem.name,
-                                _png(plot_comparison(campaign.summary, campaign.title, stem, campaign.data_facts))))
+                                pngs(plot_comparison(campaign.summary, campaign.title, stem, campaign.data_facts))))
     if any(published_on(campaign.data_facts.dataset, campaign.data_facts.classes) for campaign in campaigns):
         sections.append(Section("Published NAS cells on CIFAR-10", ["for reference; full-length training in the "
                                                                    "papers cited"], published_nas_cells(),
                                 "published-nas-cells"))
     return sections
 
-
-def _png(paths: list[Path]) -> list[Path]:
-    return [path for path in paths if path.suffix == ".png"]

@@ -23,6 +23,11 @@ class Section:
     pictures: list[Path] = field(default_factory=list)  # PNG files
 
 
+def pngs(paths: list[Path]) -> list[Path]:
+    """The PNG of each picture written as PNG and SVG: what a section shows (the SVG is for papers)."""
+    return [path for path in paths if path.suffix == ".png"]
+
+
 def latex_table(frame: pd.DataFrame) -> str:
     def cell(value) -> str:
         text = "" if pd.isna(value) else str(value)

@@ -27,11 +27,13 @@ def _arguments(parser) -> None:
 def run_report(args) -> int:
     """Write one report over the searches and comparisons given: leaderboards, samplers side by side, search
     progress, accuracy against params and multiply-adds with the Pareto front, the ops of the best cells, cell
-    diagrams, and transfer/comparison tables with the published numbers beside ours."""
+    diagrams, learning curves, decision importance, trials on their workers, transfer/comparison tables with the
+    published numbers beside ours, and proxy against final accuracy."""
     # Imported when the command runs, not when the parser is built: pandas and matplotlib would slow every `nas`.
     from nas.analysis.experiment_results import is_campaign, is_search, load_campaign, load_search
     from nas.analysis.report import campaign_sections, search_sections
     from nas.analysis.report_document import write_html, write_markdown, write_tables
+    from nas.analysis.report_views import proxy_link_section
 
     if args.top < 1:
         raise ConfigError("--top must be at least 1")
@@ -51,7 +53,8 @@ def run_report(args) -> int:
             raise ConfigError(f"search {search.name!r} has no finished trial to report")
     out.mkdir(parents=True, exist_ok=True)
     campaigns += [campaign for search in searches for campaign in search.campaigns]
-    sections = (search_sections(searches, out, args.top) if searches else []) + campaign_sections(campaigns, out)
+    sections = ((search_sections(searches, out, args.top) if searches else []) + campaign_sections(campaigns, out)
+                + proxy_link_section(searches, campaigns))
     title = "Report: " + ", ".join(Path(folder).name for folder in args.folders)
     if args.format == "md":
         written = [write_markdown(sections, title, out)]
