@@ -3,15 +3,21 @@
 
 from __future__ import annotations
 
+import json
+
 import optuna
+import pandas as pd
+import pytest
 from optuna.trial import TrialState
+
+from nas.cli import main
 
 from nas.samplers import Outcome, SearchContext, make_sampler, sampler_class
 from nas.search.trial_report import TrialReport
 from nas.search.trial_store import TrialStore
 from nas.search.tune_searcher import SamplerSearcher
 from nas.space import load_space
-from search_fixtures import REPOSITORY
+from search_fixtures import REPOSITORY, write_config
 from tests.test_samplers import DECISIONS
 
 
@@ -52,3 +58,18 @@ def test_the_searcher_passes_each_epoch_to_the_study_while_the_candidate_trains(
     trial = _study_trial(options["storage"], 0, "test")
     assert trial.intermediate_values == {1: 0.25, 2: 0.4, 3: 0.45} and trial.value == 0.45
     assert (trial.user_attrs["params"], trial.user_attrs["macs"]) == (1000.0, 5000.0)
+
+
+@pytest.mark.slow  # a real search on a local Ray
+@pytest.mark.usefixtures("ray_session")
+def test_a_real_search_leaves_learning_curves_and_costs_in_its_study(tmp_path, image_folder):
+    results = tmp_path / "results"
+    config = write_config(tmp_path / "c.yaml", image_folder, results, sampler="tpe", trials=2,
+                          recipe_overrides={"epochs": 2})
+    assert main(["search", "--config", str(config)]) == 0
+    rows = pd.read_csv(results / "test" / "trials.csv").set_index("token")
+    for trial in optuna.load_study(study_name="test", storage=f"sqlite:///{results / 'test' / 'optuna.db'}").trials:
+        row = rows.loc[trial.number]
+        assert list(trial.intermediate_values) == [1, 2]
+        assert list(trial.intermediate_values.values()) == pytest.approx(json.loads(row["val_acc_per_epoch"]), abs=1e-6)
+        assert (trial.user_attrs["params"], trial.user_attrs["macs"]) == (row["params"], row["macs"])
