@@ -5,10 +5,11 @@ import subprocess
 import sys
 
 import pytest
+from torch import nn
 
 from nas.cli import main
 from nas.models import baseline_table
-from nas.models.registry import get_model, list_models
+from nas.models.registry import MODELS, get_model, list_models, register_baseline
 from nas.recorded_baselines import read_recorded_rows
 from baseline_counts import our_macs, our_params
 
@@ -63,3 +64,12 @@ def test_recount_builds_the_networks_and_records_their_counts(tmp_path, monkeypa
     assert main(["baselines", "--recount"]) == 0
     assert "resnet20" in capsys.readouterr().out
     assert read_recorded_rows(table) == [RECORDED["resnet20"]]
+
+
+def test_a_users_baseline_missing_from_the_file_is_built_and_counted(capsys):
+    with MODELS.restored_afterwards():
+        register_baseline("tiny_user_net", lambda classes, channels: nn.Conv2d(channels, classes, 3),
+                          paper="a user", image_size=32)
+        assert main(["baselines", "--scale", "CIFAR"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("tiny_user_net "))
+    assert line.split()[2] == "0.3K" and line.endswith("a user")  # 3*10*3*3 weights + 10 biases: 280
