@@ -11,6 +11,7 @@ import pandas as pd
 
 from nas.errors import ConfigError
 from nas.evaluation.campaign_folder import CampaignPaths, CampaignSettings, transfers_of
+from nas.plural import count_of
 from nas.run_status import Status
 from nas.search.experiment_folder import ExperimentPaths, SavedExperiment
 from nas.search.trial_store import TrialStore
@@ -82,6 +83,6 @@ def describe_budget(search: SearchResults) -> str:
     devices = sorted(set(search.trials["device"]) - {""})
     first = pd.to_datetime(search.trials["finished_at"], errors="coerce").min()
     when = first.strftime("%Y-%m-%d") if isinstance(first, datetime) else "?"
-    return (f"{len(search.trials)} trials of sampler {search.sampler}; each candidate: C={size['channels']}, "
-            f"{size['cells']} cells, {saved.epochs or '?'} epochs on {saved.training_subset or 'all'} "
+    return (f"{count_of(len(search.trials), 'trial')} of sampler {search.sampler}; each candidate: C={size['channels']}, "
+            f"{count_of(size['cells'], 'cell')}, {count_of(saved.epochs or '?', 'epoch')} on {saved.training_subset or 'all'} "
             f"training images (proxy training); device {', '.join(devices) or '?'}; run {when}")

@@ -10,6 +10,7 @@ import pandas as pd
 from nas.analysis.experiment_results import Campaign, SearchResults
 from nas.analysis.published_table import published_baseline
 from nas.evaluation.campaign_summary import readable_summary
+from nas.plural import count_of
 from nas.run_status import Status
 
 
@@ -54,5 +55,5 @@ def campaign_table(campaign: Campaign) -> pd.DataFrame:
 def describe_recipe(recipe: dict) -> str:
     if not recipe:
         return "recipe unknown"
-    return (f"recipe {recipe.get('name')}: {recipe.get('epochs')} epochs, batch {recipe.get('batch_size')}, "
-            f"lr {recipe.get('lr')}, C={recipe.get('channels')}, {recipe.get('cells')} cells for cell networks")
+    return (f"recipe {recipe.get('name')}: {count_of(recipe.get('epochs'), 'epoch')}, batch {recipe.get('batch_size')}, "
+            f"lr {recipe.get('lr')}, C={recipe.get('channels')}, {count_of(recipe.get('cells'), 'cell')} for cell networks")

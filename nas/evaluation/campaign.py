@@ -27,6 +27,7 @@ from nas.evaluation.campaign_summary import write_summary
 from nas.evaluation.job_runner import JobRunSettings, run_jobs
 from nas.evaluation.cell_selection import finished_cells, jobs_for_cells, pareto_cells, top_cells
 from nas.evaluation.jobs import JobTable, TrainingJob, comparison_jobs
+from nas.plural import count_of
 from nas.registry import import_user_modules
 from nas.samplers.base import MAX_SEED
 from nas.train.recipe import load_recipe
@@ -157,7 +158,7 @@ def run_campaign(options: CampaignOptions, jobs: list[TrainingJob], folder: Path
         settings = JobRunSettings(folder=folder, recipe=recipe.to_dict(), resources=options.resources,
                                   imports=options.imports)
         table, interrupted = run_jobs(jobs, splits, settings, print_line)
-    notes = [*notes, f"recipe {recipe.name}: {recipe.epochs} epochs, batch {recipe.batch_size}, lr {recipe.lr}"
+    notes = [*notes, f"recipe {recipe.name}: {count_of(recipe.epochs, 'epoch')}, batch {recipe.batch_size}, lr {recipe.lr}"
              + (f", {len(splits.train):,} training images" if splits is not None else "")]
     summary = write_summary(table, paths, title, notes)
     failed = len(table) - int(summary["seeds"].sum()) if len(summary) else len(table)

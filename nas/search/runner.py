@@ -19,6 +19,7 @@ from nas.data import load_dataset, make_splits
 from nas.data.sources import dataset_choices
 from nas.errors import ConfigError
 from nas.models.registry import get_model
+from nas.plural import count_of
 from nas.registry import import_user_modules
 from nas.search.best_cells import export_best
 from nas.search.experiment_config import ExperimentConfig
@@ -98,8 +99,8 @@ def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, 
     store = TrialStore(paths.root)
     rerun = reconcile_with_store(sampler, store)
     remaining = config.trials - len(store)
-    print_line(f"experiment {config.name}: space {space.name} ({len(space.decisions)} decisions), "
-               f"sampler {config.sampler}, {len(store)} trials done, {max(remaining, 0)} to go"
+    print_line(f"experiment {config.name}: space {space.name} ({count_of(len(space.decisions), 'decision')}), "
+               f"sampler {config.sampler}, {count_of(len(store), 'trial')} done, {max(remaining, 0)} to go"
                + (f", {len(rerun)} interrupted trial(s) to run again" if rerun else ""))
     interrupted = False
     if remaining > 0:
@@ -119,4 +120,4 @@ def _explain_ending(searcher, store: TrialStore, config: ExperimentConfig, inter
     if searcher.exhausted:
         print_line("the sampler kept proposing cells already trained: the space looks exhausted")
     if len(store) < config.trials and not searcher.exhausted and not interrupted:  # the CLI explains Ctrl-C
-        print_line(f"stopped after {len(store)} of {config.trials} trials (time budget); --resume continues")
+        print_line(f"stopped after {len(store)} of {count_of(config.trials, 'trial')} (time budget); --resume continues")
