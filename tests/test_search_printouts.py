@@ -34,7 +34,8 @@ def test_the_summary_table_prints_genotypes_short_as_the_readme_shows(tmp_path):
 
 
 def test_short_genotype_keeps_whole_blocks_and_leaves_short_text_alone():
-    assert short_genotype(GENOTYPE, 90) == "normal: add(dil_conv_3x3@1, sep_conv_7x7@0) concat(max_pool_3x3@0, conv_1x1@0) ..."
+    two_blocks = "normal: add(dil_conv_3x3@1, sep_conv_7x7@0) concat(max_pool_3x3@0, conv_1x1@0) ..."
+    assert short_genotype(GENOTYPE, 90) == two_blocks
     assert short_genotype("|nor_conv_3x3~0|+|skip_connect~0|", 10) == "|nor_conv_ ..."
     assert short_genotype("|avg_pool_3x3~0|") == "|avg_pool_3x3~0|"
 

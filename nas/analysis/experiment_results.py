@@ -83,6 +83,7 @@ def describe_budget(search: SearchResults) -> str:
     devices = sorted(set(search.trials["device"]) - {""})
     first = pd.to_datetime(search.trials["finished_at"], errors="coerce").min()
     when = first.strftime("%Y-%m-%d") if isinstance(first, datetime) else "?"
-    return (f"{count_of(len(search.trials), 'trial')} of sampler {search.sampler}; each candidate: C={size['channels']}, "
-            f"{count_of(size['cells'], 'cell')}, {count_of(saved.epochs or '?', 'epoch')} on {saved.training_subset or 'all'} "
-            f"training images (proxy training); device {', '.join(devices) or '?'}; run {when}")
+    return (f"{count_of(len(search.trials), 'trial')} of sampler {search.sampler}; each candidate: "
+            f"C={size['channels']}, {count_of(size['cells'], 'cell')}, {count_of(saved.epochs or '?', 'epoch')} on "
+            f"{saved.training_subset or 'all'} training images (proxy training); "
+            f"device {', '.join(devices) or '?'}; run {when}")

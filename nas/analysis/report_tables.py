@@ -55,5 +55,6 @@ def campaign_table(campaign: Campaign) -> pd.DataFrame:
 def describe_recipe(recipe: dict) -> str:
     if not recipe:
         return "recipe unknown"
-    return (f"recipe {recipe.get('name')}: {count_of(recipe.get('epochs'), 'epoch')}, batch {recipe.get('batch_size')}, "
-            f"lr {recipe.get('lr')}, C={recipe.get('channels')}, {count_of(recipe.get('cells'), 'cell')} for cell networks")
+    return (f"recipe {recipe.get('name')}: {count_of(recipe.get('epochs'), 'epoch')}, "
+            f"batch {recipe.get('batch_size')}, lr {recipe.get('lr')}, C={recipe.get('channels')}, "
+            f"{count_of(recipe.get('cells'), 'cell')} for cell networks")

@@ -81,8 +81,8 @@ def run_bench(args: argparse.Namespace) -> int:
           f"@N = mean test accuracy of the cell picked after N evaluations\n")
     print(sampler_results_markdown(summaries, published))
     if args.out:
-        _write_outputs(Path(args.out), summaries, table, title=f"{name}: {count_of(args.runs, 'run')} per sampler, budget "
-                                                                f"{args.budget}")
+        _write_outputs(Path(args.out), summaries, table,
+                       title=f"{name}: {count_of(args.runs, 'run')} per sampler, budget {args.budget}")
     return 0
 
 

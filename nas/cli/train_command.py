@@ -120,8 +120,8 @@ def _keep_metrics(out: Path, error, args, recipe, dataset, splits, profile) -> s
     document["checkpoint"] = str(out / CHECKPOINT_FILE) if earlier else None
     document["checkpoint_error"] = error.reason
     val = f"val acc {result.val_acc:.4f}" if result.val_acc is not None else "no val acc"
-    done = (f"trained {result.epochs_completed} of {count_of(recipe.epochs, 'epoch')} ({val}), but the checkpoint could not be "
-            f"written: {error.reason}")
+    done = (f"trained {result.epochs_completed} of {count_of(recipe.epochs, 'epoch')} ({val}), but the checkpoint "
+            f"could not be written: {error.reason}")
     try:
         _write_json(out / METRICS_FILE, document)
     except OSError as problem:

@@ -158,7 +158,8 @@ def run_campaign(options: CampaignOptions, jobs: list[TrainingJob], folder: Path
         settings = JobRunSettings(folder=folder, recipe=recipe.to_dict(), resources=options.resources,
                                   imports=options.imports)
         table, interrupted = run_jobs(jobs, splits, settings, print_line)
-    notes = [*notes, f"recipe {recipe.name}: {count_of(recipe.epochs, 'epoch')}, batch {recipe.batch_size}, lr {recipe.lr}"
+    notes = [*notes, f"recipe {recipe.name}: {count_of(recipe.epochs, 'epoch')}, batch {recipe.batch_size}, "
+                     f"lr {recipe.lr}"
              + (f", {len(splits.train):,} training images" if splits is not None else "")]
     summary = write_summary(table, paths, title, notes)
     failed = len(table) - int(summary["seeds"].sum()) if len(summary) else len(table)

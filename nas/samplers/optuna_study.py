@@ -21,8 +21,8 @@ attributes, one number each (`params`, `macs`), so optuna-dashboard draws learni
 
 Outcomes map to trial states: 'ok' -> COMPLETE; 'diverged' -> COMPLETE with reward 0 (or the reward given),
 since a cell whose training blows up is a bad cell the sampler should learn to avoid; 'pruned' -> PRUNED, its
-partial reward an intermediate value (its curve's last epoch) so TPE ranks it below the completed ones; 'failed' -> FAIL,
-which samplers ignore, because an error (out of memory, lost worker) says nothing about the cell.
+partial reward an intermediate value (its curve's last epoch) so TPE ranks it below the completed ones;
+'failed' -> FAIL, which samplers ignore, because an error (out of memory, lost worker) says nothing about the cell.
 """
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, 
     remaining = config.trials - len(store)
     print_line(f"experiment {config.name}: space {space.name} ({count_of(len(space.decisions), 'decision')}), "
                f"sampler {config.sampler}, {count_of(len(store), 'trial')} done, {max(remaining, 0)} to go"
-               + (f", {len(rerun)} interrupted trial(s) to run again" if rerun else ""))
+               + (f", {count_of(len(rerun), 'interrupted trial')} to run again" if rerun else ""))
     interrupted = False
     if remaining > 0:
         searcher = SamplerSearcher(sampler=sampler, space=space, store=store, sampler_path=paths.sampler,
@@ -115,9 +115,10 @@ def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, 
 
 def _explain_ending(searcher, store: TrialStore, config: ExperimentConfig, interrupted: bool, print_line) -> None:
     if searcher.answered_from_store:
-        print_line(f"{searcher.answered_from_store} proposal(s) were cells already trained; "
-                   f"their stored results answered the sampler")
+        print_line(f"{count_of(searcher.answered_from_store, 'proposal')} of cells already trained, answered from "
+                   f"their stored results")
     if searcher.exhausted:
         print_line("the sampler kept proposing cells already trained: the space looks exhausted")
     if len(store) < config.trials and not searcher.exhausted and not interrupted:  # the CLI explains Ctrl-C
-        print_line(f"stopped after {len(store)} of {count_of(config.trials, 'trial')} (time budget); --resume continues")
+        print_line(f"stopped after {len(store)} of {count_of(config.trials, 'trial')} (time budget); "
+                   f"--resume continues")
