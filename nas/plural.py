@@ -6,9 +6,10 @@ from __future__ import annotations
 IRREGULAR = {"class": "classes"}
 
 
-def count_of(number, noun: str) -> str:
-    """'1 epoch', '2 epochs', '1,600 images'; a number that is not one (None, '?') keeps the plural."""
-    many = IRREGULAR.get(noun, noun + "s")
+def count_of(number, noun: str, plural: str | None = None) -> str:
+    """'1 epoch', '2 epochs', '1,600 images'; `plural` where adding "s" is wrong. A number that is not one (None,
+    '?') keeps the plural."""
+    many = plural or IRREGULAR.get(noun, noun + "s")
     if isinstance(number, int) and not isinstance(number, bool):
         return f"{number:,} {noun if number == 1 else many}"
     return f"{number} {many}"

@@ -149,7 +149,7 @@ def test_readme_table_lists_every_baseline_with_the_registrys_published_figures(
     from pathlib import Path
 
     from nas.cli.baselines_command import published_cell
-    from nas.models.baseline_table import BaselineRow, millions
+    from nas.recorded_baselines import BaselineRow
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     table = readme[readme.index("| name | scale | params (ours) |"):].split("\n\n")[0]
@@ -161,4 +161,4 @@ def test_readme_table_lists_every_baseline_with_the_registrys_published_figures(
                           published_text=spec.published_text)
         cells = in_readme[spec.name]
         assert cells[1] == spec.scale and cells[5].rstrip(" |") == spec.paper
-        assert cells[3] == published_cell(row, millions)
+        assert cells[3] == published_cell(row)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 from pathlib import Path
@@ -220,8 +221,9 @@ def test_cli_bench_on_each_dataset(tmp_path, capsys, dataset, test_base, publish
     assert ("(published)" in printed) == published and ("REA (published) | 500 | 93.92" in printed) == published
 
     summary = pd.read_csv(out / "summary.csv")
-    assert list(summary.columns[:3]) == ["table", "dataset", "sampler"]
-    assert (summary["table"] == str(tmp_path / "table.csv")).all() and (summary["dataset"] == dataset).all()
+    assert list(summary.columns[:4]) == ["table", "table_sha256", "dataset", "sampler"]
+    assert (summary["table"] == "table.csv").all() and (summary["dataset"] == dataset).all()  # no machine's path
+    assert (summary["table_sha256"] == hashlib.sha256((tmp_path / "table.csv").read_bytes()).hexdigest()).all()
     assert test_base <= summary.loc[0, "test_mean"] <= optimum
     with Image.open(out / "nasbench201.png") as image:
         image.verify()
@@ -265,3 +267,9 @@ def test_published_rows_are_read_from_the_data_file_with_sources(tmp_path):
                    "source: nobody}\n")
     with pytest.raises(ConfigError, match="unknown source 'nobody'"):
         nasbench201_published("cifar10", bad)
+
+
+def test_the_shipped_summary_names_its_table_by_file_name_and_checksum():
+    summary = pd.read_csv(Path(__file__).resolve().parents[1] / "results" / "nasbench201" / "summary.csv")
+    assert (summary["table"] == "nb201_cifar10.csv").all()  # not the path on the machine that ran it
+    assert summary["table_sha256"].str.fullmatch("[0-9a-f]{64}").all()

@@ -393,7 +393,8 @@ def test_the_one_transaction_writes_store_what_optunas_public_calls_store(name, 
     outcome = Outcome("pruned", 0.4, {"params": 2e5}) if name == "tpe" else outcome_for(suggestion.choices)
     sampler.tell(token, outcome)
     told = sampler.study.trials[token]
-    storage.set_trial_user_attr(twin, "costs", told.user_attrs["costs"])
+    for key, value in told.user_attrs.items():  # the costs, as one JSON attribute and as numbers
+        storage.set_trial_user_attr(twin, key, value)
     for step, value in told.intermediate_values.items():
         storage.set_trial_intermediate_value(twin, step, value)
     storage.set_trial_state_values(twin, told.state, told.values)

@@ -18,11 +18,14 @@ def dataset_title(dataset: str) -> str:
     return DATASET_TITLES.get(dataset, dataset)
 
 
-def sampler_results_frame(summaries: Sequence, *, table: str | Path, dataset: str) -> pd.DataFrame:
-    """One row per sampler, led by the table and dataset it was measured on (so a CSV is never orphaned)."""
+def sampler_results_frame(summaries: Sequence, *, table: str | Path, table_sha256: str, dataset: str) -> pd.DataFrame:
+    """One row per sampler, led by the table and dataset it was measured on (so a CSV is never orphaned): the
+    table by file name and SHA-256 checksum, which say which table it was on any machine (a path says where it lay
+    on one)."""
     frame = pd.DataFrame([summary.row() for summary in summaries])
     frame.insert(0, "dataset", dataset)
-    frame.insert(0, "table", str(table))
+    frame.insert(0, "table_sha256", table_sha256)
+    frame.insert(0, "table", Path(table).name)
     return frame
 
 

@@ -8,6 +8,7 @@ asked again is answered from a cache for free, as the real search deduplicates c
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,7 @@ class BenchmarkTable:
     signal: np.ndarray
     test: np.ndarray
     costs: Mapping[str, np.ndarray]
+    sha256: str = ""  # of the file's bytes: results name the table by file name and checksum, not by a local path
 
     @property
     def optimum(self) -> float:
@@ -117,6 +119,7 @@ class BenchmarkTable:
             signal=frame[columns.signal].to_numpy(dtype=float),
             test=frame[columns.test].to_numpy(dtype=float),
             costs={name: frame[column].to_numpy(dtype=float) * 1e6 for name, column in columns.costs.items()},
+            sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         )
 
     def outcome(self, choices: tuple[int, ...]) -> Outcome:

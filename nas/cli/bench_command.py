@@ -11,6 +11,7 @@ import yaml
 from nas.atomic_files import check_writable_folder
 from nas.cli.commands import MAX_SEED, output_place, register_command, sampler_name, seed_number
 from nas.errors import ConfigError
+from nas.plural import count_of
 from nas.yaml_files import load_yaml_text
 from nas.samplers import SAMPLERS, make_sampler
 
@@ -68,7 +69,7 @@ def run_bench(args: argparse.Namespace) -> int:
             )
         row = summary.row()
         print(
-            f"{name}: {args.runs} runs in {summary.seconds:.1f} s, picked cell test "
+            f"{name}: {count_of(args.runs, 'run')} in {summary.seconds:.1f} s, picked cell test "
             f"{row['test_mean']:.2f} ± {row['test_std']:.2f} %, regret {row['regret_mean']:.2f}",
             file=sys.stderr,
             flush=True,
@@ -80,8 +81,8 @@ def run_bench(args: argparse.Namespace) -> int:
           f"@N = mean test accuracy of the cell picked after N evaluations\n")
     print(sampler_results_markdown(summaries, published))
     if args.out:
-        _write_outputs(Path(args.out), summaries, table, title=f"{name}: {args.runs} runs per sampler, budget "
-                                                                f"{args.budget}")
+        _write_outputs(Path(args.out), summaries, table,
+                       title=f"{name}: {count_of(args.runs, 'run')} per sampler, budget {args.budget}")
     return 0
 
 
@@ -112,7 +113,8 @@ def _write_outputs(out: Path, summaries, table, title: str) -> None:
     from nas.analysis.benchmark_plot import plot_search_curves
     from nas.analysis.benchmark_report import curves_frame, sampler_results_frame, write_csv_atomically
 
-    write_csv_atomically(sampler_results_frame(summaries, table=table.path, dataset=table.dataset), out / "summary.csv")
+    write_csv_atomically(sampler_results_frame(summaries, table=table.path, table_sha256=table.sha256,
+                                               dataset=table.dataset), out / "summary.csv")
     write_csv_atomically(curves_frame(summaries), out / "curves.csv")
     plot_search_curves(summaries, out / "nasbench201.png", optimum=table.optimum, title=title)
     print(f"\nwrote {out / 'summary.csv'}, {out / 'curves.csv'}, {out / 'nasbench201.png'}")

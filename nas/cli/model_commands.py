@@ -9,6 +9,7 @@ from nas.analysis.cell_graph import node_name
 from nas.cli.commands import output_place, positive_int, register_command, stack_name
 from nas.cli.shared_flags import add_depth_flag
 from nas.errors import ConfigError
+from nas.plural import count_of
 from nas.space import load_space
 from nas.space.decisions import describe_count
 from nas.space.genotype import NUM_CELL_INPUTS
@@ -61,7 +62,7 @@ def run_space(args) -> int:
     space = load_space(args.file)
     space.check_ops(OPS.all_names())
     decisions = list(space.decisions)
-    print(f"space {space.name} ({space.type}): {len(decisions)} decisions")
+    print(f"space {space.name} ({space.type}): {count_of(len(decisions), 'decision')}")
     if space.description:
         print(space.description)
     if space.ops:
@@ -100,7 +101,7 @@ def run_show(args) -> int:
         return node_name(node) if node < NUM_CELL_INPUTS else f"node {node_name(node)}"
 
     for cell_name, cell in genotype.cells().items():
-        print(f"{cell_name} cell: {len(cell.blocks)} blocks, output = concat of "
+        print(f"{cell_name} cell: {count_of(len(cell.blocks), 'block')}, output = concat of "
               f"{', '.join(named(node) for node in cell.output_nodes())}")
         for index, block in enumerate(cell.blocks):
             print(f"  {named(NUM_CELL_INPUTS + index)} = {block.combine}({block.op_a}({named(block.input_a)}), "
@@ -156,7 +157,7 @@ def run_profile(args) -> int:
         print(json.dumps(result))
         return 0
     if args.genotype is not None:
-        what = (f"{args.genotype} in {args.stack} (C={result['channels']}, {result['cells']} cells, "
+        what = (f"{args.genotype} in {args.stack} (C={result['channels']}, {count_of(result['cells'], 'cell')}, "
                 f"{image_size} px, {num_classes} classes)")
     else:
         what = f"{args.baseline} ({image_size} px, {num_classes} classes)"

@@ -14,6 +14,7 @@ from nas.cli.commands import register_command, sampler_name, seed_number
 from nas.cli.shared_flags import add_data_flag, add_dataset_flag, add_gpus_per_trial_flag, add_import_flag
 from nas.errors import Interrupted
 from nas.package_files import DEFAULT_EXPERIMENT
+from nas.plural import count_of
 from nas.registry import import_user_modules
 from nas.samplers import options_from_moved_keys
 
@@ -141,7 +142,7 @@ def run(args) -> int:
     print(f"\nresults: {outcome.paths.trials}")
     print(best_cell_line(outcome.paths.best, outcome.best))
     if outcome.interrupted:
-        print(f"nas search: interrupted after {len(outcome.store)} of {config.trials} trials; "
+        print(f"nas search: interrupted after {len(outcome.store)} of {count_of(config.trials, 'trial')}; "
               f"{_how_to_continue(args)}", file=sys.stderr)
         return 130
     return 0

@@ -12,6 +12,7 @@ from nas.atomic_files import check_writable_folder, write_text_atomic
 from nas.cli.commands import output_place, register_command, seed_number, stack_name
 from nas.cli.shared_flags import add_data_flag, add_dataset_flag, add_depth_flag, add_import_flag
 from nas.errors import ConfigError, Interrupted
+from nas.plural import count_of
 from nas.registry import import_user_modules
 from nas.run_status import Status
 from nas.space.genotype_files import resolve_genotype
@@ -118,8 +119,8 @@ def _keep_metrics(out: Path, error, args, recipe, dataset, splits, profile) -> s
     document["checkpoint"] = str(out / CHECKPOINT_FILE) if earlier else None
     document["checkpoint_error"] = error.reason
     val = f"val acc {result.val_acc:.4f}" if result.val_acc is not None else "no val acc"
-    done = (f"trained {result.epochs_completed} of {recipe.epochs} epochs ({val}), but the checkpoint could not be "
-            f"written: {error.reason}")
+    done = (f"trained {result.epochs_completed} of {count_of(recipe.epochs, 'epoch')} ({val}), but the checkpoint "
+            f"could not be written: {error.reason}")
     try:
         _write_json(out / METRICS_FILE, document)
     except OSError as problem:

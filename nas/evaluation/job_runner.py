@@ -18,6 +18,7 @@ from nas.cluster.trial_training import TrialSettings
 from nas.cluster.tune_trials import TuneRun, fit, tune_trainable
 from nas.evaluation.job_trial import train_job
 from nas.evaluation.jobs import JobRecord, JobTable, TrainingJob
+from nas.plural import count_of
 from nas.run_status import Status
 
 
@@ -35,7 +36,7 @@ def run_jobs(jobs: list[TrainingJob], splits, settings: JobRunSettings,
     whether Ctrl-C stopped the run."""
     table = JobTable(settings.folder)
     todo = table.unfinished(jobs)
-    print_line(f"{len(jobs)} runs: {len(jobs) - len(todo)} already finished, {len(todo)} to train "
+    print_line(f"{count_of(len(jobs), 'run')}: {len(jobs) - len(todo)} already finished, {len(todo)} to train "
                f"({settings.resources.workers} at once)")
     if not todo:
         return table, False

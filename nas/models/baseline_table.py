@@ -1,30 +1,19 @@
 """Every baseline with its paper, scale and parameter count, ours beside the published one: what `nas baselines`
-prints, what the README's table was made from, and what the tests check."""
+prints, what the README's table was made from, and what the tests check.
+
+Our counts come from nas/models/baseline_table.csv (nas.recorded_baselines), where `nas baselines --recount`
+wrote them; a baseline the file does not have (a user's, or one added since) is built and counted here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
 
 import torch
 
 from nas.models import build_model
 from nas.models.profile import count_params, count_params_and_macs
 from nas.models.registry import BaselineSpec, ModelSpec, list_models
-
-
-@dataclass(frozen=True)
-class BaselineRow:
-    name: str
-    scale: str
-    params: int  # ours
-    published: int | None
-    source: str
-    paper: str
-    description: str
-    macs: int | None = None  # ours, counted where the paper publishes multiply-adds
-    published_macs: int | None = None
-    published_text: str = ""  # as printed ("0.85M")
-    published_macs_text: str = ""
+from nas.recorded_baselines import BaselineRow, millions, read_recorded_rows  # noqa: F401  (millions: its old home)
 
 
 def default_classes(spec: ModelSpec) -> int:
@@ -50,21 +39,32 @@ def _macs(spec: BaselineSpec, model: torch.nn.Module) -> int:
 
 
 def baseline_rows(names: list[str] | None = None) -> list[BaselineRow]:
+    """The table's rows: the registry's figures, and our counts as recorded where the file has them."""
+    recorded = {row.name: row for row in read_recorded_rows()}
+    return [_recorded_row(spec, recorded[spec.name]) if spec.name in recorded else _row(spec, inference_form(spec))
+            for spec in _baseline_specs(names)]
+
+
+def counted_rows(names: list[str] | None = None) -> list[BaselineRow]:
+    """The table's rows with every network built and counted now: what `nas baselines --recount` records."""
+    return [_row(spec, inference_form(spec)) for spec in _baseline_specs(names)]
+
+
+def _baseline_specs(names: list[str] | None) -> list[BaselineSpec]:
     specs = [spec for spec in list_models("baseline") if names is None or spec.name in names]
     specs.sort(key=lambda spec: spec.scale != "CIFAR")  # stable: CIFAR first, each in registration order
-    return [_row(spec, inference_form(spec)) for spec in specs]
+    return specs
 
 
-def _row(spec: BaselineSpec, model: torch.nn.Module) -> BaselineRow:
-    """The table's row of `spec`, its model built once for both counts."""
-    return BaselineRow(spec.name, spec.scale, count_params(model), spec.published_params, spec.source, spec.paper,
-                       spec.description, _macs(spec, model) if spec.published_macs else None, spec.published_macs,
-                       spec.published_text, spec.published_macs_text)
+def _recorded_row(spec: BaselineSpec, recorded: BaselineRow) -> BaselineRow:
+    """The row of `spec` with our counts taken from the file instead of a network built now."""
+    figures = _row(spec, None)
+    return dataclasses.replace(figures, params=recorded.params, macs=recorded.macs if spec.published_macs else None)
 
 
-def millions(count: int | None) -> str:
-    if count is None:
-        return "-"
-    if count >= 1e9:
-        return f"{count / 1e9:.3f}G"
-    return f"{count / 1e6:.3f}M" if count >= 1e5 else f"{count / 1e3:.1f}K"
+def _row(spec: BaselineSpec, model: torch.nn.Module | None) -> BaselineRow:
+    """The table's row of `spec`, its model built once for both counts (no model: counts of 0, to be filled in)."""
+    params = count_params(model) if model is not None else 0
+    macs = _macs(spec, model) if spec.published_macs and model is not None else None
+    return BaselineRow(spec.name, spec.scale, params, spec.published_params, spec.source, spec.paper,
+                       spec.description, macs, spec.published_macs, spec.published_text, spec.published_macs_text)

@@ -63,11 +63,13 @@ class Outcome:
     bad) | 'pruned' (stopped early; `reward` is its last, partial accuracy if known).
     reward: validation accuracy in [0, 1], higher is better; None when there is none.
     costs: e.g. {'params': 1.2e6, 'macs': 3e8}.
+    curve: validation accuracy after each epoch trained, the first epoch first (empty when not recorded).
     """
 
     status: str
     reward: float | None = None
     costs: Mapping[str, float] = field(default_factory=dict)
+    curve: tuple[float, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "status", Status.checked(self.status, "outcome status"))
@@ -75,6 +77,7 @@ class Outcome:
             raise ValueError("an 'ok' outcome needs a reward")
         if self.reward is not None:
             object.__setattr__(self, "reward", float(self.reward))
+        object.__setattr__(self, "curve", tuple(float(value) for value in self.curve))
 
 
 class Sampler(ABC):
@@ -145,6 +148,11 @@ class Sampler(ABC):
     def tell(self, token: int, outcome: Outcome) -> None:
         suggestion = self._pending.pop(self._check_token(token))
         self._learn(suggestion, outcome)
+
+    def report_epoch(self, token: int, epoch: int, val_acc: float) -> None:
+        """A pending suggestion's validation accuracy after `epoch` (counted from 1), while it still trains. Most
+        samplers learn from the outcome alone and ignore it; an Optuna study records it as an intermediate value,
+        so its dashboard draws learning curves as they grow. `tell` gets the whole curve in any case."""
 
     def pending(self) -> list[Suggestion]:
         """Asked and not yet told, oldest first: after a resume these are the candidates to run again."""

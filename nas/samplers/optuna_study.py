@@ -14,10 +14,15 @@ With `storage=None` there is no database and `state_dict` carries the trials ins
 Determinism: Optuna does not persist a sampler's random state, so each ask builds the Optuna sampler seeded from
 (seed, trial number). A resumed study then asks exactly what an uninterrupted one would have asked.
 
+Each epoch's validation accuracy is the trial's intermediate value at step = epoch (1, 2, ...), as
+`trial.report` records it (single-objective studies only, as there): while the candidate trains where the search
+passes epochs on (`report_epoch`), and at the tell from the outcome's curve otherwise. The costs are user
+attributes, one number each (`params`, `macs`), so optuna-dashboard draws learning curves and sorts by cost.
+
 Outcomes map to trial states: 'ok' -> COMPLETE; 'diverged' -> COMPLETE with reward 0 (or the reward given),
 since a cell whose training blows up is a bad cell the sampler should learn to avoid; 'pruned' -> PRUNED, its
-partial reward reported as an intermediate value so TPE ranks it below the completed ones; 'failed' -> FAIL,
-which samplers ignore, because an error (out of memory, lost worker) says nothing about the cell.
+partial reward an intermediate value (its curve's last epoch) so TPE ranks it below the completed ones;
+'failed' -> FAIL, which samplers ignore, because an error (out of memory, lost worker) says nothing about the cell.
 """
 
 from __future__ import annotations
@@ -132,7 +137,13 @@ class OptunaStudySampler(Sampler):
         state, values = self._state_and_values(outcome)
         if outcome.costs:  # ride along so reports can read them from the study
             storage.set_trial_user_attr(trial_id, "costs", {key: float(value) for key, value in outcome.costs.items()})
-        if state == TrialState.PRUNED and outcome.reward is not None and len(self.directions) == 1:
+            for key, value in outcome.costs.items():  # and one number each: the dashboard sorts trials by these
+                storage.set_trial_user_attr(trial_id, key, float(value))
+        if self._reports_curves:
+            for epoch, val_acc in enumerate(outcome.curve, start=1):  # the epochs report_epoch did not see
+                if epoch not in before.intermediate_values:
+                    storage.set_trial_intermediate_value(trial_id, epoch, val_acc)
+        if state == TrialState.PRUNED and outcome.reward is not None and not outcome.curve and self._reports_curves:
             step = max(before.intermediate_values, default=-1) + 1
             storage.set_trial_intermediate_value(trial_id, step, outcome.reward)
         self.study.tell(token, values, state=state)
@@ -141,6 +152,18 @@ class OptunaStudySampler(Sampler):
                 self._database.finish(before, storage.get_trial(trial_id))
                 self._database.write_study_system_attrs(storage.get_study_system_attrs(self.study._study_id))
                 self._database.sync()
+
+    def report_epoch(self, token: int, epoch: int, val_acc: float) -> None:
+        """The intermediate value at step `epoch`, as `trial.report(val_acc, epoch)` records it: the dashboard's
+        learning curve of a trial still training."""
+        self._check_in_step()
+        trial_id = self._running_trial_id(token)
+        if not self._reports_curves:
+            return
+        self.study._storage.set_trial_intermediate_value(trial_id, int(epoch), float(val_acc))
+        if self._database is not None:
+            with self._keeping_step():
+                self._database.report(token, int(epoch), float(val_acc))
 
     def pending(self) -> list[Suggestion]:
         running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
@@ -221,6 +244,11 @@ class OptunaStudySampler(Sampler):
             self.study._storage.set_study_system_attr(self.study._study_id, key, value)
 
     # --- helpers -----------------------------------------------------------------------------------------------
+
+    @property
+    def _reports_curves(self) -> bool:
+        # Optuna's trial.report refuses multi-objective studies (their samplers would misread the values).
+        return len(self.directions) == 1
 
     def _choices(self, params: dict[str, Any]) -> tuple[int, ...]:
         return check_choices(self.decisions, [self._labels[d.name].index(params[d.name]) for d in self.decisions])

@@ -105,6 +105,11 @@ class StudyDatabase:
         """Store what a tell changed from `before` to `after`, the trial's result, in one transaction."""
         finish_trial(self.storage, self._trial_ids[after.number], before, after)
 
+    def report(self, number: int, step: int, value: float) -> None:
+        """Store an intermediate value of the RUNNING trial `number` (one row, one transaction, not synced: a kill
+        loses at most the latest epochs, which the tell stores again)."""
+        self.storage.set_trial_intermediate_value(self._trial_ids[number], step, value)
+
     def fail(self, number: int, reason: str) -> None:
         """Tell trial `number` FAIL, with `reason` in its system attribute FAILED_BECAUSE."""
         self._fail(self._trial_ids[number], reason)

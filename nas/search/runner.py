@@ -20,6 +20,7 @@ from nas.data.data_facts import DataFacts
 from nas.data.sources import dataset_choices
 from nas.errors import ConfigError
 from nas.models.registry import get_model
+from nas.plural import count_of
 from nas.registry import import_user_modules
 from nas.search.best_cells import export_best
 from nas.search.experiment_config import ExperimentConfig
@@ -99,9 +100,9 @@ def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, 
     store = TrialStore(paths.root)
     rerun = reconcile_with_store(sampler, store)
     remaining = config.trials - len(store)
-    print_line(f"experiment {config.name}: space {space.name} ({len(space.decisions)} decisions), "
-               f"sampler {config.sampler}, {len(store)} trials done, {max(remaining, 0)} to go"
-               + (f", {len(rerun)} interrupted trial(s) to run again" if rerun else ""))
+    print_line(f"experiment {config.name}: space {space.name} ({count_of(len(space.decisions), 'decision')}), "
+               f"sampler {config.sampler}, {count_of(len(store), 'trial')} done, {max(remaining, 0)} to go"
+               + (f", {count_of(len(rerun), 'interrupted trial')} to run again" if rerun else ""))
     interrupted = False
     if remaining > 0:
         searcher = SamplerSearcher(sampler=sampler, space=space, store=store, sampler_path=paths.sampler,
@@ -115,9 +116,10 @@ def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, 
 
 def _explain_ending(searcher, store: TrialStore, config: ExperimentConfig, interrupted: bool, print_line) -> None:
     if searcher.answered_from_store:
-        print_line(f"{searcher.answered_from_store} proposal(s) were cells already trained; "
-                   f"their stored results answered the sampler")
+        print_line(f"{count_of(searcher.answered_from_store, 'proposal')} of cells already trained, answered from "
+                   f"their stored results")
     if searcher.exhausted:
         print_line("the sampler kept proposing cells already trained: the space looks exhausted")
     if len(store) < config.trials and not searcher.exhausted and not interrupted:  # the CLI explains Ctrl-C
-        print_line(f"stopped after {len(store)} of {config.trials} trials (time budget); --resume continues")
+        print_line(f"stopped after {len(store)} of {count_of(config.trials, 'trial')} (time budget); "
+                   f"--resume continues")

@@ -31,7 +31,7 @@ def outcome_of(record: TrialRecord) -> Outcome:
     costs = {key: float(value) for key, value in (("params", record.params), ("macs", record.macs)) if value}
     reward = record.val_acc if record.status in (Status.OK, Status.PRUNED) else None
     status = record.status if (record.status != Status.PRUNED or reward is not None) else Status.FAILED
-    return Outcome(status=status, reward=reward, costs=costs)
+    return Outcome(status=status, reward=reward, costs=costs, curve=tuple(record.val_acc_per_epoch or ()))
 
 
 def reconcile_with_store(sampler: Sampler, store: TrialStore) -> list[Suggestion]:
@@ -101,6 +101,12 @@ class SamplerSearcher(Searcher):
             return None
         self.exhausted = True
         return Searcher.FINISHED
+
+    def on_trial_result(self, trial_id: str, result: dict):
+        """An epoch's report: the sampler sees the learning curve as it grows (an Optuna study's dashboard)."""
+        report = TrialReport.from_metrics(result)
+        if trial_id in self._running and not report.final and report.epoch >= 1:
+            self.sampler.report_epoch(self._running[trial_id][0].token, report.epoch, report.val_acc)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False):
         if trial_id not in self._running:
