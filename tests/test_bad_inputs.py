@@ -628,7 +628,7 @@ def test_a_checkpoint_that_cannot_be_written_keeps_the_metrics_in_one_line(works
     code = main(_train_argv(workspace, out))
     err = capsys.readouterr().err
     assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
-    assert err.startswith("nas train: error: trained 1 of 1 epochs (val acc ") and "No space left on device" in err
+    assert err.startswith("nas train: error: trained 1 of 1 epoch (val acc ") and "No space left on device" in err
     assert f"the metrics are in {out / 'metrics.json'}" in err, err
     assert sorted(path.name for path in out.iterdir()) == ["metrics.json"]  # no checkpoint, no temporary file
     metrics = json.loads((out / "metrics.json").read_text())

@@ -418,3 +418,29 @@ def test_metrics_history_reads_the_per_epoch_rows_under_either_key():
     assert [epoch.train_loss for epoch in metrics_history({"history": [row]})] == [1.5]
     assert [epoch.val_acc for epoch in metrics_history({"epochs": [row]})] == [0.5]  # nas train before issue 20
     assert metrics_history({"epochs": 3}) == [] and metrics_history({}) == []  # a count, or nothing recorded
+
+
+def test_fine_tuning_onto_as_many_other_classes_makes_the_classifier_anew(tmp_path, capsys):
+    """Three classes learnt, three others to learn: the count matches, but the old classifier's rows stand for the
+    old classes, so --init makes it anew (metrics.json beside the checkpoint names the classes learnt)."""
+    from search_fixtures import make_image_folder
+
+    source = make_image_folder(tmp_path / "first-three", classes=3)
+    target = make_image_folder(tmp_path / "other-three", classes=3)
+    for split in ("train", "test"):  # the same images under other class names: only the names differ
+        for folder in sorted((target / split).iterdir()):
+            folder.rename(folder.with_name(folder.name.replace("class", "kind")))
+    common = ["--genotype", "darts-v2", "--channels", "4", "--depth", "3", "--epochs", "1", "--batch-size", "16",
+              "--no-progress"]
+    assert cli_main(["train", *common, "--data", str(source), "--out", str(tmp_path / "first")]) == 0
+    assert json.loads((tmp_path / "first" / "metrics.json").read_text())["dataset"]["class_names"] == [
+        "class0", "class1", "class2"]
+    capsys.readouterr()
+    same = ["train", *common, "--data", str(source), "--out", str(tmp_path / "same"),
+            "--init", str(tmp_path / "first" / "checkpoint.pt")]
+    other = ["train", *common, "--data", str(target), "--out", str(tmp_path / "other"),
+             "--init", str(tmp_path / "first" / "checkpoint.pt")]
+    assert cli_main(same) == 0
+    assert "new for" not in capsys.readouterr().out  # the same classes: the classifier carries over
+    assert cli_main(other) == 0
+    assert "new for 3 classes: classifier.bias, classifier.weight" in capsys.readouterr().out

@@ -74,7 +74,8 @@ def run_train(args) -> int:
         # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
         from nas.train.fine_tune import load_initial_weights
 
-        initial = load_initial_weights(model, args.init)
+        initial = load_initial_weights(model, args.init,
+                                       other_classes=_trained_on_other_classes(args.init, dataset.classes))
         print(f"weights from {args.init}{initial.describe(dataset.num_classes)}")
     profile = count_params_and_macs(model, (1, dataset.channels, dataset.image_size, dataset.image_size))
     print(f"model: {profile['params'] / 1e6:.3f}M params, {profile['macs'] / 1e6:.1f}M multiply-adds")
@@ -209,6 +210,7 @@ def _metrics_document(args, recipe, dataset, splits, profile, result, out: Path)
                   "channels": recipe.channels if args.genotype else None,
                   "cells": recipe.cells if args.genotype else None},
         "dataset": {"name": dataset.name, "root": dataset.root, "classes": dataset.num_classes,
+                    "class_names": list(dataset.classes),
                     "image_size": dataset.image_size, "channels": dataset.channels,
                     "train": len(splits.train), "val": len(splits.val) if splits.val is not None else 0,
                     "test": len(splits.test) if (splits.test is not None and args.eval_test) else 0,
@@ -228,6 +230,17 @@ def _metrics_document(args, recipe, dataset, splits, profile, result, out: Path)
         "init": args.init,
         "checkpoint": str(out / CHECKPOINT_FILE),
     }
+
+
+def _trained_on_other_classes(checkpoint: str, classes: list[str]) -> bool:
+    """Whether the run that wrote `checkpoint` (its metrics.json beside it says) learnt other classes than these,
+    even as many: then its classifier is made anew. Unknown (no metrics.json, an older one): only the count tells."""
+    try:
+        recorded = json.loads((Path(checkpoint).parent / METRICS_FILE).read_text()).get("dataset", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+    names = recorded.get("class_names") if isinstance(recorded, dict) else None
+    return isinstance(names, list) and names != list(classes)
 
 
 def _check_model_name(args) -> None:

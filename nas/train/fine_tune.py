@@ -52,11 +52,13 @@ def _by_head(names: list[str]) -> str:
     return ", ".join(others + ([f"{AUXILIARY_HEAD} ({len(auxiliary)} weights)"] if auxiliary else []))
 
 
-def load_initial_weights(model: nn.Module, path: str | Path) -> InitialWeights:
+def load_initial_weights(model: nn.Module, path: str | Path, *, other_classes: bool = False) -> InitialWeights:
     """Every weight of `model` from the checkpoint (ours, or a plain state dict such as torchvision's), except the
     task heads' (the classifier and the auxiliary classifier): those load where they fit, are made anew where they
     do not or the checkpoint lacks them, and are dropped where this network has none (a recipe without the
-    auxiliary head). Any other difference is a ConfigError that names the weights."""
+    auxiliary head). With `other_classes` (the new task's classes are not the checkpoint's, even if as many) the
+    heads are made anew: the old classifier's rows would stand for the old classes. Any other difference is a
+    ConfigError that names the weights."""
     state = load_checkpoint(path)
     weights = state["model"] if isinstance(state, dict) and "format" in state and "model" in state else state
     if not isinstance(weights, dict):
@@ -81,6 +83,8 @@ def load_initial_weights(model: nn.Module, path: str | Path) -> InitialWeights:
     if problems:
         raise ConfigError(f"checkpoint {path} is of another architecture than this network "
                           f"({'; '.join(problems)})")
+    if other_classes:
+        wrong_shape += [name for name in own if name in weights and task_head(name) and name not in wrong_shape]
     fresh = sorted([name for name in missing if task_head(name)] + wrong_shape)
     model.load_state_dict({name: value for name, value in weights.items()
                            if name in own and name not in wrong_shape}, strict=False)
