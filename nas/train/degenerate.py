@@ -18,7 +18,6 @@ A record that does not hold what a rule reads (older tables) is "not recorded" a
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 
 ONE_CLASS_SHARE = 0.9
 CHANCE_MARGIN = 0.02
@@ -77,7 +76,8 @@ def _record_inputs(record) -> tuple:
 
 
 def _field(record, name: str):
-    value = record.get(name) if isinstance(record, Mapping) or hasattr(record, "get") else getattr(record, name, None)
+    # a dict or pandas row by key (a row's attributes include its own, such as .name), a record by attribute
+    value = record.get(name) if hasattr(record, "get") else getattr(record, name, None)
     return value if _known(value) else None
 
 
