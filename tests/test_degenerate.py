@@ -14,7 +14,7 @@ from nas.cli import main as cli_main
 from nas.data import make_splits
 from nas.errors import ConfigError, DataError
 from nas.evaluation.campaign_folder import CampaignPaths
-from nas.evaluation.campaign_summary import write_summary
+from nas.evaluation.campaign_summary import readable_summary, write_summary
 from nas.evaluation.jobs import JobRecord, JobTable
 from nas.search.trial_store import TrialRecord, TrialStore
 from nas.train import TrainResult, load_recipe, train
@@ -197,6 +197,8 @@ def test_campaign_summary_flags_degenerate_networks(tmp_path):
                      "old": ""}
     assert "chance level in 1/2 seeds; one class predicted in 1/2 seeds" in CampaignPaths(tmp_path).summary_document.read_text()
     assert pd.read_csv(CampaignPaths(tmp_path).summary)["flag"].fillna("").tolist() == summary["flag"].tolist()
+    old_summary = pd.read_csv(CampaignPaths(tmp_path).summary).drop(columns="flag")  # written before the column
+    assert readable_summary(old_summary)["flag"].tolist() == ["", "", ""]
 
 
 def test_tables_written_before_the_columns_still_load(tmp_path):
@@ -212,3 +214,20 @@ def test_tables_written_before_the_columns_still_load(tmp_path):
                              status="ok", val_acc=0.1, top_class_share=1.0, num_classes=10))
     [again] = TrialStore(tmp_path / "new").records
     assert (again.top_class_share, again.num_classes) == (1.0, 10)
+
+
+def test_a_search_started_before_the_key_resumes_with_it_set_to_off(tmp_path):
+    from nas.search.experiment_config import load_experiment_config
+    from nas.search.experiment_folder import SavedExperiment, check_resume_matches, space_fingerprint
+    from nas.space.base import load_space
+    from search_fixtures import write_config
+
+    config = load_experiment_config(write_config(tmp_path / "c.yaml", tmp_path, tmp_path / "results"))
+    space = load_space(config.space)
+    old = load_recipe(config.recipe, config.recipe_overrides).to_dict()
+    del old["bn_recalibration_batches"]  # as a search saved it before the key existed
+    saved = SavedExperiment(config.to_dict(), old, space_fingerprint(space))
+    with pytest.raises(ConfigError, match=r"it had bn_recalibration_batches: 0; recipe_overrides can set them"):
+        check_resume_matches(saved, config, space, load_recipe(config.recipe, config.recipe_overrides))
+    check_resume_matches(saved, config, space,
+                         load_recipe(config.recipe, {**config.recipe_overrides, "bn_recalibration_batches": 0}))

@@ -58,7 +58,7 @@ def readable_summary(summary: pd.DataFrame) -> pd.DataFrame:
         "train time (s)": [f"{seconds:.0f}" for seconds in summary["train_time_s"]],
         "images/s": [f"{rate:.0f}" for rate in summary["images_per_sec"]],
         # a summary.csv written before the column has none; read back, an empty flag is NaN
-        "flag": summary["flag"].fillna("") if "flag" in summary else "",
+        "flag": [flag if isinstance(flag, str) else "" for flag in summary.get("flag", [""] * len(summary))],
     })
 
 
