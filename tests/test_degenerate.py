@@ -231,3 +231,7 @@ def test_a_search_started_before_the_key_resumes_with_it_set_to_off(tmp_path):
         check_resume_matches(saved, config, space, load_recipe(config.recipe, config.recipe_overrides))
     check_resume_matches(saved, config, space,
                          load_recipe(config.recipe, {**config.recipe_overrides, "bn_recalibration_batches": 0}))
+
+
+def test_a_near_total_share_is_not_rounded_to_all_images():
+    assert degenerate_reason(0.1, 10, 0.997) == "one class predicted (99.7% of images)"

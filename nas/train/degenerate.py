@@ -42,7 +42,7 @@ def degenerate_reason(accuracy: float | None, num_classes: int | None, top_class
     """What is degenerate, with the number that shows it, e.g. "one class predicted (100% of images)"; "" if not."""
     kind = degenerate_kind(accuracy, num_classes, top_class_share, images)
     if kind == ONE_CLASS:
-        return f"{kind} ({100 * top_class_share:.0f}% of images)"
+        return f"{kind} ({100 * top_class_share:.3g}% of images)"  # 99.7%, not a rounded 100%
     if kind == CHANCE_LEVEL:
         return f"{kind} ({100 * accuracy:.2f}% with {int(num_classes)} classes)"
     return ""
