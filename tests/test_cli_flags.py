@@ -23,6 +23,7 @@ SHARED = {  # flag -> (its help, the commands that offer it)
     # `nas train` trains on one local device (--device), without Ray: no trial shares a GPU
     "--gpus-per-trial": (shared_flags.GPUS_PER_TRIAL_HELP, ("search", "transfer", "compare")),
     "--depth": (shared_flags.DEPTH_HELP, ("train", "transfer", "compare")),
+    "--test-subset": (shared_flags.TEST_SUBSET_HELP, ("train", "transfer", "compare")),
 }
 DEPRECATION = "--cells is deprecated for the depth; use --depth"
 

@@ -127,13 +127,17 @@ def test_compare_trains_cells_and_baselines_per_seed_and_a_second_run_trains_not
 def test_transfer_retrains_the_top_cells_of_a_search(tmp_path, image_folder):
     experiment = fake_experiment(tmp_path / "search", [(0.5, 100), (0.7, 300), (0.6, 50)])
     assert main(["transfer", str(experiment), "--top", "2", "--stack", "cifar", "--depth", "3",
-                 "--data", str(image_folder), "--recipe", "proxy", *TINY]) == 0
+                 "--data", str(image_folder), "--recipe", "proxy", "--test-subset", "6", *TINY]) == 0
     folder = experiment / "transfer" / "cifar-proxy"
     runs = pd.read_csv(folder / "runs.csv")
     best = TrialStore(experiment).best(2)
     assert list(runs.sort_values("name")["model"]) == [cell.genotype for cell in best]
     assert list(runs.sort_values("name")["name"]) == ["search-1", "search-2"]
     assert set(runs["status"]) == {"ok"} and set(runs["stack"]) == {"cifar"}
+    # Each row says what its test accuracy rests on, and what nas.train.degenerate reads
+    assert set(runs["test_images"]) == {6} and set(runs["num_classes"]) == {3}
+    assert runs["top_class_share"].between(1 / 3, 1).all()
+    assert "flag" in pd.read_csv(folder / "summary.csv").columns
 
 
 def test_a_campaign_folder_in_use_by_another_driver_is_refused(tmp_path, image_folder, capsys):

@@ -220,6 +220,8 @@ def test_search_records_every_trial_and_exports_the_best(tmp_path, image_folder,
     assert len(trials) == 4 and set(trials["status"]) == {"ok"}
     assert trials["hash"].is_unique and trials["token"].is_unique
     assert trials["val_acc"].between(0, 1).all() and (trials["params"] > 0).all() and (trials["macs"] > 0).all()
+    # What nas.train.degenerate reads: the last validation pass's prediction share and the class count
+    assert trials["top_class_share"].between(1 / 3, 1).all() and set(trials["num_classes"]) == {3}
     # Where each candidate ran and where its time went: set-up, then the trainer, of which the steps.
     assert set(trials["node"]) == {"127.0.0.1"}  # a local Ray is on loopback
     assert ((trials["setup_s"] > 0) & (trials["step_s"] > 0) & (trials["step_s"] <= trials["train_time_s"])).all()

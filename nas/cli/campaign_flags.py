@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from nas.cli.commands import output_place
 from nas.cli.shared_flags import (add_data_flag, add_dataset_flag, add_depth_flag, add_gpus_per_trial_flag,
-                                  add_import_flag)
+                                  add_import_flag, add_test_subset_flag)
 from nas.cluster.resources import Resources
 
 
@@ -15,6 +15,7 @@ def add_campaign_arguments(parser, default_recipe: str, deprecated_cells: bool =
     add_data_flag(parser)
     add_dataset_flag(parser)
     parser.add_argument("--subset", type=int, help="train on a class-balanced subset of this many images")
+    add_test_subset_flag(parser)
     parser.add_argument("--recipe", default=default_recipe, help=f"proxy, full or a recipe YAML (default "
                                                                  f"{default_recipe})")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
@@ -38,7 +39,7 @@ def campaign_options(args):
     from nas.evaluation.campaign import CampaignOptions
 
     return CampaignOptions(
-        data=args.data, dataset=args.dataset, subset=args.subset, cache_dir=args.cache_dir, recipe=args.recipe,
+        data=args.data, dataset=args.dataset, subset=args.subset, test_subset=args.test_subset, cache_dir=args.cache_dir, recipe=args.recipe,
         recipe_overrides={"epochs": args.epochs, "batch_size": args.batch_size, "channels": args.channels,
                           "cells": args.depth},
         seeds=args.seeds, resources=Resources(workers=args.workers, cpus_per_trial=args.cpus_per_trial,

@@ -20,6 +20,8 @@ DATASET_HELP = ("%(type)s (default auto: an image-folder tree when DATA/train/ e
                 "the --import modules are loaded)")
 GPUS_PER_TRIAL_HELP = ("GPUs per trial: fractions share one GPU between trials (0.25); auto: probe a network of the "
                        "run on a GPU of the cluster and fill each GPU with as many as raise throughput (0 without GPUs)")
+TEST_SUBSET_HELP = ("test on a class-balanced subset of N test images (default: all of them); the records say how "
+                    "many (test_images)")
 DEPTH_HELP = "number of cells of the cell networks, reductions included (default: the recipe's)"
 CELLS_DEPRECATED = "--cells is deprecated for the depth; use --depth"
 
@@ -47,6 +49,10 @@ def gpus_per_trial_value(text: str) -> float | str:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number or {AUTO_GPUS}, got {text!r}") from None
+
+
+def add_test_subset_flag(parser) -> None:
+    parser.add_argument("--test-subset", type=int, metavar="N", help=TEST_SUBSET_HELP)
 
 
 def add_gpus_per_trial_flag(parser, default: float | None = 0) -> None:

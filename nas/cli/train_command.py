@@ -10,7 +10,8 @@ from pathlib import Path
 
 from nas.atomic_files import check_writable_folder, write_text_atomic
 from nas.cli.commands import output_place, register_command, seed_number, stack_name
-from nas.cli.shared_flags import add_data_flag, add_dataset_flag, add_depth_flag, add_import_flag
+from nas.cli.shared_flags import (add_data_flag, add_dataset_flag, add_depth_flag, add_import_flag,
+                                  add_test_subset_flag)
 from nas.errors import ConfigError, Interrupted
 from nas.plural import count_of
 from nas.registry import import_user_modules
@@ -39,6 +40,7 @@ def _train_arguments(parser) -> None:
     parser.add_argument("--val-size", type=int, help="held-out validation images (default 10%% of the training pool)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
     parser.add_argument("--eval-test", action="store_true", help="also evaluate on the test split at the end")
+    add_test_subset_flag(parser)
     parser.add_argument("--seed", type=seed_number, default=0)
     parser.add_argument("--cache-dir", help="where decoded datasets are cached (default $NAS_CACHE_DIR or "
                                             "~/.cache/nas/datasets)")
@@ -102,8 +104,9 @@ def run_train(args) -> int:
     _write_json(out / METRICS_FILE, _metrics_document(args, recipe, dataset, splits, profile, result, out))
     test = f", test acc {result.test_acc:.4f}" if result.test_acc is not None else ""
     val = f"{result.val_acc:.4f}" if result.val_acc is not None else "-"
+    degenerate = result.degenerate_reason()
     print(f"{result.status}: val acc {val}{test}, {result.images_per_sec:.0f} img/s, {result.wall_time:.1f} s; "
-          f"wrote {out / METRICS_FILE}")
+          f"wrote {out / METRICS_FILE}" + (f" — degenerate: {degenerate}" if degenerate else ""))
     if result.status == Status.DIVERGED:
         print(f"nas train: {result.message}", file=sys.stderr)
         return 1
@@ -164,6 +167,8 @@ def _check_request(args, out: Path):
                                        "channels": args.channels, "cells": args.depth,
                                        "freeze_stages": args.freeze_stages, "lr_backbone": args.lr_backbone})
     _check_model_name(args)
+    if args.test_subset is not None and not args.eval_test:
+        raise ConfigError("--test-subset needs --eval-test: without it nothing is tested")
     if args.init and not Path(args.init).is_file():
         raise ConfigError(f"--init {args.init}: no such checkpoint file")
     return recipe
@@ -194,7 +199,7 @@ def _load_data(args):
         verb = "used" if dataset.from_cache else "written"
         print(f"dataset cache {verb}: {dataset.cache_path} ({load_seconds:.2f} s)")
     splits = make_splits(dataset, purpose="final" if args.eval_test else "search", val_size=args.val_size,
-                         subset=args.subset, seed=args.seed)
+                         subset=args.subset, test_subset=args.test_subset, seed=args.seed)
     print(splits.describe())
     return dataset, splits
 
@@ -214,12 +219,17 @@ def _metrics_document(args, recipe, dataset, splits, profile, result, out: Path)
                     "image_size": dataset.image_size, "channels": dataset.channels,
                     "train": len(splits.train), "val": len(splits.val) if splits.val is not None else 0,
                     "test": len(splits.test) if (splits.test is not None and args.eval_test) else 0,
-                    "subset": args.subset, "cache_used": dataset.from_cache},
+                    "subset": args.subset, "test_subset": args.test_subset, "cache_used": dataset.from_cache},
         "status": result.status,
         "message": result.message,
         "history": [epoch.to_dict() for epoch in result.history],  # the key campaigns' metrics.json use too
         "val_acc": result.val_acc,
         "test_acc": result.test_acc,
+        "test_images": result.test_images,  # what test_acc rests on (the whole test split or --test-subset)
+        "num_classes": result.num_classes,
+        "val_top_class_share": result.val_top_class_share,  # share of the most-predicted class
+        "test_top_class_share": result.test_top_class_share,
+        "degenerate": result.degenerate_reason(),  # "" or why the accuracy is no result (nas.train.degenerate)
         "params": profile["params"],
         "macs": profile["macs"],
         "wall_time": result.wall_time,

@@ -51,6 +51,7 @@ class TrainedNetwork:
     device_name: str = ""  # the same in words, for the tables: `cuda:0 (NVIDIA H100 80GB HBM3)`
     params: int | None = None
     macs: int | None = None
+    num_classes: int | None = None  # of the data: chance level is 1/num_classes (nas.train.degenerate)
     setup_s: float | None = None  # claiming the device, the imports, building the network and counting its cost
     result: object = None  # the trainer's TrainResult; None when the network failed before or while training
     error: str = ""  # why it failed: one line
@@ -71,7 +72,7 @@ def train_network(network: NetworkToTrain, settings: TrialSettings, splits,
                                  stack=network.stack, num_classes=splits.num_classes, in_channels=splits.channels,
                                  image_size=splits.image_size, seed=network.seed)
         costs = count_params_and_macs(model, (1, splits.channels, splits.image_size, splits.image_size))
-        trained.params, trained.macs = costs["params"], costs["macs"]
+        trained.params, trained.macs, trained.num_classes = costs["params"], costs["macs"], splits.num_classes
         trained.setup_s = round(time.monotonic() - started, 3)
         if on_built is not None:
             on_built(trained)

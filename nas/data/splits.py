@@ -41,10 +41,12 @@ class Splits:
 
 
 def make_splits(dataset: Dataset, *, purpose: str = "search", val_size: int | None = None,
-                subset: int | None = None, seed: int = 0) -> Splits:
+                subset: int | None = None, test_subset: int | None = None, seed: int = 0) -> Splits:
     """Split `dataset.train` into train/val (seeded, stratified by class) and, for purpose='final', add the test set.
 
     subset: a class-balanced subset of this many training images is taken first (then split).
+    test_subset: test on a class-balanced subset of this many test images (purpose='final'), e.g. for a short run
+    whose accuracy needs no 10,000 images; drawn with its own generator, so the training split stays the same.
     val_size: held-out images; default 10% of the (subset) training pool, i.e. 45,000/5,000 for CIFAR-10.
     0 trains on the whole pool with no validation (final runs only).
     """
@@ -53,11 +55,7 @@ def make_splits(dataset: Dataset, *, purpose: str = "search", val_size: int | No
     generator = torch.Generator().manual_seed(seed)
     pool = dataset.train
     if subset is not None:
-        if subset < 2 * dataset.num_classes or subset > len(pool):
-            raise DataError(
-                f"subset {subset} must be between {2 * dataset.num_classes} (two per class) and the "
-                f"{len(pool)} training images")
-        pool = pool.select(balanced_indices(pool.labels, subset, dataset.num_classes, generator))
+        pool = balanced_subset(pool, subset, dataset.num_classes, generator, "subset", "training")
     if val_size is None:
         val_size = max(dataset.num_classes, round(len(pool) * DEFAULT_VAL_FRACTION))
     if val_size < 0 or val_size >= len(pool):
@@ -75,6 +73,9 @@ def make_splits(dataset: Dataset, *, purpose: str = "search", val_size: int | No
     test = None
     if purpose == "final":
         test = dataset.test  # may be None: then eval_test reports the missing folder
+        if test is not None and test_subset is not None:
+            test = balanced_subset(test, test_subset, dataset.num_classes, torch.Generator().manual_seed(seed),
+                                   "test subset", "test")
     return Splits(
         purpose=purpose,
         train=pool.select(train_positions),
@@ -83,6 +84,15 @@ def make_splits(dataset: Dataset, *, purpose: str = "search", val_size: int | No
         classes=list(dataset.classes), channels=dataset.channels, image_size=dataset.image_size,
         mean=dataset.mean, std=dataset.std, seed=seed, dataset=dataset.name,
     )
+
+
+def balanced_subset(images: ImageSet, count: int, num_classes: int, generator: torch.Generator, what: str,
+                    pool_name: str) -> ImageSet:
+    """A class-balanced subset of `count` of `images`; DataError naming `what` when the count cannot be met."""
+    if count < 2 * num_classes or count > len(images):
+        raise DataError(f"{what} {count} must be between {2 * num_classes} (two per class) and the {len(images)} "
+                        f"{pool_name} images")
+    return images.select(balanced_indices(images.labels, count, num_classes, generator))
 
 
 def balanced_indices(labels: torch.Tensor, count: int, num_classes: int, generator: torch.Generator) -> torch.Tensor:

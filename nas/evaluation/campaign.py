@@ -32,7 +32,7 @@ from nas.models import default_stack
 from nas.plural import count_of
 from nas.registry import import_user_modules
 from nas.samplers.base import MAX_SEED
-from nas.train.recipe import load_recipe
+from nas.train.recipe import load_recipe, saved_recipe
 from nas.yaml_files import dump_yaml
 
 
@@ -43,6 +43,7 @@ class CampaignOptions:
     data: str  # dataset folder
     dataset: str | None = None  # a registered dataset source; None: auto
     subset: int | None = None  # a class-balanced subset of the training set
+    test_subset: int | None = None  # a class-balanced subset of the test set (None: all of it)
     cache_dir: str | None = None
     recipe: str = "full"  # proxy, full or a recipe YAML
     recipe_overrides: dict = field(default_factory=dict)  # epochs, batch_size, channels, cells (None: the recipe's)
@@ -127,7 +128,7 @@ def check_campaign_folder(folder: Path, recipe) -> None:
     check_writable_folder(folder, "result folder", files_too=True)
     DriverLock(folder, folder.name).check_free()  # a second driver on the folder: refused before any work
     paths = CampaignPaths(folder)
-    if paths.campaign.is_file() and CampaignSettings.read(paths).recipe != recipe.to_dict():
+    if paths.campaign.is_file() and saved_recipe(CampaignSettings.read(paths).recipe) != recipe.to_dict():
         raise ConfigError(f"{folder} was started with another recipe; pass another --name to start afresh")
 
 
@@ -136,7 +137,8 @@ def load_final_splits(options: CampaignOptions, print_line: Callable[[str], None
     dataset = load_dataset(options.dataset or AUTO, options.data, cache_dir=options.cache_dir, progress=False)
     if dataset.test is None:
         raise DataError(f"{options.data} has no test split (a test/ or val/ folder): results are reported on it")
-    splits = make_splits(dataset, purpose="final", val_size=0, subset=options.subset, seed=0)
+    splits = make_splits(dataset, purpose="final", val_size=0, subset=options.subset,
+                         test_subset=options.test_subset, seed=0)
     print_line(f"data: {dataset.describe()}; {splits.describe()}")
     for line in dataset.note_lines():
         print_line(line)

@@ -10,6 +10,7 @@ from nas.evaluation.campaign_folder import CampaignPaths
 from nas.evaluation.jobs import JobTable
 from nas.markdown_table import markdown_table
 from nas.run_status import Status
+from nas.train.degenerate import record_degenerate_kind
 
 
 
@@ -18,7 +19,8 @@ def campaign_summary_frame(table: JobTable) -> pd.DataFrame:
     ok = frame[frame["status"] == Status.OK]
     if ok.empty:
         return pd.DataFrame(columns=["name", "kind", "seeds", "test_acc_mean", "test_acc_std", "params", "macs",
-                                     "train_time_s", "images_per_sec", "device", "recipe", "source", "hash"])
+                                     "train_time_s", "images_per_sec", "device", "recipe", "source", "hash",
+                                     "flag"])
     grouped = ok.groupby("name", sort=False)
     summary = pd.DataFrame({
         "kind": grouped["kind"].first(),
@@ -33,8 +35,16 @@ def campaign_summary_frame(table: JobTable) -> pd.DataFrame:
         "recipe": grouped["recipe"].first(),
         "source": grouped["source"].first(),
         "hash": grouped["hash"].first(),  # links the row to the search's trial and to other campaigns' rows
+        "flag": grouped.apply(degenerate_flag, include_groups=False),
     }).reset_index()
     return summary.sort_values("test_acc_mean", ascending=False, ignore_index=True)
+
+
+def degenerate_flag(runs: pd.DataFrame) -> str:
+    """What the seeds of one network say of its accuracy, e.g. "chance level in 2/2 seeds"; "" when none is
+    degenerate or the table predates the columns (nas.train.degenerate)."""
+    kinds = [kind for kind in (record_degenerate_kind(row) for _, row in runs.iterrows()) if kind]
+    return "; ".join(f"{kind} in {kinds.count(kind)}/{len(runs)} seeds" for kind in dict.fromkeys(kinds))
 
 
 def readable_summary(summary: pd.DataFrame) -> pd.DataFrame:
@@ -49,6 +59,8 @@ def readable_summary(summary: pd.DataFrame) -> pd.DataFrame:
         "MMACs": [f"{macs / 1e6:.1f}" for macs in summary["macs"]],
         "train time (s)": [f"{seconds:.0f}" for seconds in summary["train_time_s"]],
         "images/s": [f"{rate:.0f}" for rate in summary["images_per_sec"]],
+        # a summary.csv written before the column has none; read back, an empty flag is NaN
+        "flag": [flag if isinstance(flag, str) else "" for flag in summary.get("flag", [""] * len(summary))],
     })
 
 

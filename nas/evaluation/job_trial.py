@@ -39,6 +39,8 @@ def train_job(config: dict, splits=None) -> None:
         record.status = result.status  # ok or diverged: nothing stops a job early
         record.error = result.message
         record.test_acc, record.epochs = result.test_acc, result.epochs_completed
+        record.test_images, record.top_class_share = result.test_images, result.test_top_class_share
+        record.num_classes = result.num_classes
         record.train_time_s, record.images_per_sec = time.monotonic() - started, result.images_per_sec
         write_text_atomic(folder / "metrics.json", json.dumps({"job": job.to_dict(), **result.to_dict()}, indent=2))
     record.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -63,6 +63,9 @@ class JobRecord:
     seed: int
     status: str
     test_acc: float | None = None
+    test_images: int | None = None  # what test_acc rests on (--test-subset); None: not recorded (older tables)
+    top_class_share: float | None = None  # of the test predictions; nas.train.degenerate reads it
+    num_classes: int | None = None
     params: int | None = None
     macs: int | None = None
     epochs: int | None = None

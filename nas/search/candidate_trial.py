@@ -49,12 +49,14 @@ def train_candidate(config: dict, splits=None) -> None:
     def on_epoch(metrics: EpochMetrics) -> bool:
         report.val_acc_per_epoch.append(float(metrics.val_acc))
         report.val_acc, report.epoch = report.val_acc_per_epoch[-1], len(report.val_acc_per_epoch)
+        report.top_class_share = metrics.val_top_class_share
         tune.report(report.to_metrics())
         return candidate.time_limit_s is not None and time.monotonic() - started > candidate.time_limit_s
 
     def on_built(trained: TrainedNetwork) -> None:
         report.device, report.params, report.macs, report.setup_s = (trained.device, trained.params, trained.macs,
                                                                      trained.setup_s)
+        report.num_classes = trained.num_classes
 
     network = NetworkToTrain(seed=candidate.seed, genotype=config["genotype"], stack=candidate.stack)
     trained = train_network(network, settings, splits, on_built=on_built, on_epoch=on_epoch)

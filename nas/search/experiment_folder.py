@@ -25,6 +25,7 @@ from nas.errors import ConfigError
 from nas.samplers.base import read_saved_sampler
 from nas.search.experiment_config import ExperimentConfig, move_old_keys
 from nas.search.trial_store import TRIALS_FILE, TrialStore
+from nas.train.recipe import saved_recipe
 from nas.yaml_files import dump_yaml, read_yaml_mapping
 
 # What a resumed search may change; anything else would mix results trained differently in one table.
@@ -174,8 +175,12 @@ def check_resume_matches(saved: SavedExperiment, config: ExperimentConfig, space
         if started_with != current["data"][key]:
             raise ConfigError(f"cannot resume {name!r} with data.{key} = {current['data'][key]!r}: it was "
                               f"started with {started_with!r}")
-    if saved.recipe != dataclasses.asdict(recipe):
-        raise ConfigError(f"cannot resume {name!r} with another training recipe than it was started with")
+    started, now = saved_recipe(saved.recipe), dataclasses.asdict(recipe)
+    if started != now:
+        # say which keys, so a recipe default changed since (bn_recalibration_batches) is one recipe_override away
+        changed = ", ".join(f"{key}: {started.get(key)!r}" for key in now if started.get(key) != now[key])
+        raise ConfigError(f"cannot resume {name!r} with another training recipe than it was started with "
+                          f"(it had {changed}; recipe_overrides can set them)")
 
 
 def write_experiment_file(paths: ExperimentPaths, config: ExperimentConfig, space, recipe,

@@ -25,6 +25,8 @@ class TrialReport:
     step_s: float | None = None  # of which training steps alone
     setup_s: float | None = None  # before the trainer: the trial's imports, building the network, counting its cost
     images_per_sec: float | None = None
+    top_class_share: float | None = None  # the last epoch's val predictions: share of the most-predicted class
+    num_classes: int | None = None
 
     def __post_init__(self):
         if self.status is not None:

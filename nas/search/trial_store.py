@@ -24,6 +24,8 @@ class TrialRecord:
     status: str
     val_acc: float | None = None
     val_acc_per_epoch: list[float] = field(default_factory=list)
+    top_class_share: float | None = None  # of the last val predictions; None: not recorded (older tables)
+    num_classes: int | None = None  # with top_class_share, what nas.train.degenerate reads
     params: int | None = None
     macs: int | None = None
     train_time_s: float | None = None

@@ -168,6 +168,8 @@ class SamplerSearcher(Searcher):
             status=status,
             val_acc=report.val_acc if status in (Status.OK, Status.PRUNED) else None,
             val_acc_per_epoch=per_epoch,
+            top_class_share=report.top_class_share if status in (Status.OK, Status.PRUNED) else None,
+            num_classes=report.num_classes,
             params=report.params,
             macs=report.macs,
             train_time_s=report.train_time_s,

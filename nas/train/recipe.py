@@ -46,12 +46,21 @@ class Recipe:
     lr_backbone: float = 1.0  # fine-tuning: everything but the classifier trains at lr * lr_backbone
     cuda_graph: str = "auto"  # auto | on | off: capture the whole training step in a CUDA graph (auto: on CUDA)
     tune_format: bool = True  # with a CUDA graph: time bf16/fp32 x channels_last/contiguous, train with the fastest
+    # Before each evaluation, recompute batch-norm statistics on this many training batches (0: off); see
+    # nas.train.bn_recalibration and the recipes' comments for where it pays.
+    bn_recalibration_batches: int = 0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
 FIELD_TYPES = {field.name: field.type for field in dataclasses.fields(Recipe)}
+
+
+def saved_recipe(saved: dict) -> dict:
+    """A recipe as a checkpoint or campaign folder saved it, with keys added since (which it did not have) read as
+    their defaults, so a folder written before a new key still resumes."""
+    return {**{k: v for k, v in Recipe().to_dict().items() if k not in saved}, **saved}
 
 
 def available_recipes() -> list[str]:
@@ -137,6 +146,7 @@ def validate(recipe: Recipe) -> Recipe:
         (recipe.cells is None or recipe.cells >= 1, "cells must be at least 1"),
         (recipe.freeze_stages >= 0, "freeze_stages must be >= 0"),
         (recipe.lr_backbone >= 0, "lr_backbone must be >= 0"),
+        (recipe.bn_recalibration_batches >= 0, "bn_recalibration_batches must be >= 0"),
         (recipe.cuda_graph in ("auto", "on", "off"), f"cuda_graph must be auto, on or off, got {recipe.cuda_graph!r}"),
     ]
     for ok, message in checks:

@@ -19,13 +19,14 @@ from nas.data.splits import Splits
 from nas.errors import ConfigError, DataError
 from nas.models.trainable import set_drop_path, set_progress, training_forward
 from nas.progress_bars import progress_bar
+from nas.train.bn_recalibration import recalibrate_batch_norm
 from nas.train.checkpoint import CheckpointWriteError, load_checkpoint, save_checkpoint
 from nas.train.device_choice import resolve_device
 from nas.train.fine_tune import freeze_stages, parameter_groups
 from nas.train.format_probe import StepFormat
-from nas.train.recipe import Recipe
+from nas.train.recipe import Recipe, saved_recipe
 from nas.run_status import Status
-from nas.train.result import EpochMetrics, TrainResult
+from nas.train.result import EpochMetrics, Evaluation, TrainResult
 from nas.train.schedule import warmup_cosine
 from nas.train.step_setup import choose_step_format, make_optimizer, make_stepper, use_cuda_graph
 
@@ -92,8 +93,11 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, *, device: str | tor
             break
 
     result = _result(status, history, started, message)
+    result.num_classes = splits.num_classes
     if eval_test and status != Status.DIVERGED:
-        result.test_acc, _ = run.evaluate(run.loader_for(splits.test))
+        tested = run.evaluate(run.loader_for(splits.test), epoch=len(history) - 1)
+        result.test_acc, result.test_top_class_share, result.test_images = (tested.accuracy, tested.top_class_share,
+                                                                             tested.images)
     result.wall_time = time.perf_counter() - started
     return result
 
@@ -125,6 +129,7 @@ class _Run:
     scheduler: object
     stepper: object = None
     forward_eval: Callable | None = None
+    recalibrated_epoch: int | None = None  # the epoch whose weights the batch-norm statistics were recalibrated for
 
     @classmethod
     def set_up(cls, model, splits: Splits, recipe: Recipe, device: torch.device, seed: int) -> "_Run":
@@ -162,17 +167,24 @@ class _Run:
         self.stepper = make_stepper(self.model, self.optimizer, loss, self.recipe, self.step_format, graph=self.graph,
                                     device=self.device)
 
-    def evaluate(self, loader) -> tuple[float, float]:
+    def evaluate(self, loader, epoch: int) -> Evaluation:
+        """Evaluate the weights after `epoch` (0-based), recalibrating batch norm first if the recipe asks."""
+        if self.recipe.bn_recalibration_batches and self.recalibrated_epoch != epoch:
+            self.train_loader.set_epoch(max(epoch, 0))  # the epoch's own batches: a resumed run recalibrates alike
+            recalibrate_batch_norm(self.model, self.train_loader, self.recipe.bn_recalibration_batches,
+                                   device=self.device, memory_format=self.step_format.memory_format,
+                                   frozen=self.frozen)
+            self.recalibrated_epoch = epoch
         bf16 = self.step_format.bf16
         autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
         return _evaluate(self.model, self.forward_eval, loader, self.device, self.step_format.memory_format,
                          autocast, self.criterion)
 
     def epoch_metrics(self, epoch: int, outcome: dict, drop_path: float | None) -> EpochMetrics:
-        val_acc, val_loss = self.evaluate(self.val_loader) if self.val_loader is not None else (None, None)
+        validated = self.evaluate(self.val_loader, epoch) if self.val_loader is not None else Evaluation()
         return EpochMetrics(
-            epoch=epoch + 1, train_loss=outcome["train_loss"], train_acc=outcome["train_acc"], val_acc=val_acc,
-            val_loss=val_loss, lr=self.optimizer.param_groups[0]["lr"], drop_path=drop_path,
+            epoch=epoch + 1, train_loss=outcome["train_loss"], train_acc=outcome["train_acc"],
+            val_acc=validated.accuracy, val_loss=validated.loss, val_top_class_share=validated.top_class_share, lr=self.optimizer.param_groups[0]["lr"], drop_path=drop_path,
             images=outcome["images"], train_seconds=outcome["seconds"],
             time=time.perf_counter() - outcome["started"],
             images_per_sec=outcome["images"] / max(outcome["seconds"], 1e-9),
@@ -232,10 +244,11 @@ def _train_epoch(stepper, model, frozen, loader, scheduler, recipe, device, memo
     }
 
 
-def _evaluate(model, forward, loader, device, memory_format, autocast, criterion) -> tuple[float, float]:
+def _evaluate(model, forward, loader, device, memory_format, autocast, criterion) -> Evaluation:
     model.eval()
     correct = torch.zeros((), device=device, dtype=torch.long)
     loss_sum = torch.zeros((), device=device)
+    predicted = None  # images per predicted class, summed on the device (the share of the top class)
     count = 0
     with torch.inference_mode(), autocast():
         for inputs, labels in loader:
@@ -243,9 +256,15 @@ def _evaluate(model, forward, loader, device, memory_format, autocast, criterion
             labels = labels.to(device, non_blocking=True)
             logits = forward(inputs)
             loss_sum += criterion(logits.float(), labels) * len(labels)
-            correct += (logits.argmax(1) == labels).sum()
+            predictions = logits.argmax(1)
+            correct += (predictions == labels).sum()
+            counts = torch.bincount(predictions, minlength=logits.shape[1])
+            predicted = counts if predicted is None else predicted + counts
             count += len(labels)
-    return int(correct) / max(count, 1), loss_sum.item() / max(count, 1)
+    if not count:
+        return Evaluation(accuracy=0.0, loss=0.0, images=0)
+    return Evaluation(accuracy=int(correct) / count, loss=loss_sum.item() / count,
+                      top_class_share=int(predicted.max()) / count, images=count)
 
 
 def _result(status: str, history: list[EpochMetrics], started: float, message: str) -> TrainResult:
@@ -283,8 +302,9 @@ def _restore(path, model, optimizer, scheduler, recipe, seed) -> tuple[int, list
     state = load_checkpoint(path)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise DataError(f"{path} is not a training checkpoint of this engine")
-    if state["seed"] != seed or state["recipe"] != recipe.to_dict():
-        changed = sorted(k for k in recipe.to_dict() if state["recipe"].get(k) != recipe.to_dict()[k])
+    saved = saved_recipe(state["recipe"])
+    if state["seed"] != seed or saved != recipe.to_dict():
+        changed = sorted(k for k in recipe.to_dict() if saved.get(k) != recipe.to_dict()[k])
         what = f"seed {state['seed']}" if state["seed"] != seed else f"recipe keys {', '.join(changed)}"
         raise ConfigError(f"checkpoint {path} was made with a different {what}; remove it or choose another path")
     try:
