@@ -80,13 +80,19 @@ def best_so_far(search: SearchResults) -> pd.DataFrame:
     return trials
 
 
+PROGRESS_LINE_STYLES = ["-", "--", ":", "-."]
+
+
 def plot_progress(searches: Sequence[SearchResults], stem: Path) -> list[Path]:
     figure, (by_trial, by_time) = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    for search in searches:
+    # Searches that share their first (random) trials draw the same steps: a dash per search and a thinner line
+    # on top keep each one visible where they coincide.
+    for order, (search, dashes) in enumerate(zip(searches, PROGRESS_LINE_STYLES * len(searches))):
         curve = best_so_far(search)
-        label = f"{search.name} ({search.sampler})"
-        by_trial.step(curve["trial"], curve["best"], where="post", label=label)
-        by_time.step(curve["elapsed_s"] / 60, curve["best"], where="post", label=label)
+        style = dict(where="post", label=f"{search.name} ({search.sampler})", linestyle=dashes,
+                     linewidth=2.6 - 0.5 * (order % 4))
+        by_trial.step(curve["trial"], curve["best"], **style)
+        by_time.step(curve["elapsed_s"] / 60, curve["best"], **style)
     by_trial.set_xlabel("trials finished")
     by_time.set_xlabel("wall time (minutes)")
     by_trial.set_ylabel("best validation accuracy so far")
