@@ -328,3 +328,16 @@ def test_html_report_sorts_tables_scrolls_wide_pictures_and_links_nothing(tmp_pa
     assert "<script>" in page and "addEventListener('click'" in page and "sort(" in page
     assert "img{max-width:100%}" not in page and "overflow-x:auto" in page
     assert (out / "s-cell-1.svg").is_file() and (out / "s-cell-1.png").is_file()
+
+
+def test_the_leaderboard_and_the_samplers_table_flag_degenerate_trials(tmp_path):
+    from nas.analysis.report_tables import leaderboard, sampler_summary
+
+    search = load_search(fake_experiment(tmp_path / "s", [(0.1, 1000), (0.45, 2000), (0.3, 900)]))
+    search.trials["num_classes"] = 10
+    search.trials["top_class_share"] = [1.0, 0.2, 0.15]  # the first trial put every image in one class
+    board = leaderboard(search, top=3)
+    assert list(board["flag"]) == ["", "", "one class predicted (100% of images)"]
+    assert sampler_summary([search])["degenerate"].tolist() == [1]
+    search.trials = search.trials.drop(columns=["num_classes", "top_class_share"])  # an older table
+    assert list(leaderboard(search, top=3)["flag"]) == ["", "", ""]

@@ -125,6 +125,22 @@ def test_progress_counts_diverged_trials_apart_from_failed_ones(tmp_path):
     assert "failed 2  diverged 1  ETA" in lines[2]
 
 
+def test_a_trial_that_predicted_one_class_is_flagged_on_its_progress_line(tmp_path):
+    import dataclasses
+
+    from nas.search.progress import ProgressPrinter
+
+    space = load_space(REPOSITORY / "search_spaces" / "tiny.yaml")
+    genotype = space.decode(space.sample(random.Random(0)))
+    lines = []
+    printer = ProgressPrinter(3, TrialStore(tmp_path), lambda: 0, lines.append)
+    printer(dataclasses.replace(record(0, genotype, val_acc=0.1), top_class_share=1.0, num_classes=10))
+    printer(dataclasses.replace(record(1, genotype, val_acc=0.45), top_class_share=0.2, num_classes=10))
+    printer(record(2, genotype, val_acc=0.1))  # a row of an older table: nothing recorded, nothing flagged
+    assert lines[0].endswith("(degenerate: one class predicted (100% of images))")
+    assert "degenerate" not in lines[1] and "degenerate" not in lines[2]
+
+
 def test_a_search_where_no_trial_succeeded_says_there_is_no_best_cell(tmp_path, image_folder, capsys,
                                                                        monkeypatch):
     from nas.search import runner

@@ -13,6 +13,7 @@ from nas.data.data_facts import NOT_RECORDED
 from nas.evaluation.campaign_summary import readable_summary
 from nas.plural import count_of
 from nas.run_status import Status
+from nas.train.degenerate import record_degenerate_reason
 
 # The published numbers come from the papers' full-length training (ResNets about 160 epochs, DenseNets 300, DARTS
 # cells 600); a recipe this much shorter is not a like-for-like comparison, and the report says so.
@@ -28,6 +29,8 @@ def leaderboard(search: SearchResults, top: int) -> pd.DataFrame:
         "MMACs": (best["macs"] / 1e6).round(1).to_numpy(),
         "train_s": best["train_time_s"].round(0).to_numpy(),
         "hash": best["hash"].to_numpy(),
+        # a trial that predicted one class or sat at chance ranks nothing, however its accuracy compares
+        "flag": [record_degenerate_reason(row) for _, row in best.iterrows()],
         "genotype": best["genotype"].to_numpy(),
     })
 
@@ -40,6 +43,7 @@ def sampler_summary(searches: Sequence[SearchResults]) -> pd.DataFrame:
             "experiment": search.name, "sampler": search.sampler, "trials": len(search.trials),
             "ok": len(finished), "failed": int(search.trials["status"].isin([Status.FAILED, Status.DIVERGED]).sum()),
             "pruned": int((search.trials["status"] == Status.PRUNED).sum()),
+            "degenerate": sum(bool(record_degenerate_reason(row)) for _, row in finished.iterrows()),
             "best_val_acc": round(finished["val_acc"].max(), 4) if len(finished) else None,
             "top3_mean_val_acc": round(finished["val_acc"].head(3).mean(), 4) if len(finished) else None,
             "train_hours": round(search.trials["train_time_s"].sum() / 3600, 2),

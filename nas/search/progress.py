@@ -13,6 +13,7 @@ from typing import Callable
 
 from nas.run_status import Status
 from nas.search.trial_store import TrialRecord, TrialStore
+from nas.train.degenerate import record_degenerate_reason
 
 
 class ProgressPrinter:
@@ -44,6 +45,8 @@ class ProgressPrinter:
         accuracy = f"{record.val_acc:.3f}" if record.val_acc is not None else "  -  "
         best = f"{self.best:.3f}" if self.best is not None else "-"
         reason = f"  ({record.error})" if record.error and record.status != Status.OK else ""
+        if record.status == Status.OK and record_degenerate_reason(record):
+            reason = f"  (degenerate: {record_degenerate_reason(record)})"
         self.print_line(
             f"[{self.done:>3}/{self.total}] {record.status:<8} val_acc {accuracy}  best {best}  "
             f"running {running}  {self._failures()}  ETA {eta}  {record.hash}{reason}"
