@@ -90,7 +90,8 @@ def describe_budget(search: SearchResults) -> str:
     when = first.strftime("%Y-%m-%d") if isinstance(first, datetime) else "?"
     seed = saved.config.get("seed")
     return (f"{count_of(len(search.trials), 'trial')} of sampler {search.sampler}; each candidate: "
-            f"C={size['channels']}, {count_of(size['cells'], 'cell')}, {count_of(saved.epochs or '?', 'epoch')} on {describe_search_data(saved)} "
+            f"C={size['channels']}, {count_of(size['cells'], 'cell')}, {count_of(saved.epochs or '?', 'epoch')} "
+            f"on {describe_search_data(saved)} "
             f"(proxy training); seed {NOT_RECORDED if seed is None else seed}; device "
             f"{', '.join(devices) or NOT_RECORDED}; run {when}")
 

@@ -172,7 +172,8 @@ def plot_op_distribution(search: SearchResults, top: int, stem: Path) -> list[Pa
     share_top = [best[op] / max(sum(best.values()), 1) for op in ops]
     figure, axes = plt.subplots(figsize=(8, 0.32 * len(ops) + 1.5))
     positions = range(len(ops))
-    axes.barh([p + 0.2 for p in positions], share_all, height=0.4, label=f"all {count_of(len(finished), 'trained cell')}")
+    axes.barh([p + 0.2 for p in positions], share_all, height=0.4,
+              label=f"all {count_of(len(finished), 'trained cell')}")
     axes.barh([p - 0.2 for p in positions], share_top, height=0.4,
               label=f"top {count_of(min(top, len(finished)), 'cell')}")
     axes.set_yticks(list(positions), ops)

@@ -39,7 +39,8 @@ def campaign_options(args):
     from nas.evaluation.campaign import CampaignOptions
 
     return CampaignOptions(
-        data=args.data, dataset=args.dataset, subset=args.subset, test_subset=args.test_subset, cache_dir=args.cache_dir, recipe=args.recipe,
+        data=args.data, dataset=args.dataset, subset=args.subset, test_subset=args.test_subset,
+        cache_dir=args.cache_dir, recipe=args.recipe,
         recipe_overrides={"epochs": args.epochs, "batch_size": args.batch_size, "channels": args.channels,
                           "cells": args.depth},
         seeds=args.seeds, resources=Resources(workers=args.workers, cpus_per_trial=args.cpus_per_trial,

@@ -184,7 +184,8 @@ class _Run:
         validated = self.evaluate(self.val_loader, epoch) if self.val_loader is not None else Evaluation()
         return EpochMetrics(
             epoch=epoch + 1, train_loss=outcome["train_loss"], train_acc=outcome["train_acc"],
-            val_acc=validated.accuracy, val_loss=validated.loss, val_top_class_share=validated.top_class_share, lr=self.optimizer.param_groups[0]["lr"], drop_path=drop_path,
+            val_acc=validated.accuracy, val_loss=validated.loss, val_top_class_share=validated.top_class_share,
+            lr=self.optimizer.param_groups[0]["lr"], drop_path=drop_path,
             images=outcome["images"], train_seconds=outcome["seconds"],
             time=time.perf_counter() - outcome["started"],
             images_per_sec=outcome["images"] / max(outcome["seconds"], 1e-9),
