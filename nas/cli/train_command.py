@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -210,7 +211,7 @@ def _metrics_document(args, recipe, dataset, splits, profile, result, out: Path)
     from nas.train.device_choice import describe_device
 
     return {
-        "command": "nas " + " ".join(sys.argv[1:]) if sys.argv and Path(sys.argv[0]).name == "nas" else None,
+        "command": _command_line(),
         "model": {"genotype": args.genotype, "baseline": args.baseline,
                   "channels": recipe.channels if args.genotype else None,
                   "cells": recipe.cells if args.genotype else None},
@@ -240,6 +241,15 @@ def _metrics_document(args, recipe, dataset, splits, profile, result, out: Path)
         "init": args.init,
         "checkpoint": str(out / CHECKPOINT_FILE),
     }
+
+
+def _command_line() -> str | None:
+    """The command as typed, `nas ...` or `python -m nas ...` (argv[0] is then nas/__main__.py); None when called
+    from Python (tests), whose argv is not this run's."""
+    program = Path(sys.argv[0]) if sys.argv else None
+    if program is None or not (program.name == "nas" or program.parent.name == "nas" and program.name == "__main__.py"):
+        return None
+    return shlex.join(["nas" if program.name == "nas" else "python -m nas", *sys.argv[1:]])
 
 
 def _trained_on_other_classes(checkpoint: str, classes: list[str]) -> bool:
