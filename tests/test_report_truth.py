@@ -341,3 +341,20 @@ def test_the_leaderboard_and_the_samplers_table_flag_degenerate_trials(tmp_path)
     assert sampler_summary([search])["degenerate"].tolist() == [1]
     search.trials = search.trials.drop(columns=["num_classes", "top_class_share"])  # an older table
     assert list(leaderboard(search, top=3)["flag"]) == ["", "", ""]
+
+
+def test_an_image_folder_holding_exactly_cifar10_is_recorded_as_cifar10():
+    """The shared CIFAR-10 JPEGs load as an image folder; published CIFAR-10 numbers are about those images, so
+    the facts say cifar10. Anything else keeps its source's name."""
+    from types import SimpleNamespace
+
+    from nas.data.splits import CIFAR10_CLASSES, recognised_dataset
+
+    def folder(classes=CIFAR10_CLASSES, train=50_000, test=10_000, size=32):
+        return SimpleNamespace(name="imagefolder", classes=list(classes), train=range(train), test=range(test),
+                               image_size=size)
+
+    assert recognised_dataset(folder()) == "cifar10"
+    assert recognised_dataset(folder(train=5_000)) == "imagefolder"  # a part of it is not the published set
+    assert recognised_dataset(folder(classes=CIFAR10_CLASSES[:5], train=25_000, test=5_000)) == "imagefolder"
+    assert recognised_dataset(folder(size=64)) == "imagefolder"
