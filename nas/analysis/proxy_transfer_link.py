@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 import pandas as pd
 
 from nas.analysis.experiment_results import Campaign, SearchResults
 from nas.errors import GenotypeError
-from nas.evaluation.campaign_folder import CampaignPaths
 from nas.evaluation.jobs import JobTable
+from nas.plural import count_of
 from nas.run_status import Status
 from nas.space.genotype import Genotype
 
@@ -21,13 +20,9 @@ PROXY_COLUMN = "proxy val_acc"
 
 
 def kendall_tau_b(first: Sequence[float], second: Sequence[float]) -> float:
-    """Kendall's tau-b (ties in either ranking adjusted for); NaN when either ranking is all ties. The O(n^2)
-    pair count is nothing for the tens of cells a campaign trains (scipy is not a dependency)."""
-    x, y = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
-    upper = np.triu_indices(len(x), k=1)
-    dx, dy = np.sign(x[:, None] - x[None, :])[upper], np.sign(y[:, None] - y[None, :])[upper]
-    denominator = np.sqrt(np.count_nonzero(dx) * np.count_nonzero(dy))
-    return float((dx * dy).sum() / denominator) if denominator else float("nan")
+    """Kendall's tau-b (ties in either ranking adjusted for); NaN when either ranking is all ties. pandas asks
+    scipy (a dependency of scikit-learn, and ours) for it."""
+    return float(pd.Series(first, dtype=float).corr(pd.Series(second, dtype=float), method="kendall"))
 
 
 def cell_hash(model: str) -> str:
@@ -41,12 +36,7 @@ def cell_hash(model: str) -> str:
 def campaign_accuracies(campaign: Campaign) -> pd.Series:
     """Test accuracy of each cell the campaign trained, mean over its finished seeds, by canonical hash: the runs'
     `hash` column where recorded (newer runs.csv files), else computed from the genotype in `model`."""
-    paths = CampaignPaths(campaign.folder)
-    records = JobTable(paths.root).records
-    # JobRecord may not know the column yet; the raw table holds it in the same row order when it is there.
-    raw = pd.read_csv(paths.runs, dtype=str, keep_default_na=False)
-    recorded = list(raw["hash"]) if "hash" in raw.columns else [""] * len(records)
-    rows = [(known or cell_hash(record.model), record.test_acc) for record, known in zip(records, recorded)
+    rows = [(record.hash or cell_hash(record.model), record.test_acc) for record in JobTable(campaign.folder).records
             if record.kind == "cell" and record.status == Status.OK and record.test_acc is not None]
     frame = pd.DataFrame(rows, columns=["hash", "accuracy"])
     return frame[frame["hash"] != ""].groupby("hash")["accuracy"].mean()
@@ -77,7 +67,7 @@ def describe_rank_agreement(table: pd.DataFrame, titles: Sequence[str]) -> list[
     for title in titles:
         both = table.dropna(subset=[title])
         if len(both) < MIN_LINKED_CELLS:
-            lines.append(f"{title}: {len(both)} cell(s) linked to the search, too few for a rank correlation "
+            lines.append(f"{title}: {count_of(len(both), 'cell')} linked to the search, too few for a rank correlation "
                          f"(needs {MIN_LINKED_CELLS})")
         else:
             tau = kendall_tau_b(both[PROXY_COLUMN], both[title])
