@@ -188,6 +188,12 @@ def test_compare_names_each_cell_once_by_its_name_field_or_its_hash(tmp_path):
     assert [job.name for job in comparison_jobs([files[0], plain[0], files[0], "darts-v2"], [], seeds=1)] == \
         ["a-1", "darts-v2"]
     assert [job.job_id for job in comparison_jobs([], ["resnet20", "resnet20"], seeds=1)] == ["resnet20-seed0"]
+    # ... and the summary says so, so a table with fewer rows than cells asked for loses nothing silently
+    from nas.evaluation.cell_identity import named_cells, same_cell_lines
+
+    assert same_cell_lines(named_cells([files[0], plain[0], files[0], "darts-v2"])) == [
+        f"{plain[0]}, {files[0]} are the same cell as {files[0]} (hash {first.hash()}): trained once, as a-1"]
+    assert same_cell_lines(named_cells(files)) == []
 
 
 def test_compare_refuses_two_networks_with_one_name_before_anything_trains(tmp_path, image_folder, capsys):

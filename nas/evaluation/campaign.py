@@ -27,6 +27,7 @@ from nas.evaluation.campaign_folder import CampaignPaths, CampaignSettings, comp
 from nas.evaluation.campaign_summary import write_summary
 from nas.evaluation.job_runner import JobRunSettings, run_jobs
 from nas.evaluation.cell_selection import finished_cells, jobs_for_cells, pareto_cells, top_cells
+from nas.evaluation.cell_identity import named_cells, same_cell_lines
 from nas.evaluation.jobs import JobTable, TrainingJob, comparison_jobs
 from nas.models import default_stack
 from nas.plural import count_of
@@ -111,7 +112,10 @@ def compare(cells: list[str], baselines: list[str], options: CampaignOptions, *,
     folder = comparison_folder(results_dir, name)
     check_campaign_folder(folder, recipe)
     splits = load_final_splits(options, print_line)
-    notes = [f"cells: {', '.join(cells) or 'none'}; baselines: {', '.join(baselines) or 'none'}"]
+    notes = [f"cells: {', '.join(cells) or 'none'}; baselines: {', '.join(baselines) or 'none'}",
+             *same_cell_lines(named_cells(cells, tuple(baselines)))]
+    for line in notes[1:]:
+        print_line(f"note: {line}")
     return run_campaign(options, jobs, folder, recipe, splits, f"Comparison {name}", notes, print_line)
 
 

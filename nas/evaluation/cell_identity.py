@@ -9,7 +9,7 @@ name a transfer gives the same cell); a cell without one is named by its hash.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from nas.errors import ConfigError
 from nas.models import resolve_genotype_for_model
@@ -25,6 +25,7 @@ class NamedCell:
     name: str
     genotype: Genotype
     given_as: str  # what the user wrote: a published name, a file or inline text
+    also_given_as: tuple[str, ...] = ()  # the same cell given again, under these: trained once, as `name`
 
     @property
     def hash(self) -> str:
@@ -40,6 +41,8 @@ def named_cells(cells: list[str], other_names: tuple[str, ...] = ()) -> list[Nam
         genotype = resolve_genotype_for_model(given)
         cell = NamedCell(declared_name(given) or genotype.hash(), genotype, given)
         if cell.hash in by_hash:
+            first = by_hash[cell.hash]
+            by_hash[cell.hash] = by_name[first.name] = replace(first, also_given_as=(*first.also_given_as, given))
             continue
         if not _PLAIN_NAME.fullmatch(cell.name):
             raise ConfigError(f"--cells {given}: its name {cell.name!r} must be letters, digits, '.', '_', '+' or "
@@ -51,3 +54,9 @@ def named_cells(cells: list[str], other_names: tuple[str, ...] = ()) -> list[Nam
                               f"give one another name: field")
         by_hash[cell.hash] = by_name[cell.name] = cell
     return list(by_hash.values())
+
+
+def same_cell_lines(cells: list[NamedCell]) -> list[str]:
+    """A line for each cell given more than once, so a table with fewer rows than cells asked says why."""
+    return [f"{', '.join(cell.also_given_as)} {'is' if len(cell.also_given_as) == 1 else 'are'} the same cell as "
+            f"{cell.given_as} (hash {cell.hash}): trained once, as {cell.name}" for cell in cells if cell.also_given_as]
