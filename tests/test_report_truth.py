@@ -358,3 +358,20 @@ def test_an_image_folder_holding_exactly_cifar10_is_recorded_as_cifar10():
     assert recognised_dataset(folder(train=5_000)) == "imagefolder"  # a part of it is not the published set
     assert recognised_dataset(folder(classes=CIFAR10_CLASSES[:5], train=25_000, test=5_000)) == "imagefolder"
     assert recognised_dataset(folder(size=64)) == "imagefolder"
+
+
+def test_comparison_labels_overprint_nothing_and_sizes_far_apart_get_a_log_axis(tmp_path, captured):
+    """The shipped comparison printed quick-tpe-1 over resnet20 and crowded proxies of 40k parameters into a
+    corner beside published networks of 3.3M: each label now finds a free place by its point."""
+    crowded = (("search-a-1", "cell", 146_000), ("search-b-1", "cell", 150_000), ("darts-v2", "cell", 37_000),
+               ("resnet20", "baseline", 270_000), ("densenet_bc100", "baseline", 769_000))
+    campaign = load_campaign(make_campaign(tmp_path / "compare" / "c", CIFAR10, names=crowded))
+    report_plots.plot_comparison(campaign.summary, "c", tmp_path / "c", campaign.data_facts)
+    axes = captured[0].axes[0]
+    assert axes.get_xscale() == "log"  # 37k to darts-v2's published 3.3M
+    renderer = captured[0].canvas.get_renderer()
+    boxes = [text.get_window_extent(renderer) for text in axes.texts]
+    assert len(boxes) == len(crowded) + 3  # ours, and the published numbers of darts-v2, resnet20, densenet
+    inside = axes.get_window_extent(renderer)
+    assert all(inside.x0 <= box.x0 and box.x1 <= inside.x1 for box in boxes)
+    assert not any(first.overlaps(second) for i, first in enumerate(boxes) for second in boxes[i + 1:])

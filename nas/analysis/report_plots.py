@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display on servers
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 plt.rcParams["svg.fonttype"] = "none"  # SVG text stays text: searchable, and editable for a paper
 import pandas as pd  # noqa: E402
@@ -23,6 +24,11 @@ from nas.plural import count_of  # noqa: E402
 from nas.run_status import Status  # noqa: E402
 from nas.space.genotype import Genotype  # noqa: E402
 
+# Where a point's label may go, in points from it, in the order tried: right, left, above and below, further out.
+LABEL_PLACES = [(6, 6), (-6, 6), (6, -7), (-6, -7), (6, 16), (-6, 16), (6, -17), (-6, -17), (6, 27), (-6, 27),
+                (6, -28), (-6, -28)]
+MARKER_PIXELS = 5  # half the size of a point's marker, as drawn at the figures' dpi
+LOG_AXIS_RATIO = 20  # a comparison whose networks differ more than this in size gets a log parameter axis
 COST_LABELS = {"params": "parameters (millions)", "macs": "multiply-adds (millions)"}
 # The narrowest accuracy range a picture shows, as a share of 100%: a y-axis from 10.00 to 10.30% would make
 # noise between candidates look like a ranking.
@@ -204,14 +210,20 @@ def plot_comparison(summary: pd.DataFrame, title: str, stem: Path, data_facts: D
                    for name, params, mean in zip(rows["name"], rows["params"], rows["test_acc_mean"])]
     if published_on(data_facts.dataset, data_facts.classes):
         labels += _plot_published(axes, summary)
-    label_points(axes, labels)
-    axes.set_xlabel(COST_LABELS["params"])
+    # Small proxies (tens of thousands of parameters) beside published networks (millions) crowd into one corner
+    # on a linear axis; a log axis gives each its place.
+    sizes = [x for _, x, _, _ in labels if x > 0]
+    log_x = bool(sizes) and max(sizes) / min(sizes) > LOG_AXIS_RATIO
+    if log_x:
+        axes.set_xscale("log")
+    axes.set_xlabel(COST_LABELS["params"] + (", log scale" if log_x else ""))
     axes.set_ylabel("test accuracy (%), mean ± std over seeds")
     axes.set_title(title)
     axes.grid(alpha=0.3)
     readable_accuracy_axis(axes, data_facts.classes, scale=100.0)
     legend_outside(axes)
     figure.tight_layout()
+    label_points(axes, labels)  # last: it measures the labels where the final layout draws them
     return save_figure(figure, stem)
 
 
@@ -226,16 +238,25 @@ def _plot_published(axes, summary: pd.DataFrame) -> list[tuple]:
 
 
 def label_points(axes, labels: list[tuple]) -> None:
-    """Each point's name beside it, inside the axes: to the left of points in the right quarter (else a label
-    runs past the axes), and stepped down where an earlier label sits close by (else two labels overprint)."""
-    if not labels:
-        return
-    xs, ys = [x for _, x, _, _ in labels], [y for *_, y, _ in labels]
-    width, height = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
-    placed = []
-    for text, x, y, colour in sorted(labels, key=lambda label: (label[1], -label[2])):
-        crowd = sum(abs(x - px) < 0.15 * width and abs(y - py) < 0.06 * height for px, py in placed)
-        right_side = x > min(xs) + 0.75 * width
-        axes.annotate(text, (x, y), textcoords="offset points", xytext=(-5 if right_side else 5, 4 - 11 * crowd),
-                      ha="right" if right_side else "left", fontsize=8, color=colour)
-        placed.append((x, y))
+    """Each point's name beside it, where it overlaps no other label and stays inside the axes: to the right of
+    the point, else to its left, a little above, then below, then further out; the highest points first. A label
+    that finds no free place is drawn at the first place tried rather than left out."""
+    renderer = axes.figure.canvas.get_renderer()
+    inside = axes.get_window_extent(renderer)
+    # Every point's marker is taken too: a label over another point reads as that point's.
+    taken = [Bbox.from_bounds(px - MARKER_PIXELS, py - MARKER_PIXELS, 2 * MARKER_PIXELS, 2 * MARKER_PIXELS)
+             for px, py in axes.transData.transform([(x, y) for _, x, y, _ in labels])]
+    for text, x, y, colour in sorted(labels, key=lambda label: -label[2]):
+        for dx, dy in LABEL_PLACES:
+            label = axes.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=8,
+                                  color=colour, ha="left" if dx > 0 else "right", va="center")
+            box = label.get_window_extent(renderer)
+            if (inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
+                    and not any(box.overlaps(other) for other in taken)):
+                break
+            label.remove()
+        else:  # crowded everywhere: the first place, overlaps and all, rather than no name
+            label = axes.annotate(text, (x, y), textcoords="offset points", xytext=LABEL_PLACES[0], fontsize=8,
+                                  color=colour, ha="left", va="center")
+            box = label.get_window_extent(renderer)
+        taken.append(box)
