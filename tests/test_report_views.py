@@ -193,7 +193,8 @@ def test_proxy_and_final_accuracy_linked_by_canonical_hash(tmp_path):
     assert list(table["proxy val_acc"]) == proxies and list(table["Comparison c"]) == [0.9, 0.7, 0.8, 0.6]
     assert list(table["Transfer t"].iloc[:2]) == [0.5, 0.4] and table["Transfer t"].iloc[2:].isna().all()
     notes = proxy_link_section([search], [compare, transfer])[0].notes
-    assert "Comparison c: Kendall's tau-b between proxy and final accuracy 0.67 over 4 cells" in notes
+    assert ("Comparison c: Kendall's tau-b between proxy and final accuracy 0.67 over 4 cells (6 pairs: one pair in "
+            "the other order moves it by 0.33)") in notes
     assert "Transfer t: 2 cells linked to the search, too few for a rank correlation (needs 3)" in notes
 
 

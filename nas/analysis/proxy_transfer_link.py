@@ -71,6 +71,8 @@ def describe_rank_agreement(table: pd.DataFrame, titles: Sequence[str]) -> list[
                          f"(needs {MIN_LINKED_CELLS})")
         else:
             tau = kendall_tau_b(both[PROXY_COLUMN], both[title])
+            pairs = len(both) * (len(both) - 1) // 2  # over few cells tau moves in big steps: say how big
             lines.append(f"{title}: Kendall's tau-b between proxy and final accuracy {tau:.2f} over "
-                         f"{len(both)} cells")
+                         f"{len(both)} cells ({count_of(pairs, 'pair')}: one pair in the other order moves it "
+                         f"by {2 / pairs:.2f})")
     return lines

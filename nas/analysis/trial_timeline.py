@@ -12,6 +12,7 @@ import pandas as pd
 
 from nas.analysis.experiment_results import SearchResults
 from nas.analysis.report_plots import plt, save_figure
+from nas.plural import count_of
 from nas.run_status import Status
 
 # finished_at is recorded to the second by the driver, a little after the trial ended: a lane's next trial may
@@ -83,7 +84,7 @@ def describe_cost(search: SearchResults, intervals: pd.DataFrame) -> str:
     trial_hours = float((intervals["end_s"] - intervals["start_s"]).sum()) / 3600
     lanes = intervals.groupby(["node", "lane"]).ngroups
     lane_hours = lanes * (intervals["end_s"].max() - intervals["start_s"].min()) / 3600
-    parts = [f"{trial_hours:.2f} trial-hours on {lanes} lane(s) over {lane_hours / max(lanes, 1):.2f} wall hours"]
+    parts = [f"{trial_hours:.2f} trial-hours on {count_of(lanes, 'lane')} over {lane_hours / max(lanes, 1):.2f} wall hours"]
     for kind, per_trial in per_trial_resources(search).items():
         if per_trial is None:
             parts.append(f"{kind} per trial not recorded")
