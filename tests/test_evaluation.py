@@ -265,3 +265,23 @@ def test_transfer_is_named_by_the_stack_used_and_its_runs_by_the_search_rank(tmp
     trials = TrialStore(experiment).best(3)
     assert [(job.name, job.stack, job.cell_hash) for job in jobs] == [("search-1", "cifar", trials[0].hash),
                                                                      ("search-3", "cifar", trials[2].hash)]
+
+
+def test_a_second_run_on_other_data_is_refused_naming_what_changed(tmp_path):
+    """A rerun with another --test-subset once overwrote campaign.yaml's data facts and mixed two data regimes in
+    one table; a rerun on the same data, or of a campaign made before the facts were recorded, goes on."""
+    from nas.data.data_facts import DataFacts
+    from nas.errors import ConfigError
+    from nas.evaluation.campaign import check_same_data
+    from nas.evaluation.campaign_folder import CampaignPaths, CampaignSettings
+
+    paths = CampaignPaths(tmp_path / "compare" / "x")
+    paths.root.mkdir(parents=True)
+    first = DataFacts(dataset="cifar10", classes=10, train_images=5000, val_images=0, test_images=2000, subset=5000)
+    settings = CampaignSettings(title="Comparison x", recipe={"name": "proxy"}, jobs=(), data_facts=first)
+    paths.campaign.write_text(yaml.safe_dump(settings.to_dict()))
+    check_same_data(paths, first)  # the same images: the rerun continues
+    with pytest.raises(ConfigError, match="was started on other data \\(test_images 2000 then, 10000 now\\)"):
+        check_same_data(paths, DataFacts(**{**first.to_dict(), "test_images": 10000}))
+    paths.campaign.write_text(yaml.safe_dump({**settings.to_dict(), "data_facts": None}))
+    check_same_data(paths, DataFacts(**{**first.to_dict(), "test_images": 10000}))  # an older folder: no facts

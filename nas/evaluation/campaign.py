@@ -136,6 +136,22 @@ def check_campaign_folder(folder: Path, recipe) -> None:
         raise ConfigError(f"{folder} was started with another recipe; pass another --name to start afresh")
 
 
+def check_same_data(paths: CampaignPaths, data_facts: DataFacts) -> None:
+    """A second run continues the first, so it must train and test on the same images: another --subset,
+    --test-subset or dataset would put rows of two data regimes into one table (and campaign.yaml would describe
+    only the second)."""
+    if not data_facts.recorded or not paths.campaign.is_file():
+        return
+    recorded = CampaignSettings.read(paths).data_facts
+    if not recorded.recorded:  # a campaign made before the facts were recorded: nothing to compare with
+        return
+    changed = [f"{name} {getattr(recorded, name)} then, {getattr(data_facts, name)} now"
+               for name in DataFacts.__dataclass_fields__ if getattr(recorded, name) != getattr(data_facts, name)]
+    if changed:
+        raise ConfigError(f"{paths.root} was started on other data ({'; '.join(changed)}); run it with the same "
+                          f"data, or pass another --name to start afresh")
+
+
 def load_final_splits(options: CampaignOptions, print_line: Callable[[str], None] = print):
     """The full training set and the test set (or a class-balanced subset of the training set)."""
     dataset = load_dataset(options.dataset or AUTO, options.data, cache_dir=options.cache_dir, progress=False)
@@ -153,6 +169,8 @@ def run_campaign(options: CampaignOptions, jobs: list[TrainingJob], folder: Path
                  notes: list[str], print_line: Callable[[str], None] = print) -> CampaignOutcome:
     """Train the jobs not yet finished in `folder` and write its summary."""
     paths = CampaignPaths(folder)
+    data_facts = DataFacts.of(splits, options.subset) if splits is not None else DataFacts()
+    check_same_data(paths, data_facts)
     start_ray(options.ray_address, options.resources)  # before the folder is written: a wrong address writes nothing
     todo = JobTable(folder).unfinished(jobs) if options.resources.gpus_per_trial == AUTO_GPUS else []
     if todo:  # --gpus-per-trial auto: the share of a GPU the first job to train gets
@@ -163,7 +181,6 @@ def run_campaign(options: CampaignOptions, jobs: list[TrainingJob], folder: Path
         _check_some_resources(options.resources)  # auto on a cluster without GPUs, and --cpus-per-trial 0
     folder.mkdir(parents=True, exist_ok=True)
     with holding_lock(folder, folder.name):  # one driver per campaign folder, as per experiment
-        data_facts = DataFacts.of(splits, options.subset) if splits is not None else DataFacts()
         started = CampaignSettings(title=title, recipe=recipe.to_dict(), jobs=tuple(job.to_dict() for job in jobs),
                                    data_facts=data_facts)
         write_text_atomic(paths.campaign, dump_yaml(started.to_dict(), sort_keys=False))
