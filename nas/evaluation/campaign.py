@@ -108,12 +108,13 @@ def compare(cells: list[str], baselines: list[str], options: CampaignOptions, *,
     if not cells and not baselines:
         raise ConfigError("nothing to compare: name --cells and/or --baselines")
     recipe = load_campaign_recipe(options)
-    jobs = comparison_jobs(cells, baselines, options.seeds)
+    named = named_cells(cells, tuple(baselines))  # once: the jobs and the same-cell lines both read it
+    jobs = comparison_jobs(named, baselines, options.seeds)
     folder = comparison_folder(results_dir, name)
     check_campaign_folder(folder, recipe)
     splits = load_final_splits(options, print_line)
     notes = [f"cells: {', '.join(cells) or 'none'}; baselines: {', '.join(baselines) or 'none'}",
-             *same_cell_lines(named_cells(cells, tuple(baselines)))]
+             *same_cell_lines(named)]
     for line in notes[1:]:
         print_line(f"note: {line}")
     return run_campaign(options, jobs, folder, recipe, splits, f"Comparison {name}", notes, print_line)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nas.evaluation.campaign_folder import CampaignPaths
-from nas.evaluation.cell_identity import named_cells
+from nas.evaluation.cell_identity import NamedCell, named_cells
 from nas.models import get_model
 from nas.record_table import RecordTable
 from nas.run_status import Status
@@ -42,11 +42,14 @@ class TrainingJob:
         return dataclasses.asdict(self)
 
 
-def comparison_jobs(cells: list[str], baselines: list[str], seeds: int) -> list[TrainingJob]:
-    """Each distinct cell (a published name or a genotype file, named as nas.evaluation.cell_identity says) and
-    each baseline, once per seed; unknown names and name collisions raise ConfigError before anything is trained."""
+def comparison_jobs(cells: list[str] | list[NamedCell], baselines: list[str], seeds: int) -> list[TrainingJob]:
+    """Each distinct cell (a published name or a genotype file, named as nas.evaluation.cell_identity says, or
+    cells already named so) and each baseline, once per seed; unknown names and name collisions raise ConfigError
+    before anything is trained."""
+    if not all(isinstance(cell, NamedCell) for cell in cells):
+        cells = named_cells(cells, other_names=tuple(baselines))
     jobs = []
-    for cell in named_cells(cells, other_names=tuple(baselines)):
+    for cell in cells:
         jobs += [TrainingJob(name=cell.name, seed=seed, genotype=str(cell.genotype), source=cell.given_as)
                  for seed in range(seeds)]
     for baseline in dict.fromkeys(baselines):  # one given twice is one network too
