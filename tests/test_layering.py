@@ -33,7 +33,7 @@ PACKAGE = ROOT / "nas"
 LAYERS = {
     "space": 1, "search_spaces": 1,
     "models": 2,
-    "data": 3, "train": 3,
+    "data": 3, "train": 3, "zero_cost": 3,
     "samplers": 4, "cluster": 4,
     "search": 5, "evaluation": 5, "bench": 5,
     "analysis": 6,

@@ -64,12 +64,15 @@ class Outcome:
     reward: validation accuracy in [0, 1], higher is better; None when there is none.
     costs: e.g. {'params': 1.2e6, 'macs': 3e8}.
     curve: validation accuracy after each epoch trained, the first epoch first (empty when not recorded).
+    note: why a 'failed' outcome says nothing about the cell (e.g. screened out by a zero-cost proxy, never
+    trained); an Optuna study records it on the trial.
     """
 
     status: str
     reward: float | None = None
     costs: Mapping[str, float] = field(default_factory=dict)
     curve: tuple[float, ...] = ()
+    note: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "status", Status.checked(self.status, "outcome status"))
@@ -107,6 +110,7 @@ class Sampler(ABC):
         self.seed = int(seed)
         self.options: dict[str, Any] = {**self.defaults, **options}
         self._pending: dict[int, Suggestion] = {}
+        self._queued: list[tuple[int, ...]] = []  # given by start_with: the next asks return these first
         self._next_token = 0
         self._last_save: tuple[Path, str, tuple[int, int]] | None = None  # path, JSON, (mtime, size) as written
 
@@ -141,9 +145,26 @@ class Sampler(ABC):
     def ask(self) -> Suggestion:
         token = self._next_token
         self._next_token += 1
-        suggestion = Suggestion(token, check_choices(self.decisions, self._propose()))
+        choices = self._queued.pop(0) if self._queued else self._propose()
+        suggestion = Suggestion(token, check_choices(self.decisions, choices))
         self._pending[token] = suggestion
         return suggestion
+
+    def start_with(self, candidates: Sequence[Sequence[int]]) -> None:
+        """The next asks return `candidates`, in order, as this sampler's own suggestions (told and learnt from
+        like any other): a warm start hands over the cells a zero-cost proxy ranked best as the sampler's first
+        candidates, in place of the random ones it starts with (evolution's initial population, TPE's start-up
+        trials, the controller's first batch)."""
+        self._queued.extend(check_choices(self.decisions, choices) for choices in candidates)
+
+    @property
+    def start_up_size(self) -> int:
+        """How many candidates this sampler draws before it learns from results: how many a warm start hands it."""
+        return 10
+
+    @property
+    def queued(self) -> int:
+        return len(self._queued)
 
     def tell(self, token: int, outcome: Outcome) -> None:
         suggestion = self._pending.pop(self._check_token(token))
@@ -223,11 +244,13 @@ class Sampler(ABC):
         return {}
 
     def _token_state(self) -> dict:
-        return {"next_token": self._next_token, "pending": [[s.token, list(s.choices)] for s in self.pending()]}
+        return {"next_token": self._next_token, "pending": [[s.token, list(s.choices)] for s in self.pending()],
+                "queued": [list(choices) for choices in self._queued]}
 
     def _load_token_state(self, state: dict) -> None:
         self._next_token = int(state["next_token"])
         self._pending = {int(token): Suggestion(int(token), tuple(choices)) for token, choices in state["pending"]}
+        self._queued = [tuple(choices) for choices in state.get("queued", [])]  # absent in files before warm starts
 
     def _state_to_save(self, path: Path) -> dict:
         """The state as `save` writes it into the JSON at `path`; may first write bulky parts to files beside it."""

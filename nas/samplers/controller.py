@@ -137,7 +137,18 @@ class ControllerSampler(Sampler):
         self.updates = 0
         self._weights_files = WeightsFiles()
 
+    @property
+    def start_up_size(self) -> int:
+        return self.batch_size
+
     def ask(self) -> Suggestion:
+        if self._queued:  # a warm start's candidate: learnt from with its probability under the current policy
+            with torch.no_grad(), one_torch_thread():
+                _, log_probs, _ = self.policy(torch.tensor([self._queued[0]], dtype=torch.long),
+                                              temperature=self.temperature, tanh_constant=self.tanh_constant)
+            suggestion = super().ask()  # takes the queued choices
+            self._ask_log_probs[suggestion.token] = float(log_probs[0])
+            return suggestion
         if not self._sampled:
             # As in NASNet, one policy version samples a whole batch of children; an update discards the rest.
             with torch.no_grad(), one_torch_thread():

@@ -34,6 +34,10 @@ class EvolutionSampler(Sampler):
         self._population: deque[tuple[tuple[int, ...], float]] = deque()  # oldest first
         self._told = 0
 
+    @property
+    def start_up_size(self) -> int:
+        return self.population_size
+
     def _propose(self):
         if self._told < self.population_size or not self._population:
             return [int(self._rng.integers(d.num_choices)) for d in self.decisions]

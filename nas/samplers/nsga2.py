@@ -26,6 +26,10 @@ class Nsga2Sampler(OptunaStudySampler):
             raise ConfigError(f"sampler 'nsga2': option cost={cost!r} is not one of {', '.join(COSTS)}")
         super().__init__(decisions, seed=seed, **options)
 
+    @property
+    def start_up_size(self) -> int:
+        return self._option("population_size", int, low=2)  # its first generation is random
+
     def _optuna_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
         return KnownSpaceNSGAIISampler(
             self._distributions,

@@ -121,7 +121,11 @@ class OptunaStudySampler(Sampler):
         storage, study_id = self.study._storage, self.study._study_id
         number = storage.get_n_trials(study_id)  # the number the new trial gets: the study has no other writer
         self.study.sampler = self._optuna_sampler((self.seed * 1_000_003 + number) % 2**32)
+        if self._queued:  # a warm start's candidate: trial `number` is made WAITING with its params, and asked
+            self.study.enqueue_trial(self._params(self._queued[0]))
         trial = storage.get_trial(self._ask_in_memory(number)._trial_id)
+        if self._queued:
+            self._queued.pop(0)
         if self._database is not None:
             with self._keeping_step():
                 # Study attrs first: NSGA-II's parent cache, if this ask made it, must be there for the trial.
@@ -146,6 +150,8 @@ class OptunaStudySampler(Sampler):
         if state == TrialState.PRUNED and outcome.reward is not None and not outcome.curve and self._reports_curves:
             step = max(before.intermediate_values, default=-1) + 1
             storage.set_trial_intermediate_value(trial_id, step, outcome.reward)
+        if outcome.note:  # why a FAIL says nothing about the cell (screened out, never trained)
+            storage.set_trial_system_attr(trial_id, FAILED_BECAUSE, outcome.note)
         self.study.tell(token, values, state=state)
         if self._database is not None:
             with self._keeping_step():
@@ -170,15 +176,18 @@ class OptunaStudySampler(Sampler):
         return [Suggestion(t.number, self._choices(t.params)) for t in sorted(running, key=lambda t: t.number)]
 
     def state_dict(self) -> dict:
+        queued = {"queued": [list(choices) for choices in self._queued]}  # a warm start's cells not asked yet
         if self._database is not None:
-            return {"study_name": self.study.study_name}  # the database holds everything else
+            return {"study_name": self.study.study_name, **queued}  # the database holds everything else
         return {
             "trials": [_trial_to_plain(t) for t in self.study.get_trials(deepcopy=False)],
             # Samplers keep bookkeeping there too (NSGA-II: the parent population of each generation).
             "study_system_attrs": self.study._storage.get_study_system_attrs(self.study._study_id),
+            **queued,
         }
 
     def load_state_dict(self, state: dict) -> None:
+        self._queued = [tuple(choices) for choices in state.get("queued", [])]
         if self._database is not None:
             return
         if self.study.get_trials(deepcopy=False):
@@ -249,6 +258,9 @@ class OptunaStudySampler(Sampler):
     def _reports_curves(self) -> bool:
         # Optuna's trial.report refuses multi-objective studies (their samplers would misread the values).
         return len(self.directions) == 1
+
+    def _params(self, choices: Sequence[int]) -> dict[str, Any]:
+        return {d.name: self._labels[d.name][choice] for d, choice in zip(self.decisions, choices)}
 
     def _choices(self, params: dict[str, Any]) -> tuple[int, ...]:
         return check_choices(self.decisions, [self._labels[d.name].index(params[d.name]) for d in self.decisions])

@@ -26,6 +26,10 @@ class TpeSampler(OptunaStudySampler):
         self._finished_rows: dict = {}  # TPE's view of each finished trial, kept across asks (known_search_space.py)
         super().__init__(decisions, seed=seed, **options)
 
+    @property
+    def start_up_size(self) -> int:
+        return self._option("n_startup_trials", int, low=0)
+
     def _optuna_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
         options = dict(
             seed=seed,
