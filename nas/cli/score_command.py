@@ -22,7 +22,7 @@ from nas.registry import import_user_modules
 
 ALWAYS_SCORED = ("params", "macs")  # every row says what the network costs, whichever proxies are asked for
 DEFAULT_BATCH = 64  # nas.zero_cost.DEFAULT_BATCH_SIZE, repeated so that building the parser loads no torch
-NAME_WIDTH = 24
+NAME_WIDTH = 24  # at most: a longer name is cut short on screen (the CSV has it whole)
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,8 @@ def _score_all(networks, proxies, recipe, splits, inputs, targets, args) -> list
     # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.zero_cost import score_built_network
 
-    print(_header(proxies))
+    width = min(max(len(network.name) for network in networks), NAME_WIDTH)
+    print(_header(proxies, width))
     rows: list[dict] = []
     try:
         for network in networks:
@@ -214,7 +215,7 @@ def _score_all(networks, proxies, recipe, splits, inputs, targets, args) -> list
                    **{f"{proxy}_s": round(scores.seconds[proxy], 6) for proxy in proxies},
                    "reasons": "; ".join(scores.reasons[proxy] for proxy in proxies if proxy in scores.reasons)}
             rows.append(row)
-            print(_line(row, proxies, scores.total_seconds))
+            print(_line(row, proxies, scores.total_seconds, width))
     except KeyboardInterrupt:
         if args.out and rows:
             _write_csv(args.out, _table(rows, proxies))
@@ -245,22 +246,22 @@ def _write_csv(out: str, table) -> None:
     write_text_atomic(out, table.to_csv(index=False))
 
 
-def _header(proxies: list[str]) -> str:
-    columns = [f"{'name':<{NAME_WIDTH}}", f"{'params':>9}", f"{'MACs':>9}",
-               *(f"{proxy:>{_width(proxy)}}" for proxy in proxies if proxy not in ALWAYS_SCORED), f"{'seconds':>8}"]
+def _header(proxies: list[str], width: int) -> str:
+    columns = [f"{'name':<{width}}", f"{'params':>8}", f"{'MACs':>8}",
+               *(f"{proxy:>{_width(proxy)}}" for proxy in proxies if proxy not in ALWAYS_SCORED), f"{'seconds':>7}"]
     return "  ".join(columns)
 
 
-def _line(row: dict, proxies: list[str], seconds: float) -> str:
-    name = row["name"] if len(row["name"]) <= NAME_WIDTH else row["name"][:NAME_WIDTH - 3] + "..."
-    columns = [f"{name:<{NAME_WIDTH}}", f"{_millions(row['params']):>9}", f"{_millions(row['macs']):>9}",
+def _line(row: dict, proxies: list[str], seconds: float, width: int) -> str:
+    name = row["name"] if len(row["name"]) <= width else row["name"][:width - 3] + "..."
+    columns = [f"{name:<{width}}", f"{_millions(row['params']):>8}", f"{_millions(row['macs']):>8}",
                *(f"{_number(row[proxy]):>{_width(proxy)}}" for proxy in proxies if proxy not in ALWAYS_SCORED),
-               f"{seconds:>8.2f}"]
+               f"{seconds:>7.2f}"]
     return "  ".join(columns)
 
 
 def _width(proxy: str) -> int:
-    return max(len(proxy), 10)
+    return max(len(proxy), 9)  # 9: a value printed as 1.234e+19
 
 
 def _millions(count: float) -> str:
