@@ -329,3 +329,38 @@ def test_the_parser_default_batch_is_the_scoring_default():
     from nas.zero_cost import DEFAULT_BATCH_SIZE
 
     assert DEFAULT_BATCH == DEFAULT_BATCH_SIZE
+
+
+def test_nas_score_names_a_genotype_file_by_its_stem_and_inline_text_by_its_hash(images, tmp_path, capsys, cache):
+    from nas.space.genotype import Genotype
+
+    text = "normal: add(sep_conv_3x3@0, skip_connect@1) | reduce: add(max_pool_3x3@0, max_pool_3x3@1)"
+    (tmp_path / "mycell.txt").write_text(text + "\n")
+    out = tmp_path / "scores.csv"
+    assert main(["score", "--genotype", str(tmp_path / "mycell.txt"), text, "--proxies", "synflow",
+                 "--data", str(images), *TINY, "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    genotype = Genotype.parse(text)
+    assert list(table["name"]) == ["mycell", f"cell-{genotype.hash()[:8]}"]
+    assert list(table["key"]) == [str(genotype)] * 2
+    assert table.loc[0, "synflow"] == table.loc[1, "synflow"]  # one network, however it was written
+
+
+def test_ctrl_c_during_nas_score_writes_the_networks_scored_so_far(images, tmp_path, capsys, cache, monkeypatch):
+    import nas.zero_cost
+
+    real, calls = nas.zero_cost.score_built_network, []
+
+    def interrupted_on_the_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(nas.zero_cost, "score_built_network", interrupted_on_the_second)
+    out = tmp_path / "scores.csv"
+    assert main(["score", "--baseline", "resnet20", "resnet32", "resnet44", "--proxies", "synflow",
+                 "--data", str(images), *TINY, "--out", str(out)]) == 130
+    error = capsys.readouterr().err
+    assert error == f"nas score: interrupted: after 1 of 3 networks; the scores of 1 network are in {out}\n"
+    assert list(pd.read_csv(out)["name"]) == ["resnet20"]

@@ -219,7 +219,7 @@ def _score_all(networks, proxies, recipe, splits, inputs, targets, args) -> list
     except KeyboardInterrupt:
         if args.out and rows:
             _write_csv(args.out, _table(rows, proxies))
-        kept = f"the {count_of(len(rows), 'network')} scored are in {args.out}" if args.out and rows else \
+        kept = f"the scores of {count_of(len(rows), 'network')} are in {args.out}" if args.out and rows else \
             "nothing was written"
         raise Interrupted(f"after {len(rows)} of {count_of(len(networks), 'network')}; {kept}") from None
     return rows
