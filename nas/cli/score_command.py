@@ -72,6 +72,7 @@ def run_score(args) -> int:
     # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.train.device_choice import resolve_device
     from nas.zero_cost import check_proxy_names, proxy_names
+    from nas.zero_cost.batch import proxy_batch
 
     import_user_modules(args.imports, where="--import")  # first: they may register proxies, ops or baselines
     requested = [name.strip() for name in args.proxies.split(",") if name.strip()] if args.proxies else proxy_names()
@@ -80,12 +81,9 @@ def run_score(args) -> int:
         check_writable_file(args.out, "--out")
     device = resolve_device(args.device)
     networks = _networks_to_score(args)
-    splits = _load_training_split(args)
     recipe = _proxy_recipe(args)
+    splits = _load_training_split(args)  # the checks below need the images counted and measured
     _check_networks_build(networks, recipe, splits, args)
-    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
-    from nas.zero_cost.batch import proxy_batch
-
     inputs, targets = proxy_batch(splits, args.batch_size, device)
     print(f"scoring {count_of(len(networks), 'network')} with {', '.join(proxies)} on {args.batch_size} training "
           f"images ({device}, seed {args.seed})")
@@ -93,7 +91,7 @@ def run_score(args) -> int:
     table = _table(rows, proxies)
     if args.out:
         _write_csv(args.out, table)
-    _print_ending(table, proxies, args.out)
+    _print_ending(table, args.out)
     return 0
 
 
@@ -272,7 +270,7 @@ def _number(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.4g}"
 
 
-def _print_ending(table, proxies: list[str], out: str | None) -> None:
+def _print_ending(table, out: str | None) -> None:
     """The vote's best network, each proxy that could not score a network (why), and where the CSV went."""
     # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.zero_cost.combine import DEFAULT_VOTE_MEMBERS, VOTE
