@@ -52,8 +52,8 @@ def _score_arguments(parser) -> None:
                         help=f"images the proxies see: the first of the training split (default {DEFAULT_BATCH})")
     parser.add_argument("--channels", type=positive_int, help="initial channels C of a cell network (default: the "
                                                                "proxy recipe's, what a search trains)")
-    add_depth_flag(parser, deprecated_cells=True, type=positive_int,
-                   help="number of cells of a cell network (default: the proxy recipe's)")
+    add_depth_flag(parser, type=positive_int,  # a new command: no deprecated --cells for the depth
+                   help="number of cells of a cell network, reductions included (default: the proxy recipe's)")
     parser.add_argument("--stack", type=stack_name(), help="how a cell is stacked: %(type)s (default: by image size)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
     parser.add_argument("--seed", type=seed_number, default=0,
