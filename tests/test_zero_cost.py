@@ -364,3 +364,26 @@ def test_ctrl_c_during_nas_score_writes_the_networks_scored_so_far(images, tmp_p
     error = capsys.readouterr().err
     assert error == f"nas score: interrupted: after 1 of 3 networks; the scores of 1 network are in {out}\n"
     assert list(pd.read_csv(out)["name"]) == ["resnet20"]
+
+
+def test_nas_score_scores_the_first_images_of_the_search_split_as_a_search_builds_the_network(images, tmp_path,
+                                                                                                capsys, cache):
+    from nas.data import load_dataset, make_splits
+    from nas.train import load_recipe
+    from nas.train.network_for_data import network_for_data
+    from nas.zero_cost.batch import proxy_batch
+
+    out = tmp_path / "scores.csv"
+    assert main(["score", "--genotype", "darts-v2", "--proxies", "naswot,grad_norm", "--seed", "3",
+                 "--data", str(images), *TINY, "--out", str(out)]) == 0
+    splits = make_splits(load_dataset("imagefolder", images, progress=False), purpose="search", seed=3)
+    inputs, targets = proxy_batch(splits, 8)
+    recipe = load_recipe("proxy", {"channels": 4, "cells": 3})
+
+    def build():
+        return network_for_data(recipe=recipe, genotype="darts-v2", num_classes=3, in_channels=3, image_size=16,
+                                seed=3)
+
+    expected = score_built_network(build, inputs, targets, ["naswot", "grad_norm"], num_classes=3, seed=3)
+    row = pd.read_csv(out).iloc[0]
+    assert (row["naswot"], row["grad_norm"]) == (expected.values["naswot"], expected.values["grad_norm"])
