@@ -387,3 +387,14 @@ def test_nas_score_scores_the_first_images_of_the_search_split_as_a_search_build
     expected = score_built_network(build, inputs, targets, ["naswot", "grad_norm"], num_classes=3, seed=3)
     row = pd.read_csv(out).iloc[0]
     assert (row["naswot"], row["grad_norm"]) == (expected.values["naswot"], expected.values["grad_norm"])
+
+
+def test_nas_score_scores_every_distinct_cell_of_a_space_smaller_than_the_sample(images, tmp_path, capsys, cache):
+    """One block of skip_connect: 16 decision vectors, 9 distinct cells (input pairs 0,1 and 1,0 are one cell)."""
+    space = tmp_path / "one.yaml"
+    space.write_text("name: one\nblocks: 1\nops: [skip_connect]\n")
+    out = tmp_path / "scores.csv"
+    assert main(["score", "--space", str(space), "--sample", "12", "--proxies", "synflow", "--data", str(images),
+                 *TINY, "--out", str(out)]) == 0
+    assert "space one: 9 distinct cells found in 1200 draws, not the 12 asked for" in capsys.readouterr().out
+    assert pd.read_csv(out)["key"].nunique() == 9

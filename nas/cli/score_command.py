@@ -133,20 +133,18 @@ def _sampled_cells(space_file: str, count: int, seed: int) -> list[NetworkToScor
 
     space = load_space(space_file)
     space.check_ops(OPS.all_names())
-    wanted = min(count, space.size)
-    if wanted < count:
-        print(f"space {space.name} holds {count_of(space.size, 'cell')}: scoring all of them, not {count}")
     rng = np.random.default_rng(seed)
     cells: dict[str, NetworkToScore] = {}
-    for _ in range(100 * wanted):  # a draw repeats a cell drawn before only rarely, unless the space is nearly used up
-        if len(cells) == wanted:
-            break
+    for _ in range(100 * count):  # enough draws to find `count` distinct cells unless the space holds fewer
         candidate = space.decode(space.sample(rng))
         key = space.canonical_key(candidate)
         if key not in cells:
             cells[key] = NetworkToScore(f"sample-{len(cells) + 1}", str(candidate), genotype=candidate)
-    if len(cells) < wanted:
-        print(f"drew {count_of(len(cells), 'distinct cell')} of the {wanted} asked for")
+            if len(cells) == count:
+                break
+    if len(cells) < count:
+        print(f"space {space.name}: {count_of(len(cells), 'distinct cell')} found in {100 * count} draws, "
+              f"not the {count} asked for; scoring those")
     return list(cells.values())
 
 
