@@ -274,7 +274,8 @@ CASES = [
     Case("--sample without --space", ("score", "--sample", "3", "--data", "{data}"),
          "--space FILE and --sample N go together"),
     Case("--batch-size larger than the training split", (*SCORE, "--batch-size", "500"),
-         "the proxy batch of 500 images is larger than the 65 training images"),
+         "the proxy batch of 500 images (--batch-size, or zero_cost.batch_size in a search) is larger than the 65 "
+         "training images"),
     Case("a baseline the images are too small for", ("score", "--baseline", "vgg16", "--data", "{data}"),
          "vgg16 needs inputs of at least 32 px, got 16"),
     Case("--out is a folder", (*SCORE, "--out", "{case}"), "is a folder, not a file"),
