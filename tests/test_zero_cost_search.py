@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import os
-import random
 
 import pandas as pd
 import pytest
@@ -169,6 +168,7 @@ def test_the_report_says_when_too_few_candidates_stand_behind_a_correlation(tmp_
 
 # --- a real search --------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # a real search on a local Ray, then its resume and report: 56 s on the busy 2-core VM
 @pytest.mark.skipif(not os.environ.get("NAS_CIFAR10_DIR"), reason="NAS_CIFAR10_DIR is not set")
 def test_a_real_search_with_warm_start_and_screening_on_cifar10(tmp_path, capsys):
     results = tmp_path / "results"

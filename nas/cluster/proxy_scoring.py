@@ -1,7 +1,7 @@
-"""Scoring a search's candidates with a zero-cost proxy where its trials run: one Ray task per scoring call, with a
-trial's resources (its CPUs, its GPU share when the cluster has GPUs), building each candidate exactly as its trial
-would (nas.train.network_for_data: same stack, size, classes and seed). The driver only decodes the candidates and
-waits; it never builds a network.
+"""Scoring a search's candidates with a zero-cost proxy where its trials run: one Ray task per scoring call, on a
+trial's device with a trial's threads (the GPU when trials get one; see `task_options` for why it reserves none),
+building each candidate exactly as its trial would (nas.train.network_for_data: same stack, size, classes and
+seed). The driver only decodes the candidates and waits; it never builds a network.
 
 A candidate the proxy cannot score (it cannot be built, a proxy fails on it) comes back as NaN with the reason, so
 a sampler ranks it last and the search goes on.
@@ -75,6 +75,16 @@ def score_genotypes(genotypes: Sequence[str], settings: ProxyScoringSettings, in
 
 
 _remote_score_genotypes = ray.remote(max_retries=1)(score_genotypes)
+# Ray sets CUDA_VISIBLE_DEVICES to none for a task that reserves no GPU; this leaves the node's GPUs visible.
+SEE_GPUS = {"env_vars": {"RAY_EXPERIMENTAL_NOSET_CUDA_VISIBLE_DEVICES": "1"}}
+
+
+def task_options(settings: ProxyScoringSettings) -> dict:
+    """The scoring task reserves nothing. When the driver asks for scores, Ray Tune holds every trial slot: the
+    running ones, and the one that just ended, kept (reuse_actors) for the very candidate being chosen. A task that
+    reserved a trial's CPUs or GPU share waited for that slot forever (a search hung after its first trial); it
+    runs on the idle slot's CPUs instead, with a trial's thread count, and on the GPU when trials get one."""
+    return {"num_cpus": 0, "num_gpus": 0, **({"runtime_env": SEE_GPUS} if settings.gpus else {})}
 
 
 @dataclass
@@ -92,7 +102,7 @@ class RayProxyScorer:
 
     def __call__(self, candidates: Sequence[tuple[int, ...]]) -> list[dict[str, float]]:
         genotypes = [str(self.space.decode(choices)) for choices in candidates]
-        task = _remote_score_genotypes.options(num_cpus=self.settings.cpus, num_gpus=self.settings.gpus)
+        task = _remote_score_genotypes.options(**task_options(self.settings))
         scored = ray.get(task.remote(genotypes, self.settings, self.inputs, self.targets))
         for choices, result in zip(candidates, scored):
             if result.reason:

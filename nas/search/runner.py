@@ -98,6 +98,7 @@ def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, 
                 print_line) -> tuple[TrialStore, bool]:
     """The search proper, while this driver holds the experiment's lock; its store, and whether Ctrl-C stopped it."""
     started = time.monotonic()  # the time budget counts from here: a proxy's warm start is inside it
+    asked_before = resume and paths.sampler.exists()
     sampler = build_sampler(config, space, paths, resume)
     if not resume:  # written last, so a start that failed can simply be run again
         write_experiment_file(paths, config, space, recipe, DataFacts.of(splits, config.data.subset))
@@ -109,8 +110,9 @@ def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, 
                + (f", {count_of(len(rerun), 'interrupted trial')} to run again" if rerun else ""))
     interrupted = False
     if remaining > 0:
+        guide = proxy_guide(config, space, recipe, splits, resumed=asked_before)
         searcher = SamplerSearcher(sampler=sampler, space=space, store=store, sampler_path=paths.sampler,
-                                   budget=remaining, rerun=rerun, guide=proxy_guide(config, space, recipe, splits))
+                                   budget=remaining, rerun=rerun, guide=guide)
         searcher.on_record = ProgressPrinter(config.trials, store, lambda: searcher.running, print_line)
         _warm_start(searcher, print_line)
         interrupted = run_trials(config, recipe, paths, searcher, splits, remaining, started).interrupted
