@@ -8,6 +8,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from nas.cluster.proxy_scoring import ProxyScoringSettings, RayProxyScorer
+from nas.errors import ConfigError
 from nas.samplers import Sampler
 from nas.samplers.proxy_guided import ProxyGuidance, ProxyGuidedSampler
 from nas.search.experiment_config import ExperimentConfig
@@ -18,7 +19,10 @@ from nas.zero_cost.batch import proxy_batch
 def check_proxies(config: ExperimentConfig) -> None:
     """The proxies the config names exist (once the search's imports, which may register proxies, are loaded)."""
     if config.zero_cost is not None:
-        check_proxy_names(config.zero_cost.proxies)
+        try:
+            check_proxy_names(config.zero_cost.proxies)
+        except ConfigError as error:
+            raise ConfigError(f"zero_cost: {error}") from None
 
 
 @dataclass
