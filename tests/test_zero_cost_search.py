@@ -49,6 +49,22 @@ def test_without_zero_cost_nothing_is_guided_and_old_experiment_files_read_as_no
     assert SavedExperiment(config={"sampler": "tpe"}, recipe={}).zero_cost is None  # written before proxies
 
 
+def test_an_experiment_file_from_before_proxies_resumes_without_one_but_not_with_one():
+    from dataclasses import asdict
+
+    from nas.errors import ConfigError
+    from nas.search.experiment_folder import check_resume_matches, space_fingerprint
+
+    space, recipe = load_space(TINY), load_recipe("proxy")
+    config = config_from_dict({"name": "old"})
+    before_proxies = {key: value for key, value in config.to_dict().items() if key != "zero_cost"}
+    saved = SavedExperiment(config=before_proxies, recipe=asdict(recipe), space_decisions=space_fingerprint(space))
+    check_resume_matches(saved, config, space, recipe)
+    with pytest.raises(ConfigError, match="cannot resume 'old' with zero_cost = .*it was started with None"):
+        check_resume_matches(saved, config.replace(zero_cost=config_from_dict({"zero_cost": {}}).zero_cost), space,
+                             recipe)
+
+
 # --- scoring a candidate as its trial builds it -----------------------------------------------------------------------
 
 def scoring_settings(proxies=("naswot", "synflow")) -> ProxyScoringSettings:
@@ -210,3 +226,19 @@ def test_a_real_search_with_warm_start_and_screening_on_cifar10(tmp_path, capsys
     assert main(["report", str(folder), "--out", str(tmp_path / "report")]) == 0
     report = (tmp_path / "report" / "report.md").read_text()
     assert "zero-cost proxy against trained accuracy" in report and "proxy (vote)" in report
+
+
+def test_the_time_budget_counts_from_the_search_start_so_a_warm_start_uses_it_up(tmp_path, monkeypatch):
+    import time
+
+    from nas.search import tune_run
+
+    def no_tune_run(*args, **kwargs):
+        raise AssertionError("a Tune run started after the budget was spent")
+
+    monkeypatch.setattr(tune_run, "tune_trainable", lambda *args: None)
+    monkeypatch.setattr(tune_run, "_tune_run", no_tune_run)
+    config = config_from_dict({"time_budget_s": 30})
+    paths = ExperimentPaths(tmp_path)
+    ended = tune_run.run_trials(config, None, paths, None, None, 4, started=time.monotonic() - 31)  # a 31 s warm start
+    assert not ended.interrupted
