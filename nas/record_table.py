@@ -59,7 +59,8 @@ def _read_bool(text: str) -> bool:
 
 
 _CONVERT = {"list": _read_list, "dict": _read_dict, "int": int, "float": float, "bool": _read_bool, "str": str}
-_KIND_NAMES = {"list": "a JSON list", "dict": "a JSON mapping", "int": "a whole number", "float": "a number", "bool": "True or False"}
+_KIND_NAMES = {"list": "a JSON list", "dict": "a JSON mapping", "int": "a whole number", "float": "a number",
+               "bool": "True or False"}
 
 
 class RecordTable(Generic[R]):
