@@ -2,7 +2,7 @@
 
 One process writes it. Each append rewrites the file under a temporary name and renames it, so a crash at any
 moment leaves the previous table or the new one, never a torn row. Column types come from the dataclass's
-annotations: lists are stored as JSON, whole numbers stay whole when some rows have none (pandas' Int64).
+annotations: lists and mappings are stored as JSON, whole numbers stay whole when some rows have none (pandas' Int64).
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ R = TypeVar("R")
 
 
 def _kind(annotation) -> str:
-    """How a column is stored: list (JSON), int, float, bool or str; `X | None` is X with empty cells."""
+    """How a column is stored: list or dict (JSON), int, float, bool or str; `X | None` is X with empty cells."""
     options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) \
         else (annotation,)
     for option in options:
         if option is list or typing.get_origin(option) is list:
             return "list"
+        if option is dict or typing.get_origin(option) is dict:
+            return "dict"
         for kind in (bool, int, float):  # bool first: it is an int too
             if option is kind:
                 return kind.__name__
@@ -43,14 +45,22 @@ def _read_list(text: str) -> list:
     return value
 
 
+def _read_dict(text: str) -> dict:
+    value = json.loads(text) if text else {}
+    if not isinstance(value, dict):
+        raise ValueError(text)
+    return value
+
+
 def _read_bool(text: str) -> bool:
     if text not in ("True", "False"):
         raise ValueError(text)
     return text == "True"
 
 
-_CONVERT = {"list": _read_list, "int": int, "float": float, "bool": _read_bool, "str": str}
-_KIND_NAMES = {"list": "a JSON list", "int": "a whole number", "float": "a number", "bool": "True or False"}
+_CONVERT = {"list": _read_list, "dict": _read_dict, "int": int, "float": float, "bool": _read_bool, "str": str}
+_KIND_NAMES = {"list": "a JSON list", "dict": "a JSON mapping", "int": "a whole number", "float": "a number",
+               "bool": "True or False"}
 
 
 class RecordTable(Generic[R]):
@@ -83,7 +93,7 @@ class RecordTable(Generic[R]):
         for record in self._records:
             row = dataclasses.asdict(record)
             for column, kind in self.kinds.items():
-                if kind == "list":
+                if kind in ("list", "dict"):
                     row[column] = json.dumps(row[column])
             rows.append(row)
         frame = pd.DataFrame(rows, columns=self.columns)
@@ -115,7 +125,7 @@ class RecordTable(Generic[R]):
             for column in self.columns:
                 text, kind = row.get(column, ""), self.kinds[column]
                 try:
-                    values[column] = _CONVERT[kind](text) if (text != "" or kind in ("list", "str")) else None
+                    values[column] = _CONVERT[kind](text) if (text != "" or kind in ("list", "dict", "str")) else None
                 except ValueError:
                     raise DataError(f"{path}: row {number}, column {column} holds {text!r}, not "
                                     f"{_KIND_NAMES[kind]}") from None

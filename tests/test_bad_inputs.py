@@ -152,6 +152,18 @@ CASES = [
                 "early_stopping: {{reduction_factor: 1}}\n"),
     config_case("no CPUs and no GPUs per trial", "a trial needs some CPUs or GPUs",
                 "resources: {{cpus_per_trial: 0}}\n"),
+    config_case("an unknown zero-cost proxy", "zero_cost: unknown zero-cost proxy 'synflaw'",
+                "space: tiny.yaml\nzero_cost: {{proxy: synflaw}}\n"),
+    config_case("an unknown proxy in a vote", "zero_cost: unknown zero-cost proxy 'nasbot'",
+                "space: tiny.yaml\nzero_cost: {{vote_members: [nasbot, synflow]}}\n"),
+    config_case("a vote of one proxy", "a vote needs at least 2 proxies", "zero_cost: {{vote_members: [naswot]}}\n"),
+    config_case("an unknown zero_cost key", "config zero_cost: unknown key 'screens'", "zero_cost: {{screens: 4}}\n"),
+    config_case("zero_cost screen 0", "zero_cost.screen must be a whole number of at least 1, got 0",
+                "zero_cost: {{screen: 0}}\n"),
+    config_case("zero_cost warm_start_pool not a number", "zero_cost.warm_start_pool must be a whole number",
+                "zero_cost: {{warm_start_pool: lots}}\n"),
+    config_case("zero_cost warm_start_count without a pool", "zero_cost.warm_start_count is set but warm_start_pool "
+                "is 0", "zero_cost: {{warm_start_count: 5}}\n"),
     # --- space YAML (nas space, and a search's space) ---------------------------------------------------------
     Case("space: an unknown op", ("space", "{case}/s.yaml"), "unknown op(s) warp_conv",
          files={"s.yaml": SPACE.replace("skip_connect", "warp_conv")}),

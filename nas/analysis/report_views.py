@@ -1,6 +1,7 @@
 """The report's views of how a search ran and what it found, as users of Optuna's dashboard, NNI and Ray Tune
-expect them: learning curves, which decisions mattered, trials on their workers, and whether the proxy ranks
-cells as their full trainings do. Each is computed only from what the runs recorded, and says so when a run
+expect them: learning curves, which decisions mattered, trials on their workers, whether the proxy ranks
+cells as their full trainings do, and (a search a zero-cost proxy guided) whether that proxy ranked them as their
+training did. Each is computed only from what the runs recorded, and says so when a run
 recorded too little."""
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from nas.analysis.experiment_results import Campaign, SearchResults
 from nas.analysis.learning_curves import HIGHLIGHTED, asha_rungs, curves, epoch_table, plot_learning_curves
 from nas.analysis.proxy_transfer_link import describe_rank_agreement, linked_cells
 from nas.analysis.report_document import Section, pngs
+from nas.analysis.search_proxy_ranking import proxy_ranking_sections
 from nas.analysis.trial_timeline import describe_cost, lane_usage, plot_timeline, trial_intervals
 
 IMPORTANCE_ROWS = 10
 
 
 def search_view_sections(search: SearchResults, out: Path) -> list[Section]:
-    return [learning_curves_section(search, out), importance_section(search, out), timeline_section(search, out)]
+    return [learning_curves_section(search, out), importance_section(search, out), timeline_section(search, out),
+            *proxy_ranking_sections(search, out)]
 
 
 def learning_curves_section(search: SearchResults, out: Path) -> Section:

@@ -167,6 +167,12 @@ class ProxyGuidedSampler:
                 self.counts.screened_out += 1
         return drawn[best]
 
+    def warm_start_if_due(self) -> None:
+        """The warm start now rather than at the first ask: a search does it before its time budget's clock (Ray
+        Tune's) starts, so the budget is cut by it explicitly."""
+        if self._warm_start_due:
+            self._warm_start()
+
     def _warm_start(self) -> None:
         self._warm_start_due = False
         pool: dict[tuple[int, ...], None] = {}

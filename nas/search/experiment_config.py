@@ -23,6 +23,7 @@ from nas.errors import ConfigError
 from nas.models.networks import SMALL_IMAGE_STACK
 from nas.package_files import DEFAULT_EXPERIMENT, SEARCH_SPACES_DIR
 from nas.samplers import DEFAULT_SAMPLER, MAX_SEED, moved_config_keys, options_from_moved_keys
+from nas.samplers.proxy_guided import DEFAULT_VOTE_MEMBERS, VOTE, ProxyGuidance
 from nas.yaml_files import read_yaml_mapping
 
 DEFAULT_CONFIG = DEFAULT_EXPERIMENT
@@ -52,6 +53,31 @@ class EarlyStopping:
 
 
 @dataclass(frozen=True)
+class ZeroCostSettings:
+    """How the search uses a zero-cost proxy (nas.samplers.proxy_guided.ProxyGuidance, plus the batch it is scored
+    on). Absent from a config (None): no proxy, as before proxies existed."""
+
+    proxy: str = VOTE  # a registered proxy, or vote: the mean percentile rank of vote_members
+    vote_members: tuple[str, ...] = DEFAULT_VOTE_MEMBERS
+    warm_start_pool: int = 0  # cells scored before the first trial; the best become the sampler's first ones
+    warm_start_count: int | None = None  # None: the sampler's start-up size
+    screen: int = 1  # candidates drawn per trained one, the best by proxy trained
+    batch_size: int = 64  # images of the training split each candidate is scored on
+
+    @property
+    def guidance(self) -> ProxyGuidance:
+        return ProxyGuidance(self.proxy, tuple(self.vote_members), self.warm_start_pool, self.warm_start_count,
+                             self.screen)
+
+    @property
+    def proxies(self) -> tuple[str, ...]:
+        return self.guidance.proxies
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "vote_members": list(self.vote_members)}
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     name: str = "quick"
     space: str = "nasnet.yaml"
@@ -73,10 +99,12 @@ class ExperimentConfig:
     storage: str | None = None  # Ray Tune storage: None for <experiment>/ray, or a URI (shared folder, s3://...)
     results_dir: str = "results"
     top_k: int = 5  # cells exported to <experiment>/top/
+    zero_cost: ZeroCostSettings | None = None  # None: candidates are neither scored nor screened by a proxy
 
     def to_dict(self) -> dict:
         document = dataclasses.asdict(self)
         document["imports"] = list(self.imports)
+        document["zero_cost"] = self.zero_cost.to_dict() if self.zero_cost else None
         return document
 
     def replace(self, **changes) -> "ExperimentConfig":
@@ -143,9 +171,26 @@ def config_from_dict(document: dict, where: str = "config", notices: list | None
     if not isinstance(imports, (list, tuple)) or not all(isinstance(name, str) for name in imports):
         raise ConfigError(f"imports must be a list of module names, got {imports!r}")
     values["imports"] = tuple(imports)
+    values["zero_cost"] = zero_cost_settings(values.get("zero_cost"), where)
     config = ExperimentConfig(**values)
     _check_text_fields(config, where)
     return config
+
+
+def zero_cost_settings(given, where: str = "config") -> ZeroCostSettings | None:
+    """The `zero_cost:` section; None when it is left out or empty. Its numbers are checked by `_check`, its proxy
+    names once the search's imports (which may register proxies) are loaded: nas.search.runner."""
+    if given is None:
+        return None
+    if not isinstance(given, dict):
+        raise ConfigError(f"{where}: 'zero_cost' must be a mapping")
+    values = _known_keys(given, ZeroCostSettings, f"{where} zero_cost")
+    members = values.get("vote_members", DEFAULT_VOTE_MEMBERS)
+    if not isinstance(members, (list, tuple)) or not all(isinstance(name, str) for name in members):
+        raise ConfigError(f"zero_cost.vote_members must be a list of proxy names, got {members!r}")
+    if not isinstance(values.get("proxy", VOTE), str):
+        raise ConfigError(f"zero_cost.proxy must be a proxy's name or vote, got {values['proxy']!r}")
+    return ZeroCostSettings(**{**values, "vote_members": tuple(members)})
 
 
 def move_old_keys(document: dict) -> tuple[dict, dict]:
@@ -243,8 +288,21 @@ def _check(config: ExperimentConfig) -> None:
             raise ConfigError(f"{key} must be a positive number of seconds (or .inf for none), got {value!r}")
     _whole(config.early_stopping.grace_period, "early_stopping.grace_period", 1)
     _whole(config.early_stopping.reduction_factor, "early_stopping.reduction_factor", 2)
+    if config.zero_cost is not None:
+        _check_zero_cost(config.zero_cost)
     if not config.results_dir:
         raise ConfigError("results_dir must name a folder")
     name = str(config.name)
     if not name or "/" in name or name.startswith("."):
         raise ConfigError(f"experiment name {name!r} must be a plain folder name")
+
+
+def _check_zero_cost(settings: ZeroCostSettings) -> None:
+    _whole(settings.warm_start_pool, "zero_cost.warm_start_pool")
+    _whole(settings.warm_start_count, "zero_cost.warm_start_count", 1, allow_none=True)
+    _whole(settings.screen, "zero_cost.screen", 1)
+    _whole(settings.batch_size, "zero_cost.batch_size", 1)
+    if settings.warm_start_count is not None and not settings.warm_start_pool:
+        raise ConfigError("zero_cost.warm_start_count is set but warm_start_pool is 0: give the warm start a pool "
+                          "of cells to pick from")
+    _ = settings.guidance  # ProxyGuidance refuses what it knows to be wrong (a vote of fewer than 2 proxies)

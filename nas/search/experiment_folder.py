@@ -11,6 +11,7 @@
     ray/              Ray Tune's own trial folders and logs
     best.yaml, top/   the best cells, as genotype files `nas train` / `nas show` read
     driver.lock       while a driver runs the search: its host and pid (nas.cluster.driver_lock)
+    proxy_scoring.json  a search with a zero-cost proxy: what scoring cost (nas.search.proxy_scoring_summary)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from nas.atomic_files import check_writable_folder, write_text_atomic
 from nas.data.data_facts import DataFacts
 from nas.errors import ConfigError
 from nas.samplers.base import read_saved_sampler
-from nas.search.experiment_config import ExperimentConfig, move_old_keys
+from nas.search.experiment_config import ExperimentConfig, ZeroCostSettings, move_old_keys, zero_cost_settings
 from nas.search.trial_store import TRIALS_FILE, TrialStore
 from nas.train.recipe import saved_recipe
 from nas.yaml_files import dump_yaml, read_yaml_mapping
@@ -73,6 +74,11 @@ class SavedExperiment:
     def training_subset(self) -> int | None:
         """The class-balanced subset of the training set the candidates trained on; None for all of it."""
         return self.data.get("subset")
+
+    @property
+    def zero_cost(self) -> ZeroCostSettings | None:
+        """How the search used a zero-cost proxy; None for none (and for searches made before proxies)."""
+        return zero_cost_settings(self.config.get("zero_cost"), "experiment file")
 
     @property
     def epochs(self) -> int | None:

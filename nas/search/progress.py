@@ -47,9 +47,10 @@ class ProgressPrinter:
         reason = f"  ({record.error})" if record.error and record.status != Status.OK else ""
         if record.status == Status.OK and record_degenerate_reason(record):
             reason = f"  (degenerate: {record_degenerate_reason(record)})"
+        proxy = f"  {record.proxy} {record.proxy_score:.4g}" if record.proxy_score is not None else ""
         self.print_line(
             f"[{self.done:>3}/{self.total}] {record.status:<8} val_acc {accuracy}  best {best}  "
-            f"running {running}  {self._failures()}  ETA {eta}  {record.hash}{reason}"
+            f"running {running}  {self._failures()}  ETA {eta}  {record.hash}{proxy}{reason}"
         )
 
     def _pace(self) -> float:

@@ -8,6 +8,7 @@ The folder's layout is in nas.search.experiment_folder.
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 
 from nas.cluster.driver_lock import DriverLock, holding_lock
@@ -26,6 +27,7 @@ from nas.search.best_cells import export_best
 from nas.search.experiment_config import ExperimentConfig
 from nas.search.experiment_folder import ExperimentPaths, check_start_or_resume, write_experiment_file
 from nas.search.progress import ProgressPrinter
+from nas.search.proxy_guide import check_proxies, proxy_guide, record_scoring
 from nas.search.sampler_setup import build_sampler, check_sampler
 from nas.search.trial_store import TrialRecord, TrialStore
 from nas.search.tune_run import run_trials
@@ -54,6 +56,7 @@ def open_experiment(config: ExperimentConfig, resume: bool):
                           f"measure samplers on it with `nas bench`")
     space.check_ops(OPS.all_names())
     check_sampler(config, space)
+    check_proxies(config)  # after the imports: they may register proxies
     recipe = load_recipe(config.recipe, config.recipe_overrides)
     get_model(config.model.stack, kind="stack")
     paths = check_start_or_resume(config, resume, space, recipe)
@@ -94,6 +97,8 @@ def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=pri
 def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, space, recipe, splits,
                 print_line) -> tuple[TrialStore, bool]:
     """The search proper, while this driver holds the experiment's lock; its store, and whether Ctrl-C stopped it."""
+    started = time.monotonic()  # the time budget counts from here: a proxy's warm start is inside it
+    asked_before = resume and paths.sampler.exists()
     sampler = build_sampler(config, space, paths, resume)
     if not resume:  # written last, so a start that failed can simply be run again
         write_experiment_file(paths, config, space, recipe, DataFacts.of(splits, config.data.subset))
@@ -105,13 +110,31 @@ def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, 
                + (f", {count_of(len(rerun), 'interrupted trial')} to run again" if rerun else ""))
     interrupted = False
     if remaining > 0:
+        guide = proxy_guide(config, space, recipe, splits, resumed=asked_before)
         searcher = SamplerSearcher(sampler=sampler, space=space, store=store, sampler_path=paths.sampler,
-                                   budget=remaining, rerun=rerun)
+                                   budget=remaining, rerun=rerun, guide=guide)
         searcher.on_record = ProgressPrinter(config.trials, store, lambda: searcher.running, print_line)
-        interrupted = run_trials(config, recipe, paths, searcher, splits, remaining).interrupted
+        _warm_start(searcher, print_line)
+        interrupted = run_trials(config, recipe, paths, searcher, splits, remaining, started).interrupted
         _explain_ending(searcher, store, config, interrupted, print_line)
+        if searcher.guided is not None:
+            print_line(record_scoring(paths.root, searcher.guided, time.monotonic() - started).line())
     sampler.save(paths.sampler)
     return store, interrupted
+
+
+def _warm_start(searcher: SamplerSearcher, print_line) -> None:
+    """A proxy's warm start before the first trial (a resumed search had its own already): before Ray Tune's
+    clock starts, so run_trials takes its time off the budget."""
+    guided = searcher.guided
+    if guided is None or not guided.guidance.warm_start_pool:
+        return
+    before = guided.counts.scored
+    guided.warm_start_if_due()
+    if guided.counts.scored > before:
+        print_line(f"warm start: scored {count_of(guided.counts.scored - before, 'cell')} with "
+                   f"{guided.guidance.proxy} in {guided.counts.seconds:.0f} s; the best "
+                   f"{guided.counts.warm_started} train first")
 
 
 def _explain_ending(searcher, store: TrialStore, config: ExperimentConfig, interrupted: bool, print_line) -> None:

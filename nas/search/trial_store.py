@@ -37,6 +37,13 @@ class TrialRecord:
     node: str = ""  # address of the Ray node that trained it
     error: str = ""
     finished_at: str = ""
+    # A search with a zero-cost proxy (config zero_cost:): the proxy that guided it (a name, or vote), its value for
+    # this cell (a vote: among the cells scored until then), every proxy it computed, and why one could not score.
+    # Empty: no proxy, or a table written before proxies were recorded.
+    proxy: str = ""
+    proxy_score: float | None = None
+    proxy_values: dict[str, float] = field(default_factory=dict)
+    proxy_reason: str = ""
 
     def __post_init__(self):
         self.status = Status.checked(self.status, "status")

@@ -29,9 +29,11 @@ class TuneRunEnd:
     interrupted: bool  # Ctrl-C (SIGINT): Tune stopped its trials; the search can be resumed
 
 
-def run_trials(config: ExperimentConfig, recipe, paths: ExperimentPaths, searcher, splits, count: int) -> TuneRunEnd:
-    """Run up to `count` trials (fewer if the searcher runs out or the time budget ends), in chunks."""
-    chunk, started = TRIALS_PER_TUNE_RUN, time.monotonic()
+def run_trials(config: ExperimentConfig, recipe, paths: ExperimentPaths, searcher, splits, count: int,
+               started: float | None = None) -> TuneRunEnd:
+    """Run up to `count` trials (fewer if the searcher runs out or the time budget ends), in chunks; the time
+    budget counts from `started` (time.monotonic(); default now), so what the search did before is inside it."""
+    chunk, started = TRIALS_PER_TUNE_RUN, time.monotonic() if started is None else started
     trainable = tune_trainable(train_candidate, splits, config.resources)  # once per search, not per chunk
     run_name = f"{paths.root.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     part = 0

@@ -9,6 +9,7 @@ row is trained again).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +19,7 @@ from ray.tune.search import Searcher
 
 from nas.run_status import Status
 from nas.samplers import Outcome, Sampler, Suggestion, load_sampler
+from nas.samplers.proxy_guided import ProxyGuidedSampler
 from nas.search.trial_report import TrialReport
 from nas.search.trial_store import TrialRecord, TrialStore
 from nas.space import SearchSpace
@@ -55,13 +57,18 @@ class SamplerSearcher(Searcher):
     Live objects need not pickle: Optuna's genetic samplers hold a threading.Lock, and a progress callback may hold
     a `print` that Ray has since replaced. So a copy leaves both out: `__getstate__` saves the sampler to its file,
     a copy rebuilds it from there (an Optuna sampler from its study's database) the first time it needs it, and a
-    copy reports its records to no one."""
+    copy reports its records to no one.
+
+    `guide` (a search with a zero-cost proxy: nas.search.proxy_guide) wraps the sampler, the given one and a
+    copy's rebuilt one alike, in a ProxyGuidedSampler; each trained candidate's proxy values go into its row."""
 
     def __init__(self, *, sampler: Sampler, space: SearchSpace, store: TrialStore, sampler_path: Path,
                  budget: int, rerun: list[Suggestion], on_record: Callable[[TrialRecord], None] = _record_nowhere,
-                 metric: str = "val_acc", mode: str = "max"):
+                 metric: str = "val_acc", mode: str = "max",
+                 guide: Callable[[Sampler], ProxyGuidedSampler] | None = None):
         super().__init__(metric=metric, mode=mode)
-        self._sampler: Sampler | None = sampler
+        self.guide = guide
+        self._sampler: Sampler | None = guide(sampler) if guide else sampler
         self.space = space
         self.store = store
         self.sampler_path = Path(sampler_path)
@@ -91,6 +98,8 @@ class SamplerSearcher(Searcher):
             if cell_hash in self._running_hashes:
                 self._waiting[cell_hash].append(suggestion.token)
                 continue
+            if self.guided is not None:  # a candidate to run again after a resume was not scored in this run
+                self.guided.score([suggestion.choices])
             self._save_sampler()
             self._running[trial_id] = (suggestion, genotype, cell_hash)
             self._running_hashes.add(cell_hash)
@@ -133,8 +142,13 @@ class SamplerSearcher(Searcher):
     @property
     def sampler(self) -> Sampler:
         if self._sampler is None:
-            self._sampler = load_sampler(self.sampler_path)
+            sampler = load_sampler(self.sampler_path)
+            self._sampler = self.guide(sampler) if self.guide else sampler
         return self._sampler
+
+    @property
+    def guided(self) -> ProxyGuidedSampler | None:
+        return self.sampler if self.guide else None
 
     def __getstate__(self) -> dict:
         if self._sampler is not None:
@@ -181,5 +195,15 @@ class SamplerSearcher(Searcher):
             node=report.node,
             error=message,
             finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **self._proxy_columns(tuple(suggestion.choices)),
         )
+
+    def _proxy_columns(self, choices: tuple[int, ...]) -> dict:
+        guided = self.guided
+        if guided is None:
+            return {}
+        score = guided.proxy_value(choices)
+        return {"proxy": guided.guidance.proxy, "proxy_score": None if math.isnan(score) else score,
+                "proxy_values": guided.scores.get(choices, {}),
+                "proxy_reason": getattr(guided.scorer, "reasons", {}).get(choices, "")}
 
