@@ -205,3 +205,25 @@ def test_outcome_validates_status_and_reward():
     with pytest.raises(ValueError, match="reward"):
         Outcome("ok")
     assert Outcome("ok", 1).reward == 1.0
+
+
+def test_a_warm_start_happens_once_even_for_a_sampler_rebuilt_from_its_state():
+    """A guided sampler rebuilt around a sampler that was asked before (a resumed search) warm-starts no more:
+    Optuna samplers keep no token count, so the check is the sampler's own `asked`."""
+    from nas.samplers.proxy_guided import ProxyGuidance, ProxyGuidedSampler  # only this test wraps a sampler
+
+    decisions = [Decision(f"d{i}", ("a", "b", "c")) for i in range(3)]
+    calls = []
+
+    def scorer(cells):
+        calls.append(len(cells))
+        return [{"params": float(sum(cell))} for cell in cells]
+
+    guidance = ProxyGuidance(proxy="params", warm_start_pool=6, warm_start_count=2)
+    for name in ("tpe", "evolution", "controller"):
+        sampler = make_sampler(name, decisions, seed=0)
+        guided = ProxyGuidedSampler(sampler, guidance, scorer, sample=lambda rng: tuple(int(rng.integers(3)) for _ in decisions))
+        first = guided.ask()
+        assert sum(first.choices) == max(sum(cell) for cell in guided.scores)  # the pool's best came first
+        again = ProxyGuidedSampler(sampler, guidance, scorer, sample=lambda rng: (0, 0, 0))
+        assert not again._warm_start_due, name

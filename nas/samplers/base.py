@@ -166,6 +166,11 @@ class Sampler(ABC):
     def queued(self) -> int:
         return len(self._queued)
 
+    @property
+    def asked(self) -> int:
+        """How many suggestions this sampler has ever made (0: a fresh sampler, never asked)."""
+        return self._next_token
+
     def tell(self, token: int, outcome: Outcome) -> None:
         suggestion = self._pending.pop(self._check_token(token))
         self._learn(suggestion, outcome)

@@ -171,6 +171,10 @@ class OptunaStudySampler(Sampler):
             with self._keeping_step():
                 self._database.report(token, int(epoch), float(val_acc))
 
+    @property
+    def asked(self) -> int:
+        return len(self.study.get_trials(deepcopy=False))  # the study's trials are its asks (it keeps no token count)
+
     def pending(self) -> list[Suggestion]:
         running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
         return [Suggestion(t.number, self._choices(t.params)) for t in sorted(running, key=lambda t: t.number)]

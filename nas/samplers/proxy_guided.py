@@ -102,7 +102,7 @@ class ProxyGuidedSampler:
         self.scores: dict[tuple[int, ...], dict[str, float]] = {}
         self.counts = ScreeningCounts()
         # A sampler that has been asked before (a resumed search) got its warm start then.
-        self._warm_start_due = guidance.warm_start_pool > 0 and sampler.state_dict().get("next_token", 0) == 0
+        self._warm_start_due = guidance.warm_start_pool > 0 and sampler.asked == 0
 
     def __getattr__(self, name):  # tell, save, pending, report_epoch, name, ...: the sampler's
         return getattr(self.sampler, name)
