@@ -8,7 +8,8 @@
 #   3 ours vs the DARTS reference, proxy and full size (benchmarks/vs_reference.py)
 #   4 the search-level figure: a real run_search.py, 4 candidates at 0.25 GPU, vs the reference one after another
 #   5 concurrent proxies on one GPU, 1/2/4 at once (benchmarks/gpu_sharing.py)
-#   6 with CUDA MPS, when nvidia-cuda-mps-control is there (GPU_SESSION_MPS=0 skips it): steps 4 and 5 again
+#   6 zero-cost proxies: every proxy on NAS-Bench-201 cells, seconds a cell on the GPU (nasbench201_scores.py)
+#   7 with CUDA MPS, when nvidia-cuda-mps-control is there (GPU_SESSION_MPS=0 skips it): steps 4 and 5 again
 # Output: everything in $OUT/session.log, the result tables in $OUT/summary.md (printed again at the end).
 # The DARTS reference is looked for in $NAS_DARTS_REFERENCE, .device/darts, shared/peers/darts, ../shared/peers/darts.
 # CPU try-out of the whole script (tiny sizes): GPU_SESSION_DEVICE=cpu bash benchmarks/gpu_session.sh DATA_DIR
@@ -36,6 +37,7 @@ if [ "$DEVICE" = cpu ]; then  # tiny sizes: proves the script runs end to end, m
     VS="--images 200 --epochs 2 --modes proxy"
     SEARCH="--images 200 --epochs 2 --modes proxy --search --search-trials 2 --search-workers 1 --search-cpus-per-trial 1 --search-subset 200 --search-val 40 --search-epochs 1"
     SHARING="--concurrency 1 --subset 400 --epochs 1"
+    ZERO_COST="--cells 3"
 else
     ABLATION="--modes proxy --steps 25"
     ABLATION_FULL="--modes full --steps 10 --formats first --no-checks"
@@ -43,6 +45,7 @@ else
     # 8 candidates of 3 epochs on 9,000 images: the 16 of the first session did not finish in 170 s
     SEARCH="--images 5000 --epochs 3 --modes proxy --search --search-trials 8 --search-workers 4 --search-cpus-per-trial 3 --search-subset 10000 --search-val 1000 --search-epochs 3"
     SHARING="--concurrency 1,2,4 --subset 10000 --epochs 2"
+    ZERO_COST="--cells 300"
 fi
 
 # step NAME CAP_SECONDS COMMAND...: runs under min(CAP, budget left); its table lines go to the summary
@@ -87,6 +90,8 @@ step decode_cache 120 python3 -c "import sys; from nas.data import load_dataset;
 step vs_reference 200 python3 benchmarks/vs_reference.py --data "$DATA" --device "$DEVICE" $VS
 step search 170 python3 benchmarks/vs_reference.py --data "$DATA" --device "$DEVICE" $SEARCH
 step gpu_sharing 100 python3 benchmarks/gpu_sharing.py --data "$DATA" $SHARING
+step zero_cost 60 python3 benchmarks/nasbench201_scores.py --data "$DATA" --device "$DEVICE" --proxies all \
+    --out "$OUT/zero-cost" $ZERO_COST
 
 if [ "$DEVICE" != cpu ] && [ "${GPU_SESSION_MPS:-1}" = 1 ] && command -v nvidia-cuda-mps-control >/dev/null; then
     export CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps CUDA_MPS_LOG_DIRECTORY=/tmp/nvidia-mps-log

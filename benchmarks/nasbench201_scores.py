@@ -54,6 +54,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="the networks' initialisation and the split's seed")
     parser.add_argument("--shard", default="0/1", help="K/N: this process scores cells K, K+N, K+2N, ... of the order")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda: where the networks are scored")
     parser.add_argument("--merge", action="store_true", help="join the shard files into nasbench201_scores.csv")
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -85,10 +86,11 @@ def main(argv=None) -> int:
     order = visiting_order(len(table))[: args.cells][shard::shards]
     dataset = load_dataset("auto", args.data, cache_dir=args.cache_dir, progress=False)
     splits = make_splits(dataset, purpose="search", seed=args.seed)
-    inputs, targets = proxy_batch(splits, args.batch_size)
+    inputs, targets = proxy_batch(splits, args.batch_size, args.device)
     # Channels-last runs these small convolutions about 1.6x faster on this CPU, with the same scores.
     inputs = inputs.contiguous(memory_format=torch.channels_last)
-    path = out / "shards" / f"{label}-b{args.batch_size}-s{args.seed}-{shard}of{shards}.csv"
+    device = "" if args.device == "cpu" else f"-{args.device.replace(':', '')}"
+    path = out / "shards" / f"{label}-b{args.batch_size}-s{args.seed}{device}-{shard}of{shards}.csv"
     writer = ScoreTableWriter(path, names, extra=("index",))
     todo = [int(position) for position in order if table.arch[position] not in writer.done]
     print(f"{len(order) - len(todo)} of {len(order)} cells already in {path}; scoring {len(todo)} with "
@@ -104,7 +106,22 @@ def main(argv=None) -> int:
             rate = (time.perf_counter() - start) / count
             print(f"{count}/{len(todo)} cells, {rate:.2f} s a cell, {rate * (len(todo) - count) / 60:.0f} min left",
                   flush=True)
+    print_seconds_table(path, names, args.device)
     return 0
+
+
+def print_seconds_table(path: Path, names, device: str) -> None:
+    """The median seconds a cell of each proxy over the file, as a markdown table (gpu_session.sh keeps it)."""
+    import pandas as pd
+
+    from machine import cpu_model  # benchmarks/machine.py
+
+    frame = pd.read_csv(path)
+    print(f"machine: {cpu_model()}, device {device}, {len(frame)} cells in {path.name}")
+    print("| proxy | median s a cell | cells scored |")
+    print("|---|---|---|")
+    for name in names:
+        print(f"| {name} | {frame[f'{name}_s'].median():.4f} | {int(frame[name].notna().sum())} |")
 
 
 if __name__ == "__main__":
