@@ -30,7 +30,9 @@ def is_nasbench201_arch(candidate) -> bool:
 class NasBench201Space(SearchSpace):
     """Six edges, one op each: 5^6 = 15,625 cells. Genotypes are the benchmark's architecture strings."""
 
-    trainable = False  # its cells are looked up in the benchmark's table (`nas bench`), not trained
+    # Searched in the benchmark's table (`nas bench`), not trained: build_model builds and trains any of its cells,
+    # but a search's best.yaml, top/ files, report and decision importance read candidates as NASNet genotypes.
+    trainable = False
 
     def __init__(self, ops: Sequence[str] = NASBENCH201_OPS, name: str = "nasbench201", description: str = ""):
         self.name = name
