@@ -184,6 +184,8 @@ CASES = [
          "unknown baseline 'resnet57'"),
     Case("an unknown cell", ("train", "--genotype", "darts-v9", "--data", "{data}", "--out", "{case}/run"),
          "no genotype file or published cell named 'darts-v9'"),
+    Case("a NAS-Bench-201 network of --depth 10", ("train", "--genotype", ARCH, "--depth", "10", "--data", "{data}",
+                                                    "--out", "{case}/run"), "got 10: try 8 or 11"),
     Case("--init that does not exist", (*TRAIN_TO, "--init", "{case}/none.pt"), "no such checkpoint file"),
     Case("--epochs 0", (*TRAIN_TO, "--epochs", "0"), "epochs must be at least 1"),
     Case("an unknown device", (*TRAIN_TO, "--device", "tpu"), "unknown device 'tpu'"),
@@ -256,6 +258,8 @@ CASES = [
          files={"cell.png/kept.txt": ""}),
     Case("--out in a read-only folder", ("show", "darts-v2", "--out", "{readonly}/cell.png"), "is read-only",
          read_only="{readonly}"),
+    Case("--out with a NAS-Bench-201 string", ("show", ARCH, "--out", "{case}/cell.png"),
+         "a NAS-Bench-201 cell is shown as text only"),
     # --- nas profile ---------------------------------------------------------------------------------------------
     Case("--image-size 0", ("profile", "--genotype", "darts-v2", "--image-size", "0"),
          "argument --image-size: must be at least 1, got 0"),
@@ -278,6 +282,10 @@ CASES = [
                           "reduce: 'add(group_conv_3x3@0, conv_3x3@1)'\n"}),
     Case("an image too small for the network", ("profile", "--baseline", "vgg16", "--image-size", "8"),
          "vgg16 needs inputs of at least 32 px, got 8"),
+    Case("a malformed NAS-Bench-201 string", ("profile", "--genotype", "|nor_conv_3x3~0|+|none~0|"),
+         "expected 3 nodes joined by '+', got 2"),
+    Case("--stack with a NAS-Bench-201 string", ("profile", "--genotype", ARCH, "--stack", "cifar"),
+         "a NAS-Bench-201 string builds the benchmark's own network"),
     # --- nas score -----------------------------------------------------------------------------------------------
     Case("an unknown proxy", (*SCORE, "--proxies", "synflow,synflaw"), "unknown zero-cost proxy 'synflaw'"),
     Case("an unknown cell", ("score", "--genotype", "darts-v9", "--data", "{data}"),

@@ -13,6 +13,7 @@ from nas.plural import count_of
 from nas.space import load_space
 from nas.space.decisions import describe_count
 from nas.space.genotype import NUM_CELL_INPUTS
+from nas.space.nasbench201 import EDGES, NUM_NODES, NasBench201Space, is_nasbench201_arch
 from nas.space.op_registry import OPS
 
 
@@ -21,7 +22,8 @@ def _space_arguments(parser) -> None:
 
 
 def _show_arguments(parser) -> None:
-    parser.add_argument("genotype", metavar="NAME|FILE", help="published cell name (e.g. darts-v2) or genotype file")
+    parser.add_argument("genotype", metavar="NAME|FILE|ARCH", help="published cell name (e.g. darts-v2), genotype file "
+                                                                  "or NAS-Bench-201 string ('|nor_conv_3x3~0|+|...|')")
     parser.add_argument("--out", type=output_place, help="draw the normal and reduction cells to this .png, .svg or "
                                                          ".pdf")
     parser.add_argument("--renderer", choices=("auto", "graphviz", "matplotlib"), default="auto",
@@ -30,7 +32,8 @@ def _show_arguments(parser) -> None:
 
 def _profile_arguments(parser) -> None:
     what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--genotype", metavar="NAME|FILE", help="published cell name or genotype file")
+    what.add_argument("--genotype", metavar="NAME|FILE|ARCH", help="published cell name, genotype file or "
+                                                                   "NAS-Bench-201 string ('|nor_conv_3x3~0|+|...|')")
     what.add_argument("--baseline", metavar="NAME", help="hand-designed network (e.g. resnet56, resnet50)")
     parser.add_argument("--stack", type=stack_name(),
                         help="network stack for --genotype: %(type)s (default: cifar for small images)")
@@ -88,6 +91,8 @@ def run_show(args) -> int:
     # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.models import resolve_genotype_for_model
 
+    if is_nasbench201_arch(args.genotype):
+        return _show_nasbench201(args)
     if args.out:
         # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
         from nas.analysis.cell_diagram import check_diagram_path
@@ -118,6 +123,23 @@ def run_show(args) -> int:
     return 0
 
 
+def _show_nasbench201(args) -> int:
+    """A NAS-Bench-201 cell as text: node j sums one op on each earlier node (the diagrams draw NASNet cells only)."""
+    if args.out:
+        raise ConfigError("--out draws NASNet-style cells; a NAS-Bench-201 cell is shown as text only (leave out "
+                          "--out)")
+    space = NasBench201Space()
+    choices = space.encode(args.genotype)
+    print(space.decode(choices))
+    print(f"NAS-Bench-201 cell: {NUM_NODES} nodes, {len(EDGES)} edges; node 0 is the cell's input, node "
+          f"{NUM_NODES - 1} its output")
+    for node in range(1, NUM_NODES):
+        edges = [f"{space.ops[choice]}(node {source})" for (target, source), choice in zip(EDGES, choices)
+                 if target == node]
+        print(f"  node {node} = {' + '.join(edges)}")
+    return 0
+
+
 @register_command("profile", help="count a model's parameters and multiply-adds", arguments=_profile_arguments)
 def run_profile(args) -> int:
     """Count parameters (auxiliary head excluded) and multiply-adds of a cell network or a baseline."""
@@ -127,6 +149,8 @@ def run_profile(args) -> int:
     from nas.models import SMALL_IMAGE_STACK, build_model, count_params_and_macs, get_model
     from nas.models.baseline_table import default_classes
 
+    if is_nasbench201_arch(args.genotype):
+        return _profile_nasbench201(args)
     if args.genotype is not None:
         args.stack = args.stack or SMALL_IMAGE_STACK
         spec = get_model(args.stack, kind="stack")
@@ -165,4 +189,32 @@ def run_profile(args) -> int:
     if "inference_params" in result:
         print(f"  for inference, after training: {result['inference_params'] / 1e6:.3f}M params, "
               f"{result['inference_macs'] / 1e6:.1f}M multiply-adds")
+    return 0
+
+
+def _profile_nasbench201(args) -> int:
+    """The benchmark's network for a NAS-Bench-201 string: parameters, multiply-adds, and its FLOPs as the
+    benchmark's table counts them (convolutions, linear layers and their biases; nas.models.nasbench201_network)."""
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
+    import torch
+
+    from nas.models import benchmark_flops, build_model, count_params_and_macs
+    from nas.models.nasbench201_network import check_nasbench201_network
+
+    arch = check_nasbench201_network(args.genotype, stack=args.stack, channels=args.channels, cells=args.depth)
+    image_size, num_classes = args.image_size or 32, args.num_classes or 10
+    with torch.device("meta"):  # shapes only, as for the other networks
+        model = build_model(genotype=arch, channels=args.channels, cells=args.depth, num_classes=num_classes,
+                            in_channels=args.in_channels, image_size=image_size)
+    shape = (args.in_channels, image_size, image_size)
+    counts = count_params_and_macs(model, shape)
+    result = {"params": counts["params"], "macs": counts["macs"], "benchmark_flops": benchmark_flops(model, shape),
+              "image_size": image_size, "num_classes": num_classes, "genotype": arch, "network": "nasbench201",
+              "channels": model.channels, "cells": model.depth}
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{arch} as the NAS-Bench-201 network (C={model.channels}, {count_of(model.depth, 'cell')}, {image_size} "
+          f"px, {num_classes} classes): {counts['params'] / 1e6:.6f}M params, {counts['macs'] / 1e6:.2f}M "
+          f"multiply-adds, {result['benchmark_flops'] / 1e6:.5f}M FLOPs as the benchmark counts them")
     return 0

@@ -18,6 +18,7 @@ from nas.plural import count_of
 from nas.registry import import_user_modules
 from nas.run_status import Status
 from nas.space.genotype_files import resolve_genotype
+from nas.space.nasbench201 import is_nasbench201_arch
 
 METRICS_FILE = "metrics.json"
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -25,7 +26,8 @@ CHECKPOINT_FILE = "checkpoint.pt"
 
 def _train_arguments(parser) -> None:
     what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--genotype", help="published cell name (e.g. darts-v2) or genotype file")
+    what.add_argument("--genotype", help="published cell name (e.g. darts-v2), genotype file or NAS-Bench-201 string "
+                                         "('|nor_conv_3x3~0|+|...|': the benchmark's network, C=16, 17 cells)")
     what.add_argument("--baseline", help="hand-designed network name (e.g. resnet20)")
     add_data_flag(parser)
     add_dataset_flag(parser)
@@ -212,9 +214,7 @@ def _metrics_document(args, recipe, dataset, splits, profile, result, out: Path)
 
     return {
         "command": _command_line(),
-        "model": {"genotype": args.genotype, "baseline": args.baseline,
-                  "channels": recipe.channels if args.genotype else None,
-                  "cells": recipe.cells if args.genotype else None},
+        "model": {"genotype": args.genotype, "baseline": args.baseline, **_model_size(args, recipe)},
         "dataset": {"name": dataset.name, "root": dataset.root, "classes": dataset.num_classes,
                     "class_names": list(dataset.classes),
                     "image_size": dataset.image_size, "channels": dataset.channels,
@@ -243,6 +243,17 @@ def _metrics_document(args, recipe, dataset, splits, profile, result, out: Path)
     }
 
 
+def _model_size(args, recipe) -> dict:
+    """The width and depth trained: a cell stack's are the recipe's, a NAS-Bench-201 network's the benchmark's
+    unless --channels / --depth were given; a baseline has its own (None)."""
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
+    from nas.models.nasbench201_network import DEFAULT_CELLS, DEFAULT_CHANNELS
+
+    if is_nasbench201_arch(args.genotype):
+        return {"channels": args.channels or DEFAULT_CHANNELS, "cells": args.depth or DEFAULT_CELLS}
+    return {"channels": recipe.channels if args.genotype else None, "cells": recipe.cells if args.genotype else None}
+
+
 def _command_line() -> str | None:
     """The command as typed, `nas ...` or `python -m nas ...` (argv[0] is then nas/__main__.py); None when called
     from Python (tests), whose argv is not this run's."""
@@ -267,8 +278,11 @@ def _check_model_name(args) -> None:
     """Fail on an unknown cell or baseline before spending time on the data."""
     # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.models import get_model, known_op_names
+    from nas.models.nasbench201_network import check_nasbench201_network
 
-    if args.genotype is not None:
+    if is_nasbench201_arch(args.genotype):
+        check_nasbench201_network(args.genotype, stack=args.stack, channels=args.channels, cells=args.depth)
+    elif args.genotype is not None:
         resolve_genotype(args.genotype).validate(known_op_names())
     else:
         get_model(args.baseline, kind="baseline")
@@ -280,7 +294,7 @@ def _build_model(args, recipe, dataset):
 
     return network_for_data(recipe=recipe, genotype=args.genotype, baseline=args.baseline, stack=args.stack,
                             num_classes=dataset.num_classes, in_channels=dataset.channels,
-                            image_size=dataset.image_size, seed=args.seed)
+                            image_size=dataset.image_size, seed=args.seed, channels=args.channels, cells=args.depth)
 
 
 def _write_json(path: Path, data: dict) -> None:

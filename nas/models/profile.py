@@ -20,13 +20,10 @@ def count_params(model: nn.Module) -> int:
     )
 
 
-def count_params_and_macs(model: nn.Module, input_shape) -> dict[str, int]:
-    """`{'params', 'macs'}` for one input of `input_shape` (C, H, W) or (N, C, H, W).
-
-    MACs are torch's FLOP count (convolutions and matrix products) halved: one multiply-add is two FLOPs. The model
-    runs once in eval mode (no auxiliary head, no drop path) on the device of its parameters; a model built on the
-    'meta' device is counted without computing anything.
-    """
+def run_once(model: nn.Module, input_shape) -> int:
+    """Run `model` once on zeros of `input_shape` (C, H, W) or (N, C, H, W), in eval mode (no auxiliary head, no
+    drop path), without gradients, on the device and dtype of its parameters ('meta' computes nothing); returns
+    the batch size, for counts per input."""
     shape = tuple(int(size) for size in input_shape)
     if len(shape) == 3:
         shape = (1, *shape)
@@ -36,10 +33,21 @@ def count_params_and_macs(model: nn.Module, input_shape) -> dict[str, int]:
     was_training = model.training
     model.eval()
     try:
-        counter = FlopCounterMode(display=False)
-        with torch.no_grad(), counter:
+        with torch.no_grad():
             model(torch.zeros(shape, device=device, dtype=dtype))
     finally:
         model.train(was_training)
-    macs = counter.get_total_flops() // 2 // shape[0]
+    return shape[0]
+
+
+def count_params_and_macs(model: nn.Module, input_shape) -> dict[str, int]:
+    """`{'params', 'macs'}` for one input of `input_shape` (C, H, W) or (N, C, H, W).
+
+    MACs are torch's FLOP count (convolutions and matrix products) halved: one multiply-add is two FLOPs. The model
+    runs once (`run_once`); a model built on the 'meta' device is counted without computing anything.
+    """
+    counter = FlopCounterMode(display=False)
+    with counter:
+        batch = run_once(model, input_shape)
+    macs = counter.get_total_flops() // 2 // batch
     return {"params": count_params(model), "macs": int(macs)}

@@ -19,11 +19,20 @@ NUM_NODES = 4
 EDGES = tuple((node, source) for node in range(1, NUM_NODES) for source in range(node))
 
 
+def is_nasbench201_arch(candidate) -> bool:
+    """Whether `candidate` is written as a NAS-Bench-201 architecture string (`|op~0|+|...|`) rather than a genotype:
+    no genotype form (a name, a file, the one-line or DARTS form, YAML) starts with '|'. Whether it is a well-formed
+    one is `NasBench201Space().encode`'s to say."""
+    return isinstance(candidate, str) and candidate.lstrip().startswith("|")
+
+
 @register_space("nasbench201")
 class NasBench201Space(SearchSpace):
     """Six edges, one op each: 5^6 = 15,625 cells. Genotypes are the benchmark's architecture strings."""
 
-    trainable = False  # its cells are looked up in the benchmark's table (`nas bench`), not trained
+    # Searched in the benchmark's table (`nas bench`), not trained: build_model builds and trains any of its cells,
+    # but a search's best.yaml, top/ files, report and decision importance read candidates as NASNet genotypes.
+    trainable = False
 
     def __init__(self, ops: Sequence[str] = NASBENCH201_OPS, name: str = "nasbench201", description: str = ""):
         self.name = name
