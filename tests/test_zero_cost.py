@@ -18,6 +18,7 @@ from torch import nn
 
 from nas.cli import main
 from nas.models import build_model, count_params_and_macs
+from nas.models.nasbench201_network import NasBench201Network
 from nas.zero_cost import PROXIES, proxy_names, register_proxy, score_built_network, score_network
 from nas.zero_cost.proxies.jacob_cov import EIGENVALUE_FLOOR
 from nas.zero_cost.proxies.naswot import activation_kernel, kernel_log_determinant
@@ -398,3 +399,15 @@ def test_nas_score_scores_every_distinct_cell_of_a_space_smaller_than_the_sample
                  *TINY, "--out", str(out)]) == 0
     assert "space one: 9 distinct cells found in 1200 draws, not the 12 asked for" in capsys.readouterr().out
     assert pd.read_csv(out)["key"].nunique() == 9
+
+
+def test_nas_score_builds_a_nasbench201_string_as_the_benchmarks_network(images, tmp_path, capsys, cache):
+    arch = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_1x1~0|none~1|avg_pool_3x3~2|"
+    out = tmp_path / "scores.csv"
+    assert main(["score", "--genotype", arch, "--proxies", "synflow", "--data", str(images), *TINY,
+                 "--out", str(out)]) == 0
+    row = pd.read_csv(out).iloc[0]
+    assert row["key"] == arch and row["name"].startswith("nb201-")
+    assert row["params"] == count_params_and_macs(NasBench201Network(arch, num_classes=3), (3, 16, 16))["params"]
+    assert main(["score", "--genotype", "|nor_conv_3x3~0|+|none~0|", "--data", str(images)]) == 2
+    assert "expected 3 nodes joined by '+'" in capsys.readouterr().err

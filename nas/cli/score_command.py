@@ -9,6 +9,7 @@ only final once the last network is. A run is tens of networks of about a second
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,7 @@ def _networks_to_score(args) -> list[NetworkToScore]:
     # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.models import get_model, resolve_genotype_for_model
     from nas.space.genotype_files import declared_name
+    from nas.space.nasbench201 import NasBench201Space, is_nasbench201_arch
 
     if args.space is not None and (args.genotype or args.baseline):
         raise ConfigError("--space draws its own cells: give it without --genotype and --baseline")
@@ -113,6 +115,11 @@ def _networks_to_score(args) -> list[NetworkToScore]:
         raise ConfigError("nothing to score: give --genotype, --baseline, or --space FILE --sample N")
     networks = []
     for text in args.genotype:
+        if is_nasbench201_arch(text):  # the benchmark's own network; the string is its key, checked here
+            arch = NasBench201Space().decode(NasBench201Space().encode(text))
+            networks.append(NetworkToScore(f"nb201-{hashlib.sha256(arch.encode()).hexdigest()[:8]}", arch,
+                                           genotype=arch))
+            continue
         genotype = resolve_genotype_for_model(text)
         name = declared_name(text) or (Path(text).stem if Path(text).is_file() else f"cell-{genotype.hash()[:8]}")
         networks.append(NetworkToScore(name, str(genotype), genotype=genotype))
