@@ -92,7 +92,12 @@ def main(argv=None) -> int:
     device = "" if args.device == "cpu" else f"-{args.device.replace(':', '')}"
     path = out / "shards" / f"{label}-b{args.batch_size}-s{args.seed}{device}-{shard}of{shards}.csv"
     writer = ScoreTableWriter(path, names, extra=("index",))
-    todo = [int(position) for position in order if table.arch[position] not in writer.done]
+    # Cells another run of the same proxies already scored (an earlier --shard split): not scored twice.
+    done = set(writer.done)
+    for sibling in path.parent.glob(f"{label}-b{args.batch_size}-s{args.seed}{device}-*of*.csv"):
+        if sibling != path:
+            done |= set(pd.read_csv(sibling, usecols=["key"])["key"])
+    todo = [int(position) for position in order if table.arch[position] not in done]
     print(f"{len(order) - len(todo)} of {len(order)} cells already in {path}; scoring {len(todo)} with "
           f"{', '.join(names)} on {platform.node()}", flush=True)
     start = time.perf_counter()
