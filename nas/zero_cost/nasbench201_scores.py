@@ -1,0 +1,185 @@
+"""The NAS-Bench-201 scores table: zero-cost proxies of every benchmark cell, joined from the scoring shards, and
+read back for `nas bench nasbench201 --scores` (which answers a proxy from it instead of scoring a network).
+
+benchmarks/nasbench201_scores.py writes shards in out/shards/: `cheap-*.csv` (the cheap proxies, over all cells)
+and `expensive-*.csv` (the others, over a uniform sample), each a ScoreTableWriter file (key = the benchmark's arch
+string, index = its row in the benchmark). `merge_score_files` joins them on the key into one table beside a YAML
+file that says how it was made; `read_scores_table` reads it back, checked to be a table of this space. The table
+holds proxies and the seconds they took, never an accuracy: a search guided by it cannot peek at the benchmark.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import platform
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from nas.atomic_files import atomic_path, write_text_atomic
+from nas.errors import ConfigError
+from nas.space.nasbench201 import NasBench201Space
+from nas.zero_cost.registry import PROXIES
+from nas.zero_cost.score_table import KEY, REASONS
+
+SCORES_FILE = "nasbench201_scores.csv"
+PROVENANCE_FILE = "nasbench201_scores.yaml"
+SHARD_KINDS = ("cheap", "expensive")  # the cheap shards first: their proxies lead the merged columns
+INDEX = "index"
+SECONDS_SUFFIX = "_s"
+# benchmarks/nasbench201_scores.py names a shard <proxies>-b<batch size>-s<seed>-<K>of<N>.csv
+SHARD_NAME = re.compile(r"^(?P<kind>[a-z]+)-b(?P<batch>\d+)-s(?P<seed>\d+)-(?P<shard>\d+)of(?P<shards>\d+)\.csv$")
+
+
+def proxy_columns(columns: Sequence[str]) -> list[str]:
+    """The proxies of a scores table: the columns with a seconds column beside them (`<proxy>_s`)."""
+    present = set(columns)
+    return [column for column in columns if f"{column}{SECONDS_SUFFIX}" in present]
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    """A column of scores or seconds as floats: an empty cell (the proxy failed, or never scored it) is NaN."""
+    return pd.to_numeric(values.replace("", np.nan), errors="coerce")
+
+
+def _read_shards(files: Sequence[Path]) -> pd.DataFrame:
+    frames = [pd.read_csv(path, dtype={KEY: str, REASONS: str}, keep_default_na=False) for path in files]
+    frame = pd.concat(frames, ignore_index=True)
+    proxies = proxy_columns(list(frame.columns))
+    for column in [*proxies, *(f"{proxy}{SECONDS_SUFFIX}" for proxy in proxies)]:
+        frame[column] = _numbers(frame[column])
+    # A shard rerun after a crash may repeat a cell: its first score stands.
+    return frame.drop_duplicates(KEY, keep="first")
+
+
+def merge_score_files(out: Path, table: Path, *, made_with: Mapping[str, object] | None = None) -> Path:
+    """Join out/shards/{cheap,expensive}-*.csv on the arch string into out/nasbench201_scores.csv (one row per
+    cell scored by any shard, in the benchmark's order), written atomically, and out/nasbench201_scores.yaml: how
+    it was made (`made_with`: the scoring commands, memory format, machine, ...), the benchmark table's checksum,
+    and how many cells each proxy covers."""
+    out, table = Path(out), Path(table)
+    groups = {kind: sorted((out / "shards").glob(f"{kind}-*.csv")) for kind in SHARD_KINDS}
+    if not any(groups.values()):
+        raise ConfigError(f"no shard files ({', '.join(f'{kind}-*.csv' for kind in SHARD_KINDS)}) in {out / 'shards'}")
+    if not table.is_file():
+        raise ConfigError(f"benchmark table {str(table)!r} does not exist")
+    archs = pd.read_csv(table, usecols=[INDEX, "arch"]).set_index(INDEX)["arch"]
+    merged, proxies, reasons = None, [], []
+    for kind, files in groups.items():
+        if not files:
+            continue
+        frame = _read_shards(files).rename(columns={REASONS: f"{REASONS}_{kind}"})
+        proxies += proxy_columns(list(frame.columns))
+        reasons.append(f"{REASONS}_{kind}")
+        merged = frame if merged is None else merged.merge(frame, on=[KEY, INDEX], how="outer")
+    wrong = merged[archs.reindex(merged[INDEX]).to_numpy() != merged[KEY].to_numpy()]
+    if len(wrong):
+        row = wrong.iloc[0]
+        raise ConfigError(f"shard row {row[KEY]} has index {row[INDEX]}, where {table.name} has "
+                          f"{archs.get(row[INDEX], 'no row')}: the shards were not scored from this table")
+    merged[REASONS] = merged[reasons].fillna("").apply(lambda texts: "; ".join(t for t in texts if t), axis=1)
+    columns = [KEY, INDEX, *proxies, *(f"{proxy}{SECONDS_SUFFIX}" for proxy in proxies), REASONS]
+    merged = merged[columns].sort_values(INDEX).astype({INDEX: int})
+    path = out / SCORES_FILE
+    with atomic_path(path) as temporary:
+        merged.to_csv(temporary, index=False)
+    provenance = _provenance(groups, merged, proxies, table, made_with or {})
+    write_text_atomic(out / PROVENANCE_FILE, yaml.safe_dump(provenance, sort_keys=False, width=120))
+    return path
+
+
+def _provenance(groups, merged: pd.DataFrame, proxies: Sequence[str], table: Path, made_with: Mapping) -> dict:
+    """How the table was made, from the shards' names and the merged rows."""
+    settings = {}
+    for files in groups.values():
+        for path in files:
+            match = SHARD_NAME.match(path.name)
+            if match:
+                settings.setdefault("batch_size", {})[match["kind"]] = int(match["batch"])
+                settings.setdefault("seed", {})[match["kind"]] = int(match["seed"])
+    coverage = {proxy: {"cells": int(merged[f"{proxy}{SECONDS_SUFFIX}"].notna().sum()),
+                        "undefined": int((merged[f"{proxy}{SECONDS_SUFFIX}"].notna() & merged[proxy].isna()).sum()),
+                        "median_seconds": round(float(merged[f"{proxy}{SECONDS_SUFFIX}"].median()), 4)}
+                for proxy in proxies}
+    return {
+        "scores": SCORES_FILE,
+        "cells": len(merged),
+        "benchmark_table": {"file": table.name, "sha256": hashlib.sha256(table.read_bytes()).hexdigest()},
+        "shards": {path.name: int(len(pd.read_csv(path, usecols=[KEY]))) for files in groups.values()
+                   for path in files},
+        **settings,
+        "torch": _version("torch"),
+        "python": platform.python_version(),
+        "machine": platform.processor() or platform.machine(),
+        **dict(made_with),
+        "coverage": coverage,
+    }
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+@dataclass(frozen=True)
+class ScoresTable:
+    """A NAS-Bench-201 scores table: per cell (its decision vector), each proxy's value and seconds. A value is
+    NaN where the proxy could not score the cell, or where the table has no row for it."""
+
+    path: Path
+    sha256: str
+    proxies: tuple[str, ...]
+    rows: Mapping[tuple[int, ...], int]
+    values: Mapping[str, np.ndarray]
+    seconds: Mapping[str, np.ndarray]
+
+    def check_proxies(self, names: Sequence[str]) -> None:
+        """Refuse (one line) a name that is no registered proxy, or a proxy the table has no column for."""
+        for name in names:
+            PROXIES.get(name)  # raises naming the valid ones
+            if name not in self.proxies:
+                raise ConfigError(f"scores table {str(self.path)!r} has no column {name!r} (it holds "
+                                  f"{', '.join(self.proxies) or 'no proxy'})")
+
+    def cells_with(self, proxy: str) -> int:
+        return int(np.isfinite(self.seconds[proxy]).sum())
+
+
+def read_scores_table(path: str | Path, space: NasBench201Space | None = None) -> ScoresTable:
+    """The scores table at `path`, its keys checked to be cells of `space`; only the proxies and their seconds
+    are kept (an accuracy column a user joined in is dropped: a guided search must not see it)."""
+    space = space or NasBench201Space()
+    path = Path(path)
+    where = f"scores table {str(path)!r}"
+    if not path.is_file():
+        raise ConfigError(f"{where} does not exist")
+    try:
+        frame = pd.read_csv(path, dtype={KEY: str}, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{where} is not a readable CSV: {error}") from None
+    if KEY not in frame.columns:
+        raise ConfigError(f"{where} lacks column {KEY!r} (the cell's arch string): not a table of zero-cost scores")
+    proxies = tuple(proxy_columns(list(frame.columns)))
+    rows = {}
+    for row, key in enumerate(frame[KEY], start=1):
+        try:
+            choices = space.encode(key)
+        except ConfigError as error:
+            reason = str(error).removeprefix(f"NAS-Bench-201 arch {key!r}: ")
+            raise ConfigError(f"{where} is not for the nasbench201 space: row {row} key {key!r}: {reason}") from None
+        if choices in rows:
+            raise ConfigError(f"{where} lists {key} twice (rows {rows[choices] + 1} and {row})")
+        rows[choices] = row - 1
+
+    return ScoresTable(path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(), proxies=proxies, rows=rows,
+                       values={proxy: _numbers(frame[proxy]).to_numpy(dtype=float) for proxy in proxies},
+                       seconds={proxy: _numbers(frame[f"{proxy}{SECONDS_SUFFIX}"]).to_numpy(dtype=float)
+                                for proxy in proxies})
