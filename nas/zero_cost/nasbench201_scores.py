@@ -167,7 +167,8 @@ def read_scores_table(path: str | Path, space: NasBench201Space | None = None) -
         raise ConfigError(f"{where} is not a readable CSV: {error}") from None
     if KEY not in frame.columns:
         raise ConfigError(f"{where} lacks column {KEY!r} (the cell's arch string): not a table of zero-cost scores")
-    proxies = tuple(proxy_columns(list(frame.columns)))
+    # Registered proxies only: any other column (an accuracy joined in, even with a seconds column) is dropped.
+    proxies = tuple(column for column in proxy_columns(list(frame.columns)) if column in PROXIES)
     rows = {}
     for row, key in enumerate(frame[KEY], start=1):
         try:
