@@ -237,3 +237,12 @@ def test_screening_returns_the_best_of_k_and_tells_the_others_failed(name):
                    for _, outcome in told)
         wrapper.tell(picked.token, Outcome("ok", 0.5))
     assert wrapper.counts.screened_out == 9
+
+
+def test_bench_help_quotes_the_guidance_defaults(capsys):
+    from nas.bench.tabular_benchmark import DEFAULT_PROXY, DEFAULT_SCREEN, DEFAULT_WARM_START_POOL, TABULAR_VOTE_MEMBERS
+
+    assert main(["bench", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"(default {DEFAULT_PROXY})" in text and f"vote (of {' and '.join(TABULAR_VOTE_MEMBERS)})" in text
+    assert f"(default {DEFAULT_WARM_START_POOL}; 0: none)" in text and f"(default {DEFAULT_SCREEN}; 1: none)" in text

@@ -42,14 +42,14 @@ def _bench_arguments(parser) -> None:
     guided.add_argument("--scores", metavar="FILE",
                         help="a NAS-Bench-201 scores table (results/zero-cost/nasbench201_scores.csv): every sampler "
                              "is guided by a proxy looked up in it; scoring seconds are counted apart from the budget")
-    guided.add_argument("--proxy", help="a proxy, names joined by commas (their rank vote), or vote "
-                                        "(default: vote of naswot,synflow)")
+    guided.add_argument("--proxy", help="a proxy, names joined by commas (their rank vote), or vote (of naswot and "
+                                        "synflow) (default naswot)")
     guided.add_argument("--warm-start", type=int, metavar="M",
-                        help="score M random cells first and start each sampler from the best (default 1000; 0: none)")
+                        help="score M random cells first and start each sampler from the best (default 3000; 0: none)")
     guided.add_argument("--warm-start-count", type=positive_int, metavar="N",
                         help="how many of them (default: the sampler's start-up size)")
     guided.add_argument("--screen", type=positive_int, metavar="K",
-                        help="each trained cell is the best by proxy of K the sampler proposes (default 10; 1: none)")
+                        help="each trained cell is the best by proxy of K the sampler proposes (default 3; 1: none)")
 
 
 @register_command("bench", help="measure samplers on a tabular benchmark (NAS-Bench-201)", arguments=_bench_arguments)
@@ -145,7 +145,7 @@ def _check_guidance(args, space):
         raise ConfigError(f"--warm-start must be 0 (no warm start) or more cells, got {args.warm_start}")
     chosen = {key: value for key, value in (("warm_start_pool", args.warm_start), ("screen", args.screen),
                                             ("warm_start_count", args.warm_start_count)) if value is not None}
-    settings = guidance_settings(args.proxy or "vote", **chosen)
+    settings = guidance_settings(**({"proxy": args.proxy} if args.proxy else {}), **chosen)
     return TableGuidance(settings, read_scores_table(args.scores, space))
 
 
