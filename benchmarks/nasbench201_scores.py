@@ -5,14 +5,16 @@ and multiply-add counts) and scored on one batch of real CIFAR-10 training image
 search's training split (seed 0), the same batch for every cell; each network initialised with seed 0. Nothing is
 read from the benchmark's accuracies.
 
-Cells are visited in one seeded random order, so any prefix of a run is a uniform sample of the space: the cheap
-proxies (--proxies cheap) run over all 15,625 cells, the others (--proxies expensive) over the first --cells of
-the same order. Resumable: a row is
+Cells are visited in one seeded random order, so any prefix of a run is a uniform sample of the space. The
+table in results/zero-cost was made with the data-free proxies (params, macs, synflow: about 0.07 s a cell) over
+all 15,625 cells and every other proxy over the first 2,000 cells of the order: NASWOT (0.45 s a cell) is cheap
+enough to score every candidate of a search, but not 15,625 of them beside the rest on two busy cores. Resumable: a row is
 appended as each cell is scored, and a rerun skips the cells already in its file. --shard K/N scores every N-th
 cell of the order from the K-th, in its own file, so N processes can share the work; --merge joins the files.
 
-    python benchmarks/nasbench201_scores.py --data /work/cifar10 --proxies cheap --shard 0/2 &
-    python benchmarks/nasbench201_scores.py --data /work/cifar10 --proxies cheap --shard 1/2 &
+    python benchmarks/nasbench201_scores.py --data /work/cifar10 --proxies params,macs,synflow &
+    python benchmarks/nasbench201_scores.py --data /work/cifar10 --proxies cheap --cells 2000 --shard 0/2 &
+    python benchmarks/nasbench201_scores.py --data /work/cifar10 --proxies cheap --cells 2000 --shard 1/2 &
     python benchmarks/nasbench201_scores.py --data /work/cifar10 --proxies expensive --cells 2000
     python benchmarks/nasbench201_scores.py --merge      # -> results/zero-cost/nasbench201_scores.csv
 """
@@ -82,7 +84,7 @@ def main(argv=None) -> int:
     sets = {"cheap": cheap_proxy_names(), "all": proxy_names(),
             "expensive": [name for name in proxy_names() if name not in cheap_proxy_names()]}
     names = check_proxy_names(sets.get(args.proxies) or args.proxies.split(","))
-    label = args.proxies if args.proxies in sets else "custom"
+    label = args.proxies if args.proxies in sets else "-".join(names)
     table = pd.read_csv(args.table, usecols=["index", "arch"])
     order = visiting_order(len(table))[: args.cells][shard::shards]
     dataset = load_dataset("auto", args.data, cache_dir=args.cache_dir, progress=False)

@@ -87,6 +87,7 @@ RESUME = ("search", "--config", "{existing_config}", "--resume")
 TRAIN = ("train", "--baseline", "resnet20", "--data", "{data}")
 TRAIN_TO = (*TRAIN, "--out", "{case}/run")
 COMPARE = ("compare", "--baselines", "resnet20", "--name", "x", "--data", "{data}")
+SCORE = ("score", "--genotype", "darts-v2", "--data", "{data}")
 BENCH = ("bench", "nasbench201", "--budget", "1", "--runs", "1", "--table")
 SPACE = "name: s\nblocks: 2\nops: [sep_conv_3x3, skip_connect]\n"
 RAISES = "raise RuntimeError('half-written plugin')\n"
@@ -269,6 +270,20 @@ CASES = [
                           "reduce: 'add(group_conv_3x3@0, conv_3x3@1)'\n"}),
     Case("an image too small for the network", ("profile", "--baseline", "vgg16", "--image-size", "8"),
          "vgg16 needs inputs of at least 32 px, got 8"),
+    # --- nas score -----------------------------------------------------------------------------------------------
+    Case("an unknown proxy", (*SCORE, "--proxies", "synflow,synflaw"), "unknown zero-cost proxy 'synflaw'"),
+    Case("an unknown cell", ("score", "--genotype", "darts-v9", "--data", "{data}"),
+         "no genotype file or published cell named 'darts-v9'"),
+    Case("an unknown baseline", ("score", "--baseline", "resnet57", "--data", "{data}"), "unknown baseline 'resnet57'"),
+    Case("--sample without --space", ("score", "--sample", "3", "--data", "{data}"),
+         "--space FILE and --sample N go together"),
+    Case("--batch-size larger than the training split", (*SCORE, "--batch-size", "500"),
+         "the proxy batch of 500 images is larger than the 65 training images"),
+    Case("a baseline the images are too small for", ("score", "--baseline", "vgg16", "--data", "{data}"),
+         "vgg16 needs inputs of at least 32 px, got 16"),
+    Case("--out is a folder", (*SCORE, "--out", "{case}"), "is a folder, not a file"),
+    Case("--out in a read-only folder", (*SCORE, "--out", "{readonly}/scores.csv"), "is read-only",
+         read_only="{readonly}"),
     # --- nas bench: NAS-Bench-201 tables and sampler options -------------------------------------------------
     Case("a table that does not exist", (*BENCH, "{case}/none.csv"), "does not exist"),
     Case("a table without the dataset's columns", (*BENCH, "{table}", "--dataset", "cifar100"),
