@@ -56,36 +56,43 @@ def tiny_benchmark(tmp_path):
 
 
 def test_merge_joins_the_shards_on_the_arch_string_and_says_how(tmp_path, tiny_benchmark):
+    """Data-free proxies over every cell, NASWOT with them over a sample (two shards), the gradient proxies over
+    another: one row per cell, a proxy two groups scored taken once, a cell a proxy never saw left empty."""
     shards = tmp_path / "out" / "shards"
-    cheap = {"params": lambda k: 1000.0 * k, "naswot": lambda k: -math.inf if k == 4 else 700.0 + k}
-    write_shard(shards / "cheap-b64-s0-0of2.csv", score_rows(tiny_benchmark, [4, 2, 0], cheap))
-    write_shard(shards / "cheap-b64-s0-1of2.csv", score_rows(tiny_benchmark, [5, 1, 3], cheap))
-    expensive = score_rows(tiny_benchmark, [3, 1], {"zico": lambda k: 10.0 * k, "jacob_cov": lambda k: 1.0})
+    free = {"params": lambda k: 1000.0 * k, "synflow": lambda k: 10.0 ** k}
+    write_shard(shards / "params-synflow-b64-s0-0of1.csv", score_rows(tiny_benchmark, [4, 2, 0, 5, 1, 3], free))
+    cheap = {**free, "naswot": lambda k: -math.inf if k == 4 else 700.0 + k}
+    write_shard(shards / "cheap-b64-s0-0of2.csv", score_rows(tiny_benchmark, [4], cheap))
+    write_shard(shards / "cheap-b64-s0-1of2.csv", score_rows(tiny_benchmark, [2], cheap))
+    expensive = score_rows(tiny_benchmark, [4, 1], {"zico": lambda k: 10.0 * k, "jacob_cov": lambda k: 1.0})
     expensive[1]["jacob_cov"], expensive[1]["reasons"] = "", "jacob_cov: LinAlgError"
-    write_shard(shards / "expensive-b64-s0-0of1.csv", expensive)
+    write_shard(shards / "expensive-b32-s0-0of1.csv", expensive)
 
     path = merge_score_files(tmp_path / "out", tmp_path / "nb201.csv", made_with={"memory_format": "channels_last"})
 
     merged = pd.read_csv(path)
     assert path.name == SCORES_FILE
-    assert list(merged.columns) == ["key", "index", "params", "naswot", "zico", "jacob_cov", "params_s", "naswot_s",
-                                    "zico_s", "jacob_cov_s", "reasons"]
+    assert list(merged.columns) == ["key", "index", "params", "jacob_cov", "naswot", "synflow", "zico", "params_s",
+                                    "jacob_cov_s", "naswot_s", "synflow_s", "zico_s", "reasons"]  # registry order
     assert list(merged["index"]) == list(range(6)) and list(merged["key"]) == list(tiny_benchmark.arch)
-    assert merged.loc[4, "naswot"] == -math.inf and merged.loc[3, "zico"] == 30.0
-    assert merged["zico"].isna().sum() == 4 and math.isnan(merged.loc[1, "jacob_cov"])
+    assert list(merged["params"]) == [1000.0 * k for k in range(6)] and merged.loc[5, "synflow"] == 1e5
+    assert merged.loc[4, "naswot"] == -math.inf and merged.loc[2, "naswot"] == 702.0
+    assert merged["naswot"].isna().sum() == 4 and merged["naswot_s"].isna().sum() == 4
+    assert merged.loc[4, "zico"] == 40.0 and merged["zico"].isna().sum() == 4
+    assert math.isnan(merged.loc[1, "jacob_cov"]) and merged.loc[1, "jacob_cov_s"] == 0.25  # failed, not unscored
     assert merged.loc[1, "reasons"] == "jacob_cov: LinAlgError"
     made = yaml.safe_load((tmp_path / "out" / PROVENANCE_FILE).read_text())
     assert made["benchmark_table"]["sha256"] == hashlib.sha256((tmp_path / "nb201.csv").read_bytes()).hexdigest()
-    assert made["batch_size"] == {"cheap": 64, "expensive": 64} and made["seed"] == {"cheap": 0, "expensive": 0}
-    assert made["memory_format"] == "channels_last" and made["torch"]
-    assert made["coverage"]["params"]["cells"] == 6 and made["coverage"]["zico"]["cells"] == 2
-    assert made["coverage"]["jacob_cov"]["undefined"] == 1
+    assert made["batch_size"] == {"params-synflow": 64, "cheap": 64, "expensive": 32}
+    assert made["seed"]["cheap"] == 0 and made["memory_format"] == "channels_last" and made["torch"]
+    assert made["coverage"]["params"]["cells"] == 6 and made["coverage"]["naswot"]["cells"] == 2
+    assert made["coverage"]["jacob_cov"] == {"cells": 2, "undefined": 1, "median_seconds": 0.25}
 
     scores = read_scores_table(path)
-    assert scores.proxies == ("params", "naswot", "zico", "jacob_cov")
+    assert scores.proxies == ("params", "jacob_cov", "naswot", "synflow", "zico")
     assert scores.cells_with("zico") == 2 and scores.cells_with("params") == 6
-    row = scores.rows[SPACE.encode(tiny_benchmark.arch[3])]
-    assert scores.values["params"][row] == 3000.0 and scores.seconds["zico"][row] == 0.25
+    row = scores.rows[SPACE.encode(tiny_benchmark.arch[4])]
+    assert scores.values["params"][row] == 4000.0 and scores.seconds["zico"][row] == 0.25
 
 
 def test_merge_refuses_shards_scored_from_another_table(tmp_path, tiny_benchmark):

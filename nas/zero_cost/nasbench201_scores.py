@@ -1,9 +1,9 @@
 """The NAS-Bench-201 scores table: zero-cost proxies of every benchmark cell, joined from the scoring shards, and
 read back for `nas bench nasbench201 --scores` (which answers a proxy from it instead of scoring a network).
 
-benchmarks/nasbench201_scores.py writes shards in out/shards/: `cheap-*.csv` (the cheap proxies, over all cells)
-and `expensive-*.csv` (the others, over a uniform sample), each a ScoreTableWriter file (key = the benchmark's arch
-string, index = its row in the benchmark). `merge_score_files` joins them on the key into one table beside a YAML
+benchmarks/nasbench201_scores.py writes shards in out/shards/, named by the proxies they hold (e.g.
+`params-macs-synflow-*.csv` over all cells, `cheap-*.csv` and `expensive-*.csv` over a uniform sample), each a
+ScoreTableWriter file (key = the benchmark's arch string, index = its row in the benchmark). `merge_score_files` joins them on the key into one table beside a YAML
 file that says how it was made; `read_scores_table` reads it back, checked to be a table of this space. The table
 holds proxies and the seconds they took, never an accuracy: a search guided by it cannot peek at the benchmark.
 """
@@ -30,11 +30,10 @@ from nas.zero_cost.score_table import KEY, REASONS
 
 SCORES_FILE = "nasbench201_scores.csv"
 PROVENANCE_FILE = "nasbench201_scores.yaml"
-SHARD_KINDS = ("cheap", "expensive")  # the cheap shards first: their proxies lead the merged columns
 INDEX = "index"
 SECONDS_SUFFIX = "_s"
 # benchmarks/nasbench201_scores.py names a shard <proxies>-b<batch size>-s<seed>-<K>of<N>.csv
-SHARD_NAME = re.compile(r"^(?P<kind>[a-z]+)-b(?P<batch>\d+)-s(?P<seed>\d+)-(?P<shard>\d+)of(?P<shards>\d+)\.csv$")
+SHARD_NAME = re.compile(r"^(?P<label>.+)-b(?P<batch>\d+)-s(?P<seed>\d+)-(?P<shard>\d+)of(?P<shards>\d+)\.csv$")
 
 
 def proxy_columns(columns: Sequence[str]) -> list[str]:
@@ -58,34 +57,58 @@ def _read_shards(files: Sequence[Path]) -> pd.DataFrame:
     return frame.drop_duplicates(KEY, keep="first")
 
 
+def shard_groups(folder: Path) -> dict[str, list[Path]]:
+    """The shard files in `folder` by the proxies they hold (the label their names start with), the group with
+    the most rows first: where two groups scored the same proxy on a cell, the first one's score stands."""
+    groups: dict[str, list[Path]] = {}
+    for path in sorted(Path(folder).glob("*.csv")):
+        match = SHARD_NAME.match(path.name)
+        if match:
+            groups.setdefault(match["label"], []).append(path)
+    rows = {label: sum(len(pd.read_csv(path, usecols=[KEY])) for path in files) for label, files in groups.items()}
+    return dict(sorted(groups.items(), key=lambda item: -rows[item[0]]))
+
+
 def merge_score_files(out: Path, table: Path, *, made_with: Mapping[str, object] | None = None) -> Path:
-    """Join out/shards/{cheap,expensive}-*.csv on the arch string into out/nasbench201_scores.csv (one row per
-    cell scored by any shard, in the benchmark's order), written atomically, and out/nasbench201_scores.yaml: how
-    it was made (`made_with`: the scoring commands, memory format, machine, ...), the benchmark table's checksum,
-    and how many cells each proxy covers."""
+    """Join the shards in out/shards/ (<proxies>-b<batch>-s<seed>-<K>of<N>.csv) on the arch string into
+    out/nasbench201_scores.csv (one row per cell any shard scored, in the benchmark's order), written atomically,
+    and out/nasbench201_scores.yaml: how it was made (`made_with`: the scoring commands, memory format, machine,
+    ...), the benchmark table's checksum, and how many cells each proxy covers."""
     out, table = Path(out), Path(table)
-    groups = {kind: sorted((out / "shards").glob(f"{kind}-*.csv")) for kind in SHARD_KINDS}
-    if not any(groups.values()):
-        raise ConfigError(f"no shard files ({', '.join(f'{kind}-*.csv' for kind in SHARD_KINDS)}) in {out / 'shards'}")
+    groups = shard_groups(out / "shards")
+    if not groups:
+        raise ConfigError(f"no shard files (<proxies>-b<batch>-s<seed>-<K>of<N>.csv) in {out / 'shards'}")
     if not table.is_file():
         raise ConfigError(f"benchmark table {str(table)!r} does not exist")
     archs = pd.read_csv(table, usecols=[INDEX, "arch"]).set_index(INDEX)["arch"]
-    merged, proxies, reasons = None, [], []
-    for kind, files in groups.items():
-        if not files:
-            continue
-        frame = _read_shards(files).rename(columns={REASONS: f"{REASONS}_{kind}"})
-        proxies += proxy_columns(list(frame.columns))
-        reasons.append(f"{REASONS}_{kind}")
-        merged = frame if merged is None else merged.merge(frame, on=[KEY, INDEX], how="outer")
+    frames = [_read_shards(files).set_index(KEY) for files in groups.values()]
+    keys = frames[0].index
+    for frame in frames[1:]:
+        keys = keys.union(frame.index, sort=False)
+    merged = pd.DataFrame(index=keys)
+    merged[INDEX] = np.nan
+    reasons = []
+    for frame in frames:
+        merged[INDEX] = merged[INDEX].fillna(frame[INDEX].reindex(keys))
+        reasons.append(frame[REASONS].reindex(keys).fillna(""))
+        for proxy in proxy_columns(list(frame.columns)):
+            seconds = f"{proxy}{SECONDS_SUFFIX}"
+            if proxy not in merged:
+                merged[proxy] = merged[seconds] = np.nan
+            take = merged[seconds].isna() & frame[seconds].reindex(keys).notna()  # not scored by a group before
+            merged.loc[take, proxy] = frame[proxy].reindex(keys)[take]
+            merged.loc[take, seconds] = frame[seconds].reindex(keys)[take]
+    merged = merged.reset_index(names=KEY).astype({INDEX: int})
     wrong = merged[archs.reindex(merged[INDEX]).to_numpy() != merged[KEY].to_numpy()]
     if len(wrong):
         row = wrong.iloc[0]
         raise ConfigError(f"shard row {row[KEY]} has index {row[INDEX]}, where {table.name} has "
                           f"{archs.get(row[INDEX], 'no row')}: the shards were not scored from this table")
-    merged[REASONS] = merged[reasons].fillna("").apply(lambda texts: "; ".join(t for t in texts if t), axis=1)
+    merged[REASONS] = ["; ".join(dict.fromkeys(text for text in texts if text)) for texts in zip(*reasons)]
+    found = proxy_columns(list(merged.columns))
+    proxies = [name for name in PROXIES.names() if name in found] + [name for name in found if name not in PROXIES]
     columns = [KEY, INDEX, *proxies, *(f"{proxy}{SECONDS_SUFFIX}" for proxy in proxies), REASONS]
-    merged = merged[columns].sort_values(INDEX).astype({INDEX: int})
+    merged = merged[columns].sort_values(INDEX)
     path = out / SCORES_FILE
     with atomic_path(path) as temporary:
         merged.to_csv(temporary, index=False)
@@ -101,8 +124,8 @@ def _provenance(groups, merged: pd.DataFrame, proxies: Sequence[str], table: Pat
         for path in files:
             match = SHARD_NAME.match(path.name)
             if match:
-                settings.setdefault("batch_size", {})[match["kind"]] = int(match["batch"])
-                settings.setdefault("seed", {})[match["kind"]] = int(match["seed"])
+                settings.setdefault("batch_size", {})[match["label"]] = int(match["batch"])
+                settings.setdefault("seed", {})[match["label"]] = int(match["seed"])
     coverage = {proxy: {"cells": int(merged[f"{proxy}{SECONDS_SUFFIX}"].notna().sum()),
                         "undefined": int((merged[f"{proxy}{SECONDS_SUFFIX}"].notna() & merged[proxy].isna()).sum()),
                         "median_seconds": round(float(merged[f"{proxy}{SECONDS_SUFFIX}"].median()), 4)}
