@@ -41,7 +41,7 @@ from nas.bench.tabular_benchmark import (  # noqa: E402
     guidance_settings)
 from nas.markdown_table import markdown_table  # noqa: E402
 from nas.space.nasbench201 import NasBench201Space  # noqa: E402
-from nas.zero_cost import cheap_proxy_names, rank_vote  # noqa: E402
+from nas.zero_cost import rank_vote  # noqa: E402
 from nas.zero_cost.nasbench201_scores import read_scores_table  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,42 +72,61 @@ def correlation_row(name: str, values: pd.Series, frame: pd.DataFrame, seconds: 
                     "" if paper is None else f"{paper:.2f} ({spearman[TEST] - paper:+.2f})"]
 
 
-def quality_tables(table_path: str, scores) -> tuple[str, list[tuple[str, ...]]]:
-    """The correlation table, and the votes ranked by their Spearman with the 12-epoch validation accuracy."""
-    bench = pd.read_csv(table_path, usecols=["arch", TEST, SIGNAL, PARAMS])
-    position = {arch: row for row, arch in enumerate(bench.arch)}
-    frame = bench.copy()
-    for proxy in scores.proxies:
-        frame[proxy] = np.nan
+def scored_frame(table_path: str, scores) -> pd.DataFrame:
+    """The benchmark's rows (accuracies, params) with each proxy's score beside them; NaN where it has none."""
+    frame = pd.read_csv(table_path, usecols=["arch", TEST, SIGNAL, PARAMS])
+    position = {arch: row for row, arch in enumerate(frame.arch)}
     space = NasBench201Space()
     cells = sorted(scores.rows, key=scores.rows.get)  # the scores table's rows, in its order
     rows = [position[space.decode(choices)] for choices in cells]
     for proxy in scores.proxies:
+        frame[proxy] = np.nan
         frame.loc[rows, proxy] = scores.values[proxy]
-    seconds = {proxy: float(np.nanmedian(scores.seconds[proxy])) for proxy in scores.proxies}
-    lines = [correlation_row("12-epoch validation accuracy (yardstick)", frame[SIGNAL], frame, None),
-             correlation_row("params (benchmark table)", frame[PARAMS], frame, None)]
-    lines += [correlation_row(proxy, frame[proxy], frame, seconds[proxy]) for proxy in scores.proxies]
+    return frame
+
+
+def ranked_votes(frame: pd.DataFrame, proxies) -> list[tuple[float, tuple[str, ...], pd.Series]]:
+    """Every rank vote of two or more proxies over the cells all its members scored, best first by Spearman with
+    the 12-epoch validation accuracy (the search signal)."""
     votes = []
-    for size in range(2, len(scores.proxies) + 1):
-        for members in itertools.combinations(scores.proxies, size):
+    for size in range(2, len(proxies) + 1):
+        for members in itertools.combinations(proxies, size):
             if {"params", "macs"} <= set(members):  # the two counts rank the cells alike: one vote twice
                 continue
             vote = rank_vote(frame[list(members)].dropna(), members).reindex(frame.index)
             kept = vote.notna()
             votes.append((stats.spearmanr(vote[kept], frame.loc[kept, SIGNAL]).statistic, members, vote))
-    votes.sort(key=lambda item: -item[0])
-    # the best three of the cheap proxies (scored on every cell), the best three of all, and the named ones
-    best_cheap = [members for _, members, _ in votes if set(members) <= set(cheap_proxy_names())][:3]
-    best = [members for _, members, _ in votes][:3]
-    named = [set(TABULAR_VOTE_MEMBERS), {"synflow", "jacob_cov", "snip"}, {"naswot", "synflow", "zico"}]
-    shown = [members for _, members, _ in votes if members in best_cheap + best or set(members) in named]
-    for _, members, vote in (item for item in votes if item[1] in shown):
-        name = f"vote({'+'.join(members)})"
-        lines.append(correlation_row(name, vote, frame, sum(seconds[member] for member in members)))
+    return sorted(votes, key=lambda item: -item[0])
+
+
+def correlation_table(frame: pd.DataFrame, scores, shown_votes) -> str:
+    """One row per predictor over the cells of `frame` it scored: the yardsticks, each proxy, the votes shown."""
+    seconds = {proxy: float(np.nanmedian(scores.seconds[proxy])) for proxy in scores.proxies}
+    lines = [correlation_row("12-epoch validation accuracy (yardstick)", frame[SIGNAL], frame, None),
+             correlation_row("params (benchmark table)", frame[PARAMS], frame, None)]
+    lines += [correlation_row(proxy, frame[proxy], frame, seconds[proxy]) for proxy in scores.proxies]
+    for _, members, vote in ranked_votes(frame, scores.proxies):
+        if members in shown_votes:
+            lines.append(correlation_row(f"vote({'+'.join(members)})", vote.reindex(frame.index), frame,
+                                         sum(seconds[member] for member in members)))
     header = ["predictor", "cells", "Spearman vs test 200 ep", "Kendall vs test", "Spearman vs valid 12 ep",
               "Kendall vs valid", "median s/cell", "paper's Spearman vs test (ours − it)"]
-    return markdown_table(pd.DataFrame(lines, columns=header)), [members for _, members, _ in votes]
+    return markdown_table(pd.DataFrame(lines, columns=header))
+
+
+def quality_tables(table_path: str, scores) -> tuple[str, str, int]:
+    """The correlations over every cell each predictor scored, the same over the cells every proxy scored (how
+    many), with the votes worth showing: the best three of the proxies scored on every cell of the table, the
+    best three of all, and the default and published ones."""
+    frame = scored_frame(table_path, scores)
+    widest = max(scores.cells_with(proxy) for proxy in scores.proxies)
+    everywhere = {proxy for proxy in scores.proxies if scores.cells_with(proxy) == widest}
+    votes = [members for _, members, _ in ranked_votes(frame, scores.proxies)]
+    named = [set(TABULAR_VOTE_MEMBERS), {"synflow", "jacob_cov", "snip"}, {"naswot", "synflow", "zico"}]
+    shown = [members for members in votes if set(members) <= everywhere][:3] + votes[:3]
+    shown += [members for members in votes if set(members) in named]
+    sample = frame[frame[list(scores.proxies)].notna().all(axis=1)]
+    return correlation_table(frame, scores, shown), correlation_table(sample, scores, shown), len(sample)
 
 
 def search_rows(table, scores, args) -> list[list[str]]:
@@ -153,13 +172,14 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     scores = read_scores_table(args.scores)
     table = BenchmarkTable.read_csv(args.table)
-    correlations, _ = quality_tables(args.table, scores)
+    correlations, on_sample, sample_cells = quality_tables(args.table, scores)
     text = [f"Command: `python benchmarks/zero_cost_quality.py {' '.join(argv if argv is not None else sys.argv[1:])}`  ",
             f"Machine: {cpu_model()}, {os.cpu_count()} CPU cores; Python {platform.python_version()}  ",
             f"Scores table: {Path(args.scores).name} (sha256 {scores.sha256[:12]}…, {len(scores.rows):,} cells), "
             f"benchmark table: {table.path.name} (sha256 {table.sha256[:12]}…)  ",
             "", "Rank correlation over the cells each predictor scored; median s/cell as the scores table records "
-            "(a vote: the sum of its members'):", "", correlations]
+            "(a vote: the sum of its members'):", "", correlations, "",
+            f"The same over the {sample_cells:,} cells every proxy scored:", "", on_sample]
     if not args.no_search:
         rows = search_rows(table, scores, args)
         header = ["sampler", "proxy", *[f"@{c} test (%)" for c in CHECKPOINTS],
