@@ -163,7 +163,7 @@ def test_the_scorer_sees_proxies_only_never_an_accuracy(tmp_path):
     for name in ("cifar10_test_acc_200ep", "cifar10_valid_acc_12ep"):
         with pytest.raises(ConfigError, match=f"unknown zero-cost proxy '{name}'"):
             TableScorer(scores, [name])
-    guidance = TableGuidance(guidance_settings("vote", warm_start_pool=50, screen=3), scores)
+    guidance = TableGuidance(guidance_settings("naswot,synflow", warm_start_pool=50, screen=3), scores)
     picks = [[run.picked_arch for run in benchmark_sampler(BenchmarkTable.read_csv(tmp_path / path), "tpe",
                                                            budget=15, runs=2, seed=1, guidance=guidance).runs]
              for path in ("a.csv", "b.csv")]
