@@ -143,7 +143,7 @@ def search_rows(table, scores, args) -> list[list[str]]:
             if guided:
                 scoring = summary.scoring_curves
                 row = summary.row()
-                cells += [" / ".join(f"{scoring[:, c - 1].mean():.0f}" for c in CHECKPOINTS),
+                cells += [" / ".join(f"{scoring[:, c - 1].mean():.1f}" for c in CHECKPOINTS),
                           f"{row['cells_scored_mean']:.0f}", f"{row['unscored_cells_mean']:.0f}"]
             else:
                 cells += ["0", "0", "0"]

@@ -65,7 +65,7 @@ def sampler_results_markdown(summaries: Sequence, published: Sequence[PublishedS
             *[f"{row[f'test_at_{c}']:.2f}" for c in checkpoints],
             f"{row['asks_mean']:.0f}",
             f"{row['seconds']:.1f}",
-            *([f"{row['scoring_s_mean']:.0f}"] if guided else []),
+            *([f"{row['scoring_s_mean']:.1f}"] if guided else []),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     if published:

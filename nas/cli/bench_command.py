@@ -80,7 +80,7 @@ def run_bench(args: argparse.Namespace) -> int:
                 progress=lambda done: bar.update(1), guidance=guidance,
             )
         row = summary.row()
-        scoring = (f"; {guidance.label} scored {row['cells_scored_mean']:.0f} cells a run ({row['scoring_s_mean']:.0f} "
+        scoring = (f"; {guidance.label} scored {row['cells_scored_mean']:.0f} cells a run ({row['scoring_s_mean']:.1f} "
                    f"s as the table records), {row['unscored_cells_mean']:.0f} of them without a score in the table"
                    if guidance else "")
         print(
