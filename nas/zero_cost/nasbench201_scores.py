@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import io
 import platform
 import re
 from dataclasses import dataclass
@@ -47,8 +48,15 @@ def _numbers(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values.replace("", np.nan), errors="coerce")
 
 
+def _complete_rows(path: Path) -> io.StringIO:
+    """The file up to its last full line: a shard still being written may end mid-row, which the merge leaves out."""
+    text = path.read_text(encoding="utf-8")
+    return io.StringIO(text[: text.rfind("\n") + 1])
+
+
 def _read_shards(files: Sequence[Path]) -> pd.DataFrame:
-    frames = [pd.read_csv(path, dtype={KEY: str, REASONS: str}, keep_default_na=False) for path in files]
+    frames = [pd.read_csv(_complete_rows(path), dtype={KEY: str, REASONS: str}, keep_default_na=False)
+              for path in files]
     frame = pd.concat(frames, ignore_index=True)
     proxies = proxy_columns(list(frame.columns))
     for column in [*proxies, *(f"{proxy}{SECONDS_SUFFIX}" for proxy in proxies)]:
