@@ -68,7 +68,7 @@ def test_merge_joins_the_shards_on_the_arch_string_and_says_how(tmp_path, tiny_b
     expensive[1]["jacob_cov"], expensive[1]["reasons"] = "", "jacob_cov: LinAlgError"
     write_shard(shards / "expensive-b32-s0-0of1.csv", expensive)
     with open(shards / "expensive-b32-s0-0of1.csv", "a") as still_scoring:  # a row being written as we merge
-        still_scoring.write(f"{tiny_benchmark.arch[0]},0,3.5")
+        still_scoring.write(tiny_benchmark.arch[0][:20])
 
     path = merge_score_files(tmp_path / "out", tmp_path / "nb201.csv", made_with={"memory_format": "channels_last"})
 
