@@ -253,5 +253,5 @@ def test_bench_help_quotes_the_guidance_defaults(capsys):
 
     assert main(["bench", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert f"(default {DEFAULT_PROXY})" in text and f"vote (of {' and '.join(TABULAR_VOTE_MEMBERS)})" in text
+    assert f"vote: of {' and '.join(TABULAR_VOTE_MEMBERS)} (default {DEFAULT_PROXY})" in text
     assert f"(default {DEFAULT_WARM_START_POOL}; 0: none)" in text and f"(default {DEFAULT_SCREEN}; 1: none)" in text

@@ -138,12 +138,13 @@ class BenchmarkTable:
 
 
 # The tabular mode's defaults (BENCHMARKS.md, "Zero-cost proxies"), chosen by the 12-epoch validation accuracy (the
-# search signal, not the test accuracy). The proxy: of those the scores table holds for every cell, the one whose
-# rank correlation with that signal is highest (NASWOT's is higher, but the table has it for a sample only: a cell
-# without a score ranks last). The vote: the pair of cheap proxies with the highest. The pool and the screen: the
-# best picked cells by that signal on seeds 1000+ (the measured runs use seeds 0..99). `nas bench --help` quotes them.
-DEFAULT_PROXY = "params"
-TABULAR_VOTE_MEMBERS = ("params", "naswot")
+# search signal, not the test accuracy). The proxy: of the proxies and votes the scores table holds for every cell
+# (the data-free params, macs, synflow), the one whose rank correlation with that signal is highest: the vote of
+# params and synflow (NASWOT's and jacob_cov's are higher, but the table has them for a sample only, and a cell
+# without a score ranks last). The pool and the screen: the best picked cells by that signal on seeds 1000+ (the
+# measured runs use seeds 0..99). `nas bench --help` quotes them.
+DEFAULT_PROXY = VOTE
+TABULAR_VOTE_MEMBERS = ("params", "synflow")
 DEFAULT_WARM_START_POOL = 1000
 DEFAULT_SCREEN = 3
 

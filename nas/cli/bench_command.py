@@ -42,8 +42,8 @@ def _bench_arguments(parser) -> None:
     guided.add_argument("--scores", metavar="FILE",
                         help="a NAS-Bench-201 scores table (results/zero-cost/nasbench201_scores.csv): every sampler "
                              "is guided by a proxy looked up in it; scoring seconds are counted apart from the budget")
-    guided.add_argument("--proxy", help="a proxy, names joined by commas (their rank vote), or vote (of params and "
-                                        "naswot) (default params)")
+    guided.add_argument("--proxy", help="a proxy, names joined by commas (their rank vote), or vote: of params and "
+                                        "synflow (default vote)")
     guided.add_argument("--warm-start", type=int, metavar="M",
                         help="score M random cells first and start each sampler from the best (default 1000; 0: none)")
     guided.add_argument("--warm-start-count", type=positive_int, metavar="N",
