@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
+from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_TABLE = REPO.parent / "shared" / "benchmarks" / "nasbench201" / "nb201_cifar10.csv"
@@ -59,10 +60,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     if args.merge:
-        from nas.zero_cost.nasbench201_scores import merge_score_files
+        # Only the merge needs it: scoring runs import torch and the data instead.
+        from nas.zero_cost.nasbench201_scores import PROVENANCE_FILE, merge_score_files
 
-        path = merge_score_files(out, Path(args.table))
-        print(f"wrote {path}")
+        path = merge_score_files(out, Path(args.table), made_with={
+            "commands": [line.strip() for line in __doc__.splitlines() if line.strip().startswith("python ")],
+            "memory_format": "channels_last", "threads": args.threads, "machine": cpu_model()})
+        print(f"wrote {path} and {out / PROVENANCE_FILE}")
         return 0
     if not args.data:
         parser.error("--data is needed to score (the CIFAR-10 folder)")

@@ -73,6 +73,10 @@ def nasbench201_csv(valid: str = "71.5", arch: str = ARCH) -> str:
     return f"{columns}\n{arch},{valid},90.1,0.5,50.0\n"
 
 
+def scores_csv(key: str = ARCH) -> str:
+    return f"key,naswot,naswot_s\n{key},700.5,0.4\n"
+
+
 def config_case(what: str, message: str, text: str) -> Case:
     """A search started from a config file holding `text` (formatted: braces doubled)."""
     return Case(f"config: {what}", ("search", "--config", "{case}/c.yaml"), message, files={"c.yaml": text})
@@ -319,6 +323,16 @@ CASES = [
     Case("a bad option of the last sampler run", (*BENCH, "{table}", "--sampler", "all", "--option",
                                                   "tpe.n_startup=3"), "sampler 'tpe' has no option 'n_startup'"),
     Case("--out is a file", (*BENCH, "{table}", "--out", "{file}"), "is a file, not a folder"),
+    Case("--scores a file that does not exist", (*BENCH, "{table}", "--scores", "{case}/none.csv"),
+         "none.csv' does not exist"),
+    Case("--proxy that is no zero-cost proxy", (*BENCH, "{table}", "--scores", "{case}/s.csv", "--proxy", "bogus"),
+         "unknown zero-cost proxy 'bogus'", files={"s.csv": scores_csv()}),
+    Case("--proxy the scores table has no column for", (*BENCH, "{table}", "--scores", "{case}/s.csv", "--proxy",
+                                                       "zico"), "has no column 'zico' (it holds naswot)",
+         files={"s.csv": scores_csv()}),
+    Case("a scores table of another space", (*BENCH, "{table}", "--scores", "{case}/s.csv"),
+         "is not for the nasbench201 space: row 1 key", files={"s.csv": scores_csv(key="x")}),
+    Case("--screen without --scores", (*BENCH, "{table}", "--screen", "5"), "--screen guides a search by a proxy"),
     # --- nas transfer, nas compare, nas report ----------------------------------------------------------------
     Case("--top beyond the finished trials", ("transfer", "{existing}", "--top", "9", "--data", "{data}"),
          "--top 9 asks for more cells than the 2 finished trials"),

@@ -51,7 +51,9 @@ def sampler_results_markdown(summaries: Sequence, published: Sequence[PublishedS
     """One row per sampler: picked cell's test accuracy and regret (mean ± std), best-so-far at a few budgets;
     then the `published` rows (their regret against our table's optimum) and their sources."""
     checkpoints = summaries[0].checkpoints
-    header = ["sampler", "runs", "test acc (%)", "regret (%)", *[f"@{c}" for c in checkpoints], "asks/run", "time (s)"]
+    guided = getattr(summaries[0], "guidance", None) is not None  # a guided search's scoring, apart from the budget
+    header = ["sampler", "runs", "test acc (%)", "regret (%)", *[f"@{c}" for c in checkpoints], "asks/run", "time (s)",
+              *(["scoring (s/run)"] if guided else [])]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for summary in summaries:
         row = summary.row()
@@ -63,6 +65,7 @@ def sampler_results_markdown(summaries: Sequence, published: Sequence[PublishedS
             *[f"{row[f'test_at_{c}']:.2f}" for c in checkpoints],
             f"{row['asks_mean']:.0f}",
             f"{row['seconds']:.1f}",
+            *([f"{row['scoring_s_mean']:.1f}"] if guided else []),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     if published:
@@ -71,7 +74,7 @@ def sampler_results_markdown(summaries: Sequence, published: Sequence[PublishedS
         for result in published:
             accuracy = f"{result.test_mean:.2f} ± {result.test_std:.2f}"
             cells = [f"{result.method} (published)", str(result.runs), accuracy, f"{optimum - result.test_mean:.2f}",
-                     *blank, "", ""]
+                     *blank, "", "", *([""] if guided else [])]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
         sources = dict.fromkeys(result.source for result in published)  # ordered, unique

@@ -4,6 +4,10 @@ Each suggestion is looked up in the table. The sampler is told only the search s
 accuracy, as a reward in [0, 1]) and the costs; the 200-epoch test accuracy is read only to report the cell the
 search finally picks, so no sampler can tune itself on the test set. The budget counts distinct cells: a cell
 asked again is answered from a cache for free, as the real search deduplicates cells by their canonical hash.
+
+A guided search (`TableGuidance`) wraps the sampler in ProxyGuidedSampler, its scorer a lookup in a table of
+zero-cost scores (nas.bench.table_scorer): cells scored and screened out cost only the scoring seconds the table
+records, counted apart from the budget of trained (looked-up) cells.
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from nas.bench.table_scorer import TableScorer
 from nas.errors import ConfigError
 from nas.samplers import Outcome, make_sampler
+from nas.samplers.proxy_guided import VOTE, ProxyGuidance, ProxyGuidedSampler
 from nas.space.nasbench201 import NasBench201Space
+from nas.zero_cost.nasbench201_scores import ScoresTable
 
 DEFAULT_DATASET = "cifar10"
 # NAS-Bench-201 has one set of columns per dataset (cifar10, cifar100, ImageNet16-120), named by prefix.
@@ -130,9 +137,53 @@ class BenchmarkTable:
         return Outcome("ok", self.signal[row] / 100.0, {name: float(values[row]) for name, values in self.costs.items()})
 
 
+# The tabular mode's defaults (BENCHMARKS.md, "Zero-cost proxies"), chosen by the 12-epoch validation accuracy (the
+# search signal, not the test accuracy). The proxy: of the proxies and votes the scores table holds for every cell
+# (the data-free params, macs, synflow), the one whose rank correlation with that signal is highest: the vote of
+# params and synflow (NASWOT's and jacob_cov's are higher, but the table has them for a sample only, and a cell
+# without a score ranks last). The pool and the screen: the best picked cells by that signal on seeds 1000+ (the
+# measured runs use seeds 0..99). `nas bench --help` quotes them.
+DEFAULT_PROXY = VOTE
+TABULAR_VOTE_MEMBERS = ("params", "synflow")
+DEFAULT_WARM_START_POOL = 1000
+DEFAULT_SCREEN = 3
+
+
+def guidance_settings(proxy: str = DEFAULT_PROXY, *, warm_start_pool: int = DEFAULT_WARM_START_POOL,
+                      warm_start_count: int | None = None, screen: int = DEFAULT_SCREEN) -> ProxyGuidance:
+    """`proxy`: a proxy's name, `vote` (of TABULAR_VOTE_MEMBERS), or names joined by commas (their vote); a
+    cell is scored by every proxy `proxy` needs."""
+    names = [name.strip() for name in proxy.split(",") if name.strip()]
+    if len(names) > 1:
+        proxy, members = VOTE, tuple(names)
+    else:
+        proxy, members = (names or [VOTE])[0], TABULAR_VOTE_MEMBERS
+    return ProxyGuidance(proxy, members, warm_start_pool=warm_start_pool, warm_start_count=warm_start_count,
+                         screen=screen)
+
+
+@dataclass(frozen=True)
+class TableGuidance:
+    """How a tabular search uses a proxy (ProxyGuidance) and the scores table that answers it."""
+
+    settings: ProxyGuidance
+    scores: ScoresTable
+
+    def __post_init__(self):
+        self.scores.check_proxies(self.settings.proxies)
+
+    @property
+    def label(self) -> str:
+        """The proxy as a column says it: a name, or vote(a+b+c)."""
+        if self.settings.proxy == VOTE:
+            return f"{VOTE}({'+'.join(self.settings.vote_members)})"
+        return self.settings.proxy
+
+
 @dataclass
 class SearchRun:
-    """One search. `curve[k]` is the test accuracy of the cell picked after k+1 distinct evaluations."""
+    """One search. `curve[k]` is the test accuracy of the cell picked after k+1 distinct evaluations;
+    `scoring_curve[k]` the proxy seconds spent by then (0 unguided)."""
 
     sampler: str
     seed: int
@@ -142,16 +193,27 @@ class SearchRun:
     picked_test: float
     evaluations: int
     asks: int
+    scoring_curve: np.ndarray | None = None
+    cells_scored: int = 0
+    cells_unscored: int = 0  # scored cells the table had no score for (NaN: ranked last)
+    screened_out: int = 0
+    warm_started: int = 0
 
 
 def run_benchmark_search(
-    table: BenchmarkTable, sampler_name: str, *, budget: int, seed: int, options: Mapping | None = None
+    table: BenchmarkTable, sampler_name: str, *, budget: int, seed: int, options: Mapping | None = None,
+    guidance: TableGuidance | None = None,
 ) -> SearchRun:
     """One search of `budget` distinct cells; the pick is the best cell by the search signal."""
     sampler = make_sampler(sampler_name, table.space.decisions, seed=seed, **dict(options or {}))
+    scorer = None
+    if guidance is not None:
+        scorer = TableScorer(guidance.scores, guidance.settings.proxies)
+        sampler = ProxyGuidedSampler(sampler, guidance.settings, scorer, sample=table.space.sample, seed=seed)
     answers: dict[tuple[int, ...], Outcome] = {}
     best_signal, best_row = -np.inf, -1
     curve: list[float] = []
+    scoring_curve: list[float] = []
     asks = 0
     while len(answers) < budget and asks < ASKS_PER_EVALUATION_LIMIT * budget:
         suggestion = sampler.ask()
@@ -163,11 +225,13 @@ def run_benchmark_search(
             if row is not None and table.signal[row] > best_signal:
                 best_signal, best_row = table.signal[row], row
             curve.append(table.test[best_row] if best_row >= 0 else np.nan)
+            scoring_curve.append(scorer.seconds if scorer else 0.0)
         sampler.tell(suggestion.token, outcome)
     if best_row < 0:
         raise ConfigError(f"sampler {sampler_name!r} found no cell of the table in {asks} asks")
     # A search that stopped early (converged sampler) keeps its last pick for the rest of the budget.
     curve += [curve[-1]] * (budget - len(curve))
+    scoring_curve += [scoring_curve[-1]] * (budget - len(scoring_curve))
     picked = next(choices for choices, row in table.rows.items() if row == best_row)
     return SearchRun(
         sampler=sampler_name,
@@ -178,6 +242,10 @@ def run_benchmark_search(
         picked_test=float(table.test[best_row]),
         evaluations=len(answers),
         asks=asks,
+        scoring_curve=np.asarray(scoring_curve, dtype=float),
+        **({} if scorer is None else {"cells_scored": scorer.scored, "cells_unscored": scorer.unscored,
+                                      "screened_out": sampler.counts.screened_out,
+                                      "warm_started": sampler.counts.warm_started}),
     )
 
 
@@ -188,6 +256,7 @@ class SamplerSummary:
     seconds: float
     optimum: float
     checkpoints: Sequence[int] = field(default_factory=tuple)
+    guidance: TableGuidance | None = None
 
     @property
     def tests(self) -> np.ndarray:
@@ -212,6 +281,31 @@ class SamplerSummary:
         }
         for checkpoint in self.checkpoints:
             row[f"test_at_{checkpoint}"] = np.nanmean(self.curves[:, checkpoint - 1])
+        if self.guidance is not None:
+            row.update(self.guidance_row())
+        return row
+
+    @property
+    def scoring_curves(self) -> np.ndarray:
+        return np.stack([run.scoring_curve for run in self.runs])
+
+    def guidance_row(self) -> dict:
+        """The proxy's settings, and per run (mean): cells scored, screened out, met without a score, and the
+        scoring seconds the table records for them, at the end and at each checkpoint."""
+        settings = self.guidance.settings
+        row = {
+            "proxy": self.guidance.label,
+            "warm_start_pool": settings.warm_start_pool,
+            "warm_start_count": settings.warm_start_count or "",
+            "screen": settings.screen,
+            "scores_table_sha256": self.guidance.scores.sha256,
+            "cells_scored_mean": np.mean([run.cells_scored for run in self.runs]),
+            "screened_out_mean": np.mean([run.screened_out for run in self.runs]),
+            "unscored_cells_mean": np.mean([run.cells_unscored for run in self.runs]),
+            "scoring_s_mean": self.scoring_curves[:, -1].mean(),
+        }
+        for checkpoint in self.checkpoints:
+            row[f"scoring_s_at_{checkpoint}"] = self.scoring_curves[:, checkpoint - 1].mean()
         return row
 
 
@@ -224,6 +318,7 @@ def benchmark_sampler(
     seed: int = 0,
     options: Mapping | None = None,
     progress: Callable[[int], None] | None = None,
+    guidance: TableGuidance | None = None,
 ) -> SamplerSummary:
     """`runs` independent searches with seeds seed, seed+1, ...; progress(k) after each."""
     if budget < 1:
@@ -235,8 +330,9 @@ def benchmark_sampler(
     start = time.perf_counter()
     results = []
     for index in range(runs):
-        results.append(run_benchmark_search(table, sampler_name, budget=budget, seed=seed + index, options=options))
+        results.append(run_benchmark_search(table, sampler_name, budget=budget, seed=seed + index, options=options,
+                                            guidance=guidance))
         if progress:
             progress(index + 1)
     checkpoints = tuple(sorted({c for c in (10, 25, 50, 100, 200, budget) if c <= budget}))
-    return SamplerSummary(sampler_name, results, time.perf_counter() - start, table.optimum, checkpoints)
+    return SamplerSummary(sampler_name, results, time.perf_counter() - start, table.optimum, checkpoints, guidance)

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from nas.atomic_files import check_writable_folder
-from nas.cli.commands import MAX_SEED, output_place, register_command, sampler_name, seed_number
+from nas.cli.commands import MAX_SEED, output_place, positive_int, register_command, sampler_name, seed_number
 from nas.errors import ConfigError
 from nas.plural import count_of
 from nas.yaml_files import load_yaml_text
@@ -38,6 +38,18 @@ def _bench_arguments(parser) -> None:
         metavar="[SAMPLER.]KEY=VALUE",
         help="sampler option (YAML value); KEY=VALUE goes to every chosen sampler, SAMPLER.KEY=VALUE to one",
     )
+    guided = parser.add_argument_group("guided by a zero-cost proxy (README: NAS-Bench-201)")
+    guided.add_argument("--scores", metavar="FILE",
+                        help="a NAS-Bench-201 scores table (results/zero-cost/nasbench201_scores.csv): every sampler "
+                             "is guided by a proxy looked up in it; scoring seconds are counted apart from the budget")
+    guided.add_argument("--proxy", help="a proxy, names joined by commas (their rank vote), or vote: of params and "
+                                        "synflow (default vote)")
+    guided.add_argument("--warm-start", type=int, metavar="M",
+                        help="score M random cells first and start each sampler from the best (default 1000; 0: none)")
+    guided.add_argument("--warm-start-count", type=positive_int, metavar="N",
+                        help="how many of them (default: the sampler's start-up size)")
+    guided.add_argument("--screen", type=positive_int, metavar="K",
+                        help="each trained cell is the best by proxy of K the sampler proposes (default 3; 1: none)")
 
 
 @register_command("bench", help="measure samplers on a tabular benchmark (NAS-Bench-201)", arguments=_bench_arguments)
@@ -54,7 +66,7 @@ def run_bench(args: argparse.Namespace) -> int:
     from nas.progress_bars import progress_bar
     from nas.bench.tabular_benchmark import benchmark_sampler
 
-    table, names, options = _check_request(args)
+    table, names, options, guidance = _check_request(args)
     # Published rows come from full-length searches: beside a search of under 100 cells they would mislead.
     published = nasbench201_published(table.dataset) if args.budget >= 100 else []
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one "trial finished" line per ask would drown the table
@@ -65,12 +77,15 @@ def run_bench(args: argparse.Namespace) -> int:
         with progress_bar(total=args.runs, desc=name, unit="run") as bar:
             summary = benchmark_sampler(
                 table, name, budget=args.budget, runs=args.runs, seed=args.seed, options=options[name],
-                progress=lambda done: bar.update(1),
+                progress=lambda done: bar.update(1), guidance=guidance,
             )
         row = summary.row()
+        scoring = (f"; {guidance.label} scored {row['cells_scored_mean']:.0f} cells a run ({row['scoring_s_mean']:.1f} "
+                   f"s as the table records), {row['unscored_cells_mean']:.0f} of them without a score in the table"
+                   if guidance else "")
         print(
             f"{name}: {count_of(args.runs, 'run')} in {summary.seconds:.1f} s, picked cell test "
-            f"{row['test_mean']:.2f} ± {row['test_std']:.2f} %, regret {row['regret_mean']:.2f}",
+            f"{row['test_mean']:.2f} ± {row['test_std']:.2f} %, regret {row['regret_mean']:.2f}{scoring}",
             file=sys.stderr,
             flush=True,
         )
@@ -79,6 +94,11 @@ def run_bench(args: argparse.Namespace) -> int:
     name = f"NAS-Bench-201 {dataset_title(table.dataset)}"
     print(f"\n{name} ({table.path.name}), budget {args.budget} distinct cells, optimum {table.optimum:.2f}; "
           f"@N = mean test accuracy of the cell picked after N evaluations\n")
+    if guidance:
+        settings = guidance.settings
+        print(f"Guided by {guidance.label} from {guidance.scores.path.name}: warm start from the best of "
+              f"{settings.warm_start_pool} cells, each trained cell the best of {settings.screen} proposed; scoring "
+              f"(s/run) = the seconds the table records for the cells scored, not counted in the budget\n")
     print(sampler_results_markdown(summaries, published))
     if args.out:
         _write_outputs(Path(args.out), summaries, table,
@@ -87,7 +107,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
 
 def _check_request(args):
-    """The table, the samplers and their options, all checked (and --out) before the first run."""
+    """The table, the samplers and their options, the guidance, all checked (and --out) before the first run."""
     # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.bench.tabular_benchmark import BenchmarkTable
 
@@ -105,7 +125,28 @@ def _check_request(args):
     table = BenchmarkTable.read_csv(args.table, dataset=args.dataset)
     for name in names:  # every sampler's options before the first run, not after the runs of the samplers before it
         make_sampler(name, table.space.decisions, seed=args.seed, **options[name])
-    return table, names, options
+    return table, names, options, _check_guidance(args, table.space)
+
+
+def _check_guidance(args, space):
+    """The proxy guidance --scores asks for (None without it): the table read and its columns checked."""
+    # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
+    from nas.bench.tabular_benchmark import TableGuidance, guidance_settings
+    from nas.zero_cost.nasbench201_scores import read_scores_table
+
+    flags = {"--proxy": args.proxy, "--warm-start": args.warm_start, "--warm-start-count": args.warm_start_count,
+             "--screen": args.screen}
+    if not args.scores:
+        given = [flag for flag, value in flags.items() if value is not None]
+        if given:
+            raise ConfigError(f"{given[0]} guides a search by a proxy from a scores table: give --scores FILE too")
+        return None
+    if args.warm_start is not None and args.warm_start < 0:
+        raise ConfigError(f"--warm-start must be 0 (no warm start) or more cells, got {args.warm_start}")
+    chosen = {key: value for key, value in (("warm_start_pool", args.warm_start), ("screen", args.screen),
+                                            ("warm_start_count", args.warm_start_count)) if value is not None}
+    settings = guidance_settings(**({"proxy": args.proxy} if args.proxy else {}), **chosen)
+    return TableGuidance(settings, read_scores_table(args.scores, space))
 
 
 def _write_outputs(out: Path, summaries, table, title: str) -> None:
