@@ -26,7 +26,7 @@ import yaml
 from nas.atomic_files import atomic_path, write_text_atomic
 from nas.errors import ConfigError
 from nas.space.nasbench201 import NasBench201Space
-from nas.zero_cost.registry import PROXIES
+from nas.zero_cost.registry import PROXIES, proxy_names
 from nas.zero_cost.score_table import KEY, REASONS
 
 SCORES_FILE = "nasbench201_scores.csv"
@@ -114,7 +114,7 @@ def merge_score_files(out: Path, table: Path, *, made_with: Mapping[str, object]
                           f"{archs.get(row[INDEX], 'no row')}: the shards were not scored from this table")
     merged[REASONS] = ["; ".join(dict.fromkeys(text for text in texts if text)) for texts in zip(*reasons)]
     found = proxy_columns(list(merged.columns))
-    proxies = [name for name in PROXIES.names() if name in found] + [name for name in found if name not in PROXIES]
+    proxies = [name for name in proxy_names() if name in found] + [name for name in found if name not in PROXIES]
     columns = [KEY, INDEX, *proxies, *(f"{proxy}{SECONDS_SUFFIX}" for proxy in proxies), REASONS]
     merged = merged[columns].sort_values(INDEX)
     path = out / SCORES_FILE

@@ -46,9 +46,15 @@ def register_proxy(name: str, compute: Callable | None = None, *, description: s
     return add if compute is None else add(compute)
 
 
+# The built-ins in the order tables list them (the counts, then the papers' proxies), whichever module happened to
+# be imported first; proxies registered from outside follow, in the order they were registered.
+BUILTIN_ORDER = ("params", "macs", "grad_norm", "snip", "jacob_cov", "naswot", "synflow", "zico")
+
+
 def proxy_names() -> list[str]:
-    return PROXIES.names()
+    names = PROXIES.names()
+    return [name for name in BUILTIN_ORDER if name in names] + [name for name in names if name not in BUILTIN_ORDER]
 
 
 def cheap_proxy_names() -> list[str]:
-    return [name for name, spec in PROXIES.items() if spec.cheap]
+    return [name for name in proxy_names() if PROXIES.get(name).cheap]

@@ -13,7 +13,7 @@ from torch import nn
 
 from nas.errors import ConfigError, failure_line
 from nas.zero_cost.probe import ProxyProbe, fresh_copy
-from nas.zero_cost.registry import PROXIES
+from nas.zero_cost.registry import PROXIES, proxy_names
 
 DEFAULT_BATCH_SIZE = 64
 
@@ -50,7 +50,7 @@ def check_proxy_names(names: Sequence[str]) -> list[str]:
         if canonical not in resolved:
             resolved.append(canonical)
     if not resolved:
-        raise ConfigError(f"no proxy named; valid: {', '.join(PROXIES.names())}")
+        raise ConfigError(f"no proxy named; valid: {', '.join(proxy_names())}")
     return resolved
 
 
