@@ -19,7 +19,7 @@ from torch import nn
 from nas.cli import main
 from nas.models import build_model, count_params_and_macs
 from nas.models.nasbench201_network import NasBench201Network
-from nas.zero_cost import PROXIES, proxy_names, register_proxy, score_built_network, score_network
+from nas.zero_cost import DEFAULT_VOTE_MEMBERS, PROXIES, proxy_names, register_proxy, score_built_network, score_network
 from nas.zero_cost.proxies.jacob_cov import EIGENVALUE_FLOOR
 from nas.zero_cost.proxies.naswot import activation_kernel, kernel_log_determinant
 from nas.zero_cost.proxies.zico import zico_from_gradients
@@ -267,7 +267,7 @@ def test_nas_score_writes_a_row_per_network_with_every_proxy_and_the_vote(images
     assert table["reasons"].isna().all()
     cell = build_model(genotype="darts-v2", channels=4, cells=3, num_classes=3, image_size=16)
     assert table.loc[0, "params"] == count_params_and_macs(cell, (3, 16, 16))["params"]
-    ranks = table[["naswot", "synflow", "zico"]].rank(pct=True)  # of two networks: 1.0 the better, 0.5 the other
+    ranks = table[list(DEFAULT_VOTE_MEMBERS)].rank(pct=True)  # of two networks: 1.0 the better, 0.5 the other
     assert list(table["vote"]) == pytest.approx(list(ranks.mean(axis=1)))
     assert any(line.startswith("darts-v2 ") for line in printed.splitlines())
     assert any(line.startswith("resnet20 ") for line in printed.splitlines())

@@ -25,7 +25,7 @@ from nas.errors import ConfigError
 from nas.samplers.base import Outcome, Sampler, Suggestion
 
 VOTE = "vote"
-DEFAULT_VOTE_MEMBERS = ("naswot", "synflow", "zico")  # nas.zero_cost.combine names the same default
+DEFAULT_VOTE_MEMBERS = ("jacob_cov", "synflow")  # nas.zero_cost.combine names the same default, and why
 
 # (candidates) -> one {proxy: value} per candidate, in order; a value is NaN where the proxy could not score it.
 Scorer = Callable[[Sequence[tuple[int, ...]]], list[dict[str, float]]]
