@@ -74,5 +74,6 @@ def proxy_ranking_sections(search: SearchResults, out: Path) -> list[Section]:
         notes.append(f"the table: the {TABLE_ROWS} most accurate of {len(table)} candidates; the plot: all")
     pictures = pngs(plot_proxy_against_accuracy(table, f"{search.name}: proxy against accuracy",
                                                 out / f"{search.name}-proxy")) if len(table) else []
-    return [Section(f"Search {search.name}: zero-cost proxy against trained accuracy", notes,
-                    table.head(TABLE_ROWS).round(4), f"{search.name}-proxy", pictures)]
+    shown = table.head(TABLE_ROWS).map(lambda v: float(f"{v:.4g}") if isinstance(v, float) else v)  # synflow: 1e26
+    return [Section(f"Search {search.name}: zero-cost proxy against trained accuracy", notes, shown,
+                    f"{search.name}-proxy", pictures)]
