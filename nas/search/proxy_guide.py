@@ -16,6 +16,7 @@ from nas.search.proxy_scoring_summary import ProxyScoringSummary
 from nas.zero_cost import check_proxy_names
 from nas.zero_cost.batch import proxy_batch
 
+
 def check_proxies(config: ExperimentConfig) -> None:
     """The proxies the config names exist (once the search's imports, which may register proxies, are loaded)."""
     if config.zero_cost is not None:
@@ -47,8 +48,8 @@ class ProxyGuide:
 
 def proxy_guide(config: ExperimentConfig, space, recipe, splits, *, resumed: bool) -> ProxyGuide | None:
     """None for a search without `zero_cost:`; `resumed`: the sampler was asked before (no second warm start).
-    The proxy batch (the first images of the training split) is made
-    here once, a few hundred KB, and goes to every scoring task."""
+    The proxy batch (the first images of the training split) is made here once, a few hundred KB, and goes to
+    every scoring task."""
     settings = config.zero_cost
     if settings is None:
         return None
