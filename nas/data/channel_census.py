@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from nas.data.fork_pool import closed_when_done
 from nas.errors import DataError
 
 # PIL modes by the kind they convert to without a choice to make. Alpha is dropped; a palette is expanded (it holds
@@ -65,7 +66,7 @@ def read_modes(paths: list[str], workers: int | None = None) -> list[tuple[str, 
         return _modes_of(paths)
     chunks = [paths[i : i + CHUNK_FILES] for i in range(0, len(paths), CHUNK_FILES)]
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-    with context.Pool(min(workers, len(chunks))) as pool:
+    with closed_when_done(context.Pool(min(workers, len(chunks)))) as pool:
         return [pair for chunk in pool.imap(_modes_of, chunks) for pair in chunk]
 
 

@@ -10,6 +10,7 @@ import torch
 from torchvision.io import ImageReadMode, decode_image, read_file
 from torchvision.transforms.v2 import functional as TF
 
+from nas.data.fork_pool import closed_when_done
 from nas.errors import DataError
 
 # Below this many files a pool costs more to start than it saves.
@@ -82,7 +83,7 @@ def decode_files(paths: list[str], channels: int, height: int, width: int, worke
     else:
         # fork: workers start at once and inherit the imported torch; they only decode, no threads to break.
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-        with context.Pool(min(workers, len(chunks))) as pool:
+        with closed_when_done(context.Pool(min(workers, len(chunks)))) as pool:
             for result, chunk in zip(pool.imap(_decode_chunk, chunks), chunks):
                 results.append(result)
                 if progress is not None:
