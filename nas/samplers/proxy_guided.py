@@ -22,10 +22,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from nas.errors import ConfigError
+from nas.proxy_vote import DEFAULT_VOTE_MEMBERS, VOTE, mean_rank_vote
 from nas.samplers.base import Outcome, Sampler, Suggestion
 
-VOTE = "vote"
-DEFAULT_VOTE_MEMBERS = ("jacob_cov", "synflow")  # nas.zero_cost.combine names the same default, and why
 
 # (candidates) -> one {proxy: value} per candidate, in order; a value is NaN where the proxy could not score it.
 Scorer = Callable[[Sequence[tuple[int, ...]]], list[dict[str, float]]]
@@ -60,24 +59,6 @@ class ProxyGuidance:
     @property
     def active(self) -> bool:
         return self.warm_start_pool > 0 or self.screen > 1
-
-
-def percentile_ranks(values: np.ndarray) -> np.ndarray:
-    """Each value's rank among `values` divided by their number (ties share their mean rank, as pandas'
-    rank(pct=True)); NaN stays NaN. 1.0 is the best."""
-    ranks = np.full(len(values), np.nan)
-    present = ~np.isnan(values)
-    if present.any():
-        kept = values[present]
-        order = np.argsort(kept, kind="stable")
-        ordinal = np.empty(len(kept))
-        ordinal[order] = np.arange(1, len(kept) + 1)
-        # ties: the mean ordinal of each group of equal values
-        _, inverse = np.unique(kept, return_inverse=True)
-        sums = np.bincount(inverse, weights=ordinal)
-        counts = np.bincount(inverse)
-        ranks[present] = (sums / counts)[inverse] / len(kept)
-    return ranks
 
 
 @dataclass
@@ -137,8 +118,7 @@ class ProxyGuidedSampler:
         pool = list(self.scores)
         position = {choices: index for index, choices in enumerate(pool)}
         matrix = np.array([[self.scores[c][m] for m in self.guidance.vote_members] for c in pool], dtype=float)
-        ranks = np.column_stack([percentile_ranks(matrix[:, j]) for j in range(matrix.shape[1])])
-        votes = ranks.mean(axis=1)  # NaN where any member failed
+        votes = mean_rank_vote(matrix)  # NaN where any member failed
         return np.array([votes[position[tuple(c)]] for c in candidates])
 
     def _ranking(self, candidates: Sequence[tuple[int, ...]]) -> np.ndarray:
