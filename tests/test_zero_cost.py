@@ -411,3 +411,11 @@ def test_nas_score_builds_a_nasbench201_string_as_the_benchmarks_network(images,
     assert row["params"] == count_params_and_macs(NasBench201Network(arch, num_classes=3), (3, 16, 16))["params"]
     assert main(["score", "--genotype", "|nor_conv_3x3~0|+|none~0|", "--data", str(images)]) == 2
     assert "expected 3 nodes joined by '+'" in capsys.readouterr().err
+
+
+def test_nas_score_names_every_network_tied_at_the_top_of_the_vote(capsys):
+    from nas.cli.score_command import _print_ending  # the ending alone: a tie needs no networks scored
+
+    table = pd.DataFrame({"name": ["a", "b", "c"], "vote": [0.67, 0.67, 0.5], "reasons": ["", "", ""]})
+    _print_ending(table, None)
+    assert "a, b (tied at 0.67)" in capsys.readouterr().out

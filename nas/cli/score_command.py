@@ -281,8 +281,10 @@ def _print_ending(table, out: str | None) -> None:
     from nas.zero_cost.combine import DEFAULT_VOTE_MEMBERS, VOTE
 
     if VOTE in table and table[VOTE].notna().any():
-        best = table.loc[table[VOTE].idxmax()]
-        print(f"best by rank vote of {', '.join(DEFAULT_VOTE_MEMBERS)}: {best['name']} ({best[VOTE]:.2f})")
+        top = table[table[VOTE] == table[VOTE].max()]
+        names = ", ".join(top["name"])
+        tied = f" (tied at {top[VOTE].iloc[0]:.2f})" if len(top) > 1 else f" ({top[VOTE].iloc[0]:.2f})"
+        print(f"best by rank vote of {', '.join(DEFAULT_VOTE_MEMBERS)}: {names}{tied}")
     for _, row in table[table["reasons"] != ""].iterrows():
         print(f"could not score {row['name']}: {row['reasons']}")
     if out:
