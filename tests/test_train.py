@@ -145,6 +145,8 @@ def test_training_learns_and_reports_each_epoch():
     assert {"train_loss", "train_acc", "val_acc", "time", "images_per_sec"} <= set(seen[0].to_dict())
     assert result.val_acc == seen[-1].val_acc > 0.6 and result.test_acc is None
     assert result.images_per_sec > 0 and result.wall_time > 0
+    # each epoch's time: its training steps, then its evaluation (what a search's cost breakdown separates)
+    assert all(0 < m.eval_seconds and m.train_seconds + m.eval_seconds <= m.time for m in seen)
     # drop-path ramps linearly from 0 towards the recipe's value (DARTS)
     assert sorted(set(model.seen_drop_path)) == pytest.approx([0.0, 0.1, 0.2])
 

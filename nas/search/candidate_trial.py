@@ -16,6 +16,7 @@ from ray import tune
 
 from nas.cluster.trial_training import NetworkToTrain, TrainedNetwork, TrialSettings, train_network
 from nas.run_status import Status
+from nas.search.search_timing import utc_timestamp
 from nas.search.trial_report import TrialReport
 from nas.train.result import EpochMetrics
 
@@ -44,12 +45,16 @@ def train_candidate(config: dict, splits=None) -> None:
     dicts, and the searcher's `genotype`."""
     settings, candidate = TrialSettings(**config["settings"]), CandidateSettings(**config["candidate"])
     started = time.monotonic()
-    report = TrialReport(node=ray.util.get_node_ip_address())
+    report = TrialReport(node=ray.util.get_node_ip_address(), started_at=utc_timestamp())
 
     def on_epoch(metrics: EpochMetrics) -> bool:
         report.val_acc_per_epoch.append(float(metrics.val_acc))
         report.val_acc, report.epoch = report.val_acc_per_epoch[-1], len(report.val_acc_per_epoch)
         report.top_class_share = metrics.val_top_class_share
+        # the costs so far, so a trial the scheduler stops after this epoch still has them in its row
+        report.step_s = round((report.step_s or 0.0) + metrics.train_seconds, 3)
+        report.eval_s = round((report.eval_s or 0.0) + (metrics.eval_seconds or 0.0), 3)
+        report.worker_s = round(time.monotonic() - started, 3)
         tune.report(report.to_metrics())
         return candidate.time_limit_s is not None and time.monotonic() - started > candidate.time_limit_s
 
@@ -68,6 +73,8 @@ def train_candidate(config: dict, splits=None) -> None:
         report.val_acc = result.val_acc if result.val_acc is not None else 0.0
         report.train_time_s, report.images_per_sec = result.wall_time, result.images_per_sec
         report.step_s = round(sum(epoch.train_seconds for epoch in result.history), 3)
+        report.eval_s = round(sum(epoch.eval_seconds or 0.0 for epoch in result.history), 3)
         report.status, report.error = result.status, ENDINGS.get(result.status, "").format(candidate=candidate)
     report.final = True
+    report.worker_s = round(time.monotonic() - started, 3)
     tune.report(report.to_metrics())

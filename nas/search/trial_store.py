@@ -31,6 +31,9 @@ class TrialRecord:
     train_time_s: float | None = None
     step_s: float | None = None  # training steps alone (train_time_s less probes, capture, evaluation)
     setup_s: float | None = None  # the trial's own set-up before training (network built, cost counted)
+    eval_s: float | None = None  # of train_time_s, evaluation with batch-norm recalibration; None: not recorded
+    worker_s: float | None = None  # the trial function's whole wall time in the worker; None: not recorded
+    started_at: str = ""  # when the trial function began in the worker (UTC, ISO 8601, ms); "": not recorded
     images_per_sec: float | None = None
     epochs: int | None = None
     device: str = ""

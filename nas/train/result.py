@@ -31,6 +31,7 @@ class EpochMetrics:
     step: str  # how the step ran: eager or CUDA graph, and its number format
     capture_seconds: float  # CUDA graph capture, summed over the run so far
     val_top_class_share: float | None = None  # share of the most-predicted class on val (None: not recorded)
+    eval_seconds: float | None = None  # validation, batch-norm recalibration included (None: not recorded)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

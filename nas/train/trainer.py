@@ -181,7 +181,9 @@ class _Run:
                          autocast, self.criterion)
 
     def epoch_metrics(self, epoch: int, outcome: dict, drop_path: float | None) -> EpochMetrics:
+        evaluation_started = time.perf_counter()
         validated = self.evaluate(self.val_loader, epoch) if self.val_loader is not None else Evaluation()
+        eval_seconds = time.perf_counter() - evaluation_started
         return EpochMetrics(
             epoch=epoch + 1, train_loss=outcome["train_loss"], train_acc=outcome["train_acc"],
             val_acc=validated.accuracy, val_loss=validated.loss, val_top_class_share=validated.top_class_share,
@@ -189,7 +191,8 @@ class _Run:
             images=outcome["images"], train_seconds=outcome["seconds"],
             time=time.perf_counter() - outcome["started"],
             images_per_sec=outcome["images"] / max(outcome["seconds"], 1e-9),
-            step=f"{self.stepper.description}, {self.step_format}", capture_seconds=self.stepper.capture_seconds)
+            step=f"{self.stepper.description}, {self.step_format}", capture_seconds=self.stepper.capture_seconds,
+            eval_seconds=eval_seconds)
 
 
 def loss_function(forward_train, criterion, auxiliary_weight: float):
