@@ -118,6 +118,7 @@ def run(args) -> int:
     # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.search.experiment_config import load_experiment_config
     from nas.search.runner import run_search
+    from nas.search.search_costs import cost_line, latest_run_costs
     from nas.search.search_summary import best_cell_line, summary_table
 
     overrides = {key: getattr(args, flag) for flag, key in OVERRIDES.items() if flag != "optuna_storage"}
@@ -141,6 +142,9 @@ def run(args) -> int:
     print(summary_table(outcome.store))
     print(f"\nresults: {outcome.paths.trials}")
     print(best_cell_line(outcome.paths.best, outcome.best))
+    costs = latest_run_costs(outcome.paths.root, outcome.store.frame(), config.resources.workers)
+    if costs is not None:  # this run trained candidates: where the workers' time went
+        print(cost_line(costs))
     if outcome.interrupted:
         print(f"nas search: interrupted after {len(outcome.store)} of {count_of(config.trials, 'trial')}; "
               f"{_how_to_continue(args)}", file=sys.stderr)

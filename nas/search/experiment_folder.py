@@ -12,6 +12,7 @@
     best.yaml, top/   the best cells, as genotype files `nas train` / `nas show` read
     driver.lock       while a driver runs the search: its host and pid (nas.cluster.driver_lock)
     proxy_scoring.json  a search with a zero-cost proxy: what scoring cost (nas.search.proxy_scoring_summary)
+    search_timing.json  each run's command start and phase times (nas.search.search_timing)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from nas.data.data_facts import DataFacts
 from nas.errors import ConfigError
 from nas.samplers.base import read_saved_sampler
 from nas.search.experiment_config import ExperimentConfig, ZeroCostSettings, move_old_keys, zero_cost_settings
+from nas.search.search_timing import read_runs
 from nas.search.trial_store import TRIALS_FILE, TrialStore
 from nas.train.recipe import saved_recipe
 from nas.yaml_files import dump_yaml, read_yaml_mapping
@@ -148,12 +150,13 @@ def check_start_or_resume(config: ExperimentConfig, resume: bool, space, recipe)
 
 
 def check_tables_readable(paths: ExperimentPaths) -> None:
-    """A resumed search's trials.csv and sampler.json must read back (they may have been edited by hand): refused
+    """A resumed search's trials.csv, sampler.json and search_timing.json must read back (they may have been edited by hand): refused
     before the data is loaded or Ray starts, naming the file (and for the table, the row and column)."""
     if paths.trials.exists():
         TrialStore(paths.root)
     if paths.sampler.exists():  # garbled by hand: say so before Ray starts rather than after
         read_saved_sampler(paths.sampler)
+    read_runs(paths.root)  # the resume appends its run to them
 
 
 def check_output_places(config: ExperimentConfig, paths: ExperimentPaths, resume: bool) -> None:

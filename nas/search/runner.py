@@ -29,6 +29,7 @@ from nas.search.experiment_folder import ExperimentPaths, check_start_or_resume,
 from nas.search.progress import ProgressPrinter
 from nas.search.proxy_guide import check_proxies, proxy_guide, record_scoring
 from nas.search.sampler_setup import build_sampler, check_sampler
+from nas.search.search_timing import SearchTiming
 from nas.search.trial_store import TrialRecord, TrialStore
 from nas.search.tune_run import run_trials
 from nas.search.tune_searcher import SamplerSearcher, reconcile_with_store
@@ -79,9 +80,12 @@ def load_search_data(config: ExperimentConfig, print_line=print):
 
 def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=print) -> SearchOutcome:
     """Run (or resume) the search the config describes."""
+    timing = SearchTiming.since_process_start(workers=config.resources.workers)  # the driver's start, phase by phase
     paths, space, recipe = open_experiment(config, resume)
     splits = load_search_data(config, print_line)  # before Ray: every bad input is refused before Ray starts
+    timing.mark("data_loaded")
     start_ray(config.ray_address, config.resources)
+    timing.mark("ray_started")
     if config.resources.gpus_per_trial == AUTO_GPUS:  # probe a candidate like the search's
         probe = NetworkToTrain(seed=config.seed, stack=config.model.stack,
                                genotype=str(space.decode(space.sample(random.Random(config.seed)))))
@@ -90,12 +94,14 @@ def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=pri
     # Nothing above wrote into the experiment folder.
     paths.root.mkdir(parents=True, exist_ok=True)
     with holding_lock(paths.root, config.name, print_line):
-        store, interrupted = _run_locked(config, resume, paths, space, recipe, splits, print_line)
+        timing.keep_in(paths.root)
+        store, interrupted = _run_locked(config, resume, paths, space, recipe, splits, print_line, timing)
+        timing.mark("search_ended")
         return SearchOutcome(paths, store, export_best(store, paths, config.top_k), interrupted)
 
 
 def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, space, recipe, splits,
-                print_line) -> tuple[TrialStore, bool]:
+                print_line, timing: SearchTiming) -> tuple[TrialStore, bool]:
     """The search proper, while this driver holds the experiment's lock; its store, and whether Ctrl-C stopped it."""
     started = time.monotonic()  # the time budget counts from here: a proxy's warm start is inside it
     asked_before = resume and paths.sampler.exists()
@@ -115,6 +121,7 @@ def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, 
                                    budget=remaining, rerun=rerun, guide=guide)
         searcher.on_record = ProgressPrinter(config.trials, store, lambda: searcher.running, print_line)
         _warm_start(searcher, print_line)
+        timing.mark("trials_started")
         interrupted = run_trials(config, recipe, paths, searcher, splits, remaining, started).interrupted
         _explain_ending(searcher, store, config, interrupted, print_line)
         if searcher.guided is not None:

@@ -16,8 +16,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import psutil
-
 from nas.atomic_files import write_text_atomic
 from nas.errors import DataError
 
@@ -56,6 +54,9 @@ class SearchTiming:
     @classmethod
     def since_process_start(cls, workers: int | None = None) -> "SearchTiming":
         """From when this process was created: `python run_search.py` started, Python's own start-up included."""
+        import ray  # noqa: F401 - Ray ships psutil (ray/thirdparty_files) and puts it on sys.path when imported
+        import psutil  # here, not at the top: reading a timing record (reports) needs neither Ray nor psutil
+
         return cls(psutil.Process().create_time(), workers)
 
     def mark(self, phase: str) -> None:
