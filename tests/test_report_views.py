@@ -16,13 +16,14 @@ from nas.analysis.experiment_results import load_campaign, load_search
 from nas.analysis.decision_importance import decision_values
 from nas.analysis.learning_curves import asha_rungs, curves, epoch_table
 from nas.analysis.proxy_transfer_link import cell_hash, kendall_tau_b, linked_cells
-from nas.analysis.report_views import importance_section, proxy_link_section, timeline_section
+from nas.analysis.report_views import importance_section, proxy_link_section, timeline_section, worker_time_section
 from nas.analysis.trial_timeline import describe_cost, lane_usage, trial_intervals
 from nas.cli import main
 from nas.evaluation.campaign_folder import CampaignPaths
 from nas.evaluation.campaign_summary import write_summary
 from nas.evaluation.jobs import JobRecord, JobTable
 from nas.search.experiment_folder import space_fingerprint
+from nas.search.search_timing import SearchTiming
 from nas.search.trial_store import TrialRecord, TrialStore
 from nas.space import load_space
 from nas.space.genotype import Block, Cell, Genotype
@@ -65,6 +66,10 @@ def finished_at(seconds: float) -> str:
     return (START + timedelta(seconds=seconds)).isoformat()
 
 
+def at(seconds: float) -> str:
+    return (START + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
+
+
 def test_lanes_utilisation_and_cost_of_a_known_schedule(tmp_path):
     """Node a runs [0,100] then [100,200] on one lane and [50,150] beside them; node b runs [0,50]. The wall time
     is 200 s; set-up time counts as the trial's."""
@@ -91,6 +96,31 @@ def test_timeline_of_an_old_search_without_nodes_or_set_up_times(tmp_path):
     (folder / "trials.parquet").unlink(missing_ok=True)
     section = timeline_section(load_search(folder), tmp_path)
     assert list(section.table["node"]) == ["node not recorded"] * 2 and list(section.table["trials"]) == [2, 1]
+
+
+def test_worker_time_section_of_a_recorded_search_and_of_an_old_one(tmp_path):
+    """Two workers; trials started 5 s after the command, one for 30 s and one for 20 s: 60 worker-seconds."""
+    timed = [{"started_at": at(5), "worker_s": 30.0, "setup_s": 1.0, "step_s": 24.0, "eval_s": 3.0,
+              "train_time_s": 28.0, "finished_at": finished_at(35)},
+             {"started_at": at(5), "worker_s": 20.0, "setup_s": 1.0, "step_s": 12.0, "eval_s": 2.0,
+              "train_time_s": 18.0, "finished_at": finished_at(25)}]
+    folder = write_search(tmp_path / "timed", timed)
+    SearchTiming(START.timestamp(), workers=2).keep_in(folder)
+    section = worker_time_section(load_search(folder))
+    assert section.notes[0].startswith("worker time: 60 s on 2 workers; training steps 60%, evaluation 8%, "
+                                       "set-up 3%, rest of the trials 12%, between trials and idle 17%; first "
+                                       "trial started 5.0 s after the command")
+    table = section.table.set_index("part")
+    assert table.loc["training steps", "seconds"] == 36 and table.loc["between trials and idle", "seconds"] == 10
+    assert table.loc["set-up", "per candidate (median)"] == 1
+    assert len(section.notes) == 2  # the line and how per candidate is counted: nothing missing
+
+    old = write_search(tmp_path / "old", [{"setup_s": 1.0, "step_s": 8.0, "finished_at": finished_at(end)}
+                                          for end in (10, 20)])
+    section = worker_time_section(load_search(old))  # no eval_s, started_at, worker_s, search_timing.json
+    assert section.table.set_index("part").loc["evaluation", "seconds"] == "not recorded"
+    assert "the driver's start: not recorded (no search_timing.json)" in section.notes
+    assert "after the command" not in section.notes[0]
 
 
 def test_importance_refuses_too_few_finished_trials(tmp_path):
@@ -205,7 +235,7 @@ def test_the_report_holds_every_view(tmp_path):
         rng.uniform(0.2, 0.6, 10)])
     out = tmp_path / "report"
     assert main(["report", str(folder), "--out", str(out), "--format", "csv"]) == 0
-    for table in ("full-epochs", "full-importance", "full-lanes"):
+    for table in ("full-epochs", "full-importance", "full-lanes", "full-worker-time"):
         assert len(pd.read_csv(out / f"{table}.csv")), table
     for picture in ("full-curves", "full-slices", "full-timeline"):
         assert (out / f"{picture}.png").is_file() and (out / f"{picture}.svg").is_file(), picture

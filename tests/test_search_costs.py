@@ -60,7 +60,7 @@ def test_a_table_written_before_the_timing_columns_gives_what_it_can():
     assert (costs.span_s, costs.worker_s, costs.in_trials_s) == (39, 78, 65)
     assert costs.eval_s is None and costs.rest_s == 11 and costs.between_s == 13  # 65 - 51 - 3: eval inside
     assert costs.driver_start_s is None
-    assert any("eval_s not recorded" in reason for reason in costs.missing)
+    assert any("no eval_s recorded" in reason for reason in costs.missing)
     assert any("driver's start" in reason for reason in costs.missing)
     line = cost_line(costs)
     assert "rest of the trials (evaluation included) 14%" in line and ", evaluation " not in line

@@ -17,14 +17,17 @@ from nas.analysis.learning_curves import HIGHLIGHTED, asha_rungs, curves, epoch_
 from nas.analysis.proxy_transfer_link import describe_rank_agreement, linked_cells
 from nas.analysis.report_document import Section, pngs
 from nas.analysis.search_proxy_ranking import proxy_ranking_sections
-from nas.analysis.trial_timeline import describe_cost, lane_usage, plot_timeline, trial_intervals
+from nas.analysis.trial_timeline import describe_cost, lane_usage, plot_timeline, trial_intervals, workers_of
+from nas.plural import count_of
+from nas.search.search_costs import combined, cost_line, cost_table, costs_by_run
+from nas.search.search_timing import read_runs
 
 IMPORTANCE_ROWS = 10
 
 
 def search_view_sections(search: SearchResults, out: Path) -> list[Section]:
     return [learning_curves_section(search, out), importance_section(search, out), timeline_section(search, out),
-            *proxy_ranking_sections(search, out)]
+            worker_time_section(search), *proxy_ranking_sections(search, out)]
 
 
 def learning_curves_section(search: SearchResults, out: Path) -> Section:
@@ -76,12 +79,28 @@ def timeline_section(search: SearchResults, out: Path) -> Section:
     intervals = trial_intervals(search.trials)
     if intervals.empty:
         return Section(title, ["no trial recorded when it finished"])
-    notes = ["each trial from its start (finish less training and set-up time) to its finish; no worker id is "
+    notes = ["each trial from its start in the worker to its end (tables older than started_at: its finish less "
+             "training and set-up time, to its finish); no worker id is "
              "recorded, so each node's trials are put on the first lane free when they started",
              describe_cost(search, intervals)]
     return Section(title, notes, lane_usage(intervals), f"{search.name}-lanes",
                    pngs(plot_timeline(intervals, f"Trials of {search.name} on their lanes",
                                       out / f"{search.name}-timeline")))
+
+
+def worker_time_section(search: SearchResults) -> Section:
+    """Where the workers' time went over all the search's runs (nas.search.search_costs): the line the search
+    printed when it ended, and the table of parts."""
+    title = f"Search {search.name}: where the worker time went"
+    by_run = costs_by_run(search.trials, read_runs(search.folder), workers_of(search))
+    if not by_run:
+        return Section(title, ["no trial recorded when it ran"])
+    costs = combined([costs for _, costs in by_run])
+    runs = f"over {count_of(len(by_run), 'run')}, each counted from its first trial's start to its last one's end; " \
+        if len(by_run) > 1 else ""
+    notes = [cost_line(costs), f"{runs}per candidate: the median over the latest run's trials (between trials: "
+             f"the mean)", *costs.missing]
+    return Section(title, notes, cost_table(costs), f"{search.name}-worker-time")
 
 
 def proxy_link_section(searches: Sequence[SearchResults], campaigns: Sequence[Campaign]) -> list[Section]:

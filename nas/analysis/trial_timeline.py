@@ -1,5 +1,6 @@
 """When each trial ran and on which worker: trials as bars on lanes, how busy each lane was, and what the search
-cost in CPU- or GPU-hours, from what trials.csv recorded (finished_at, train_time_s, setup_s, node).
+cost in CPU- or GPU-hours, from what trials.csv recorded (started_at and worker_s, or in older tables finished_at,
+train_time_s and setup_s; node).
 
 No worker id is recorded, so lanes are inferred: on each node, a trial goes on the first lane free when it
 started (interval partitioning), which needs as many lanes as trials ever overlapped there."""
@@ -14,9 +15,10 @@ from nas.analysis.experiment_results import SearchResults
 from nas.analysis.report_plots import plt, save_figure
 from nas.plural import count_of
 from nas.run_status import Status
+from nas.search.search_costs import trial_spans
 
-# finished_at is recorded to the second by the driver, a little after the trial ended: a lane's next trial may
-# seem to start up to this long before the previous one ended.
+# Older tables end a trial at finished_at, recorded to the second by the driver a little after the trial ended: a
+# lane's next trial may seem to start up to this long before the previous one ended.
 OVERLAP_TOLERANCE_S = 2.0
 UNRECORDED_NODE = "node not recorded"  # searches made before trials recorded their node
 STATUS_COLOURS = {Status.OK: "tab:blue", Status.PRUNED: "tab:orange", Status.FAILED: "tab:red",
@@ -25,19 +27,15 @@ STATUS_COLOURS = {Status.OK: "tab:blue", Status.PRUNED: "tab:orange", Status.FAI
 
 def trial_intervals(trials: pd.DataFrame) -> pd.DataFrame:
     """Each trial's start and end in seconds since the first trial started, with its node and lane; trials without
-    a finish time are left out. Start = finish - training time - set-up time (either missing counts as 0)."""
-    finished = pd.to_datetime(trials["finished_at"], errors="coerce", utc=True)
-    seconds = pd.to_numeric(trials["train_time_s"], errors="coerce").fillna(0)
-    if "setup_s" in trials:
-        seconds = seconds + pd.to_numeric(trials["setup_s"], errors="coerce").fillna(0)
+    a recorded time are left out. Start and end as nas.search.search_costs.trial_spans reads them: started_at and
+    worker_s, or in older tables finish - training time - set-up time (either missing counts as 0)."""
+    spans = trial_spans(trials)
     node = trials["node"].fillna("").replace("", UNRECORDED_NODE) if "node" in trials else UNRECORDED_NODE
-    frame = pd.DataFrame({"trial_id": trials["trial_id"], "status": trials["status"], "node": node,
-                          "end": finished, "seconds": seconds}).dropna(subset=["end"])
-    start = frame["end"] - pd.to_timedelta(frame["seconds"], unit="s")
-    origin = start.min()
-    frame["start_s"] = (start - origin).dt.total_seconds()
-    frame["end_s"] = (frame["end"] - origin).dt.total_seconds()
-    frame = frame.drop(columns=["end", "seconds"]).sort_values(["node", "start_s"]).reset_index(drop=True)
+    frame = pd.DataFrame({"trial_id": trials["trial_id"], "status": trials["status"], "node": node}).loc[spans.index]
+    origin = spans["start"].min()
+    frame["start_s"] = (spans["start"] - origin).dt.total_seconds()
+    frame["end_s"] = (spans["end"] - origin).dt.total_seconds()
+    frame = frame.sort_values(["node", "start_s"]).reset_index(drop=True)
     frame["lane"] = _lanes(frame)
     return frame
 
@@ -67,15 +65,25 @@ def lane_usage(intervals: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _resources(search: SearchResults) -> dict:
+    return (search.saved.config if search.saved else {}).get("resources") or {}
+
+
 def per_trial_resources(search: SearchResults) -> dict[str, float | None]:
     """CPUs and GPUs each trial held, from experiment.yaml; None where not recorded (or a GPU share chosen at run
     time, `auto`, which the experiment file does not hold)."""
-    resources = ((search.saved.config if search.saved else {}).get("resources") or {})
+    resources = _resources(search)
     held = {}
     for kind in ("cpus", "gpus"):
         value = resources.get(f"{kind}_per_trial")
         held[kind] = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
     return held
+
+
+def workers_of(search: SearchResults) -> int | None:
+    """Trials at once (resources.workers) as experiment.yaml recorded it; None where not recorded."""
+    workers = _resources(search).get("workers")
+    return workers if isinstance(workers, int) and not isinstance(workers, bool) and workers > 0 else None
 
 
 def describe_cost(search: SearchResults, intervals: pd.DataFrame) -> str:

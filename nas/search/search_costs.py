@@ -110,15 +110,15 @@ def run_costs(trials: pd.DataFrame, workers: int | None, run: RunTiming | None =
                else None}  # a mean: the time between trials is no one trial's
     missing = []
     if not workers:
-        missing.append("worker time (workers not recorded): shares are of the trials' own time")
+        missing.append("worker time: workers not recorded, so shares are of the trials' own time")
     if eval_s is None:
-        missing.append("evaluation (eval_s not recorded): it is inside the rest of the trials")
+        missing.append("evaluation: no eval_s recorded, so it is inside the rest of the trials")
     if _times(rows, "started_at").isna().any() or _numbers(rows, "worker_s").isna().any():
-        missing.append("exact trial starts and ends (started_at, worker_s not recorded): taken from finished_at, "
-                       "to the second")
+        missing.append("trial starts and ends: no started_at and worker_s recorded, so taken from finished_at (to "
+                       "the second) less set-up and trainer time")
     driver_start = None
     if run is None:
-        missing.append("the driver's start (no search_timing.json)")
+        missing.append("the driver's start: not recorded (no search_timing.json)")
     elif len(spans):
         driver_start = spans["start"].min().timestamp() - run.started_seconds
     return SearchCosts(
