@@ -157,16 +157,13 @@ def search_config(args, directory: Path, gpu: bool) -> Path:
 def run_search_figure(args, reference_proxy: dict, gpu: bool) -> dict:
     import pandas as pd
 
+    from search_throughput import timed_search  # the same timed run_search.py the throughput benchmark makes
+
     with tempfile.TemporaryDirectory(prefix="vs-reference-") as folder:
         config = search_config(args, Path(folder), gpu)
-        began_at = datetime.datetime.now(datetime.timezone.utc)
-        started = time.perf_counter()
-        completed = subprocess.run([sys.executable, str(REPOSITORY / "run_search.py"), "--config", str(config)],
-                                   capture_output=True, text=True, cwd=REPOSITORY)
-        wall = time.perf_counter() - started
-        if completed.returncode != 0:
-            sys.exit(f"run_search.py failed ({completed.returncode}): {completed.stderr.strip()[-3000:]}")
+        search = timed_search(REPOSITORY, config)
         trials = pd.read_csv(Path(folder) / "vs-reference-search" / "trials.csv")
+    wall = search["wall_s"]
     finished = int((trials["status"] == "ok").sum())
     train_images = args.search_subset - args.search_val
     reference_per_candidate = train_images * args.search_epochs / reference_proxy["images_per_sec"]
@@ -174,28 +171,26 @@ def run_search_figure(args, reference_proxy: dict, gpu: bool) -> dict:
     figure = {"trials_ok": finished, "trials": len(trials), "wall_s": wall, "ours_per_hour": finished / (wall / 3600),
               "reference_s_per_candidate": reference_per_candidate, "reference_per_hour": reference_per_hour}
     figure["ratio"] = figure["ours_per_hour"] / reference_per_hour
-    figure.update(where_the_time_went(trials, began_at, args.search_workers))
+    figure.update(where_the_time_went(trials, search["began"], args.search_workers))
     figure["steady_ratio"] = finished / (figure["trials_span_s"] / 3600) / reference_per_hour
     return figure
 
 
-def where_the_time_went(trials, began_at, workers: int) -> dict:
-    """The search's wall time taken apart from trials.csv: the driver's start before the first trial, and per
-    candidate its set-up, the trainer's own overhead (probes, capture, evaluation), its training steps, and what
-    is left of a worker's share of the time between trials (Ray Tune, the sampler, the driver)."""
-    import pandas as pd
+def where_the_time_went(trials, began: float, workers: int) -> dict:
+    """The search's wall time taken apart from trials.csv (nas.search.search_costs): the driver's start before the
+    first trial (from `began`, when this script launched it), and per candidate its set-up, the trainer's own
+    overhead (probes, capture, evaluation), its training steps, and what is left of a worker's share of the time
+    between trials (Ray Tune, the sampler, the driver)."""
+    from nas.search.search_costs import run_costs  # as the package's other imports here: at use
+    from nas.search.search_timing import RunTiming, utc_timestamp
 
-    finished = pd.to_datetime(trials["finished_at"], utc=True)
-    took = trials["setup_s"].fillna(0) + trials["train_time_s"].fillna(0)
-    first_start = (finished - pd.to_timedelta(took, unit="s")).min()
-    span = max((finished.max() - first_start).total_seconds(), 1.0)
-    per_candidate = span * workers / len(trials)
-    medians = {column: float(trials[column].median()) for column in ("setup_s", "train_time_s", "step_s", "macs")}
-    return {"driver_start_s": (first_start - began_at).total_seconds(), "trials_span_s": span,
-            "worker_s_per_candidate": per_candidate, "median_setup_s": medians["setup_s"],
-            "median_trainer_overhead_s": medians["train_time_s"] - medians["step_s"],
-            "median_step_s": medians["step_s"], "median_macs": medians["macs"],
-            "between_trials_s": per_candidate - medians["setup_s"] - medians["train_time_s"]}
+    costs = run_costs(trials, workers, RunTiming(utc_timestamp(began), workers))
+    median = costs.medians
+    return {"driver_start_s": costs.driver_start_s, "trials_span_s": max(costs.span_s, 1.0),
+            "worker_s_per_candidate": costs.worker_s / max(costs.trials, 1), "median_setup_s": median["set-up"],
+            "median_trainer_overhead_s": (median["evaluation"] or 0.0) + median["rest of the trials"],
+            "median_step_s": median["training steps"], "median_macs": float(trials["macs"].median()),
+            "between_trials_s": median["between trials and idle"]}
 
 
 def describe_machine(device: str) -> str:

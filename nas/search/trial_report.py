@@ -25,7 +25,7 @@ class TrialReport:
     step_s: float | None = None  # of which training steps alone
     setup_s: float | None = None  # before the trainer: the trial's imports, building the network, counting its cost
     eval_s: float | None = None  # of train_time_s, evaluation (batch-norm recalibration included), summed over epochs
-    started_at: str | None = None  # when the trial function began in the worker (nas.search.search_timing.utc_timestamp)
+    started_at: str | None = None  # when the trial function began in the worker (search_timing.utc_timestamp)
     worker_s: float | None = None  # the trial function's wall time, from its start to its final report
     images_per_sec: float | None = None
     top_class_share: float | None = None  # the last epoch's val predictions: share of the most-predicted class
