@@ -632,6 +632,22 @@ def test_a_resume_after_trials_csv_was_edited_names_the_file_row_and_column(work
     assert snapshot(tmp_path) == before
 
 
+def test_a_resume_after_search_timing_json_was_garbled_names_the_file(workspace, tmp_path, capsys, monkeypatch):
+    """The resume would append its run to the record: refused before the data is loaded or Ray starts."""
+    results = tmp_path / "results"
+    shutil.copytree(workspace["existing"], results / "existing")
+    timing = results / "existing" / "search_timing.json"
+    timing.write_text('{"runs": [{"command_started": "2026-01-01T00:00:00.000+00:00"')  # cut short
+    forbid_ray_and_training(monkeypatch)
+    monkeypatch.setattr("nas.data.load_dataset", lambda *a, **k: pytest.fail("the data was loaded"))
+    before = snapshot(tmp_path)
+    code = main([*RESUME[:2], str(workspace["existing_config"]), "--resume", "--results-dir", str(results)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert f"{timing} is not a search's timing record" in err, err
+    assert snapshot(tmp_path) == before
+
+
 @pytest.mark.parametrize("edit, message", [
     (lambda rows: rows[:1] + [rows[1].replace(",ok,", ",finished,")] + rows[2:], "row 1: status 'finished'"),
     (lambda rows: [rows[0].replace("trial_id,", "")] + rows[1:], "lacks column(s) trial_id"),

@@ -15,6 +15,7 @@ import yaml
 
 from nas.cli import main
 from nas.search.experiment_config import load_experiment_config
+from nas.search.search_timing import read_runs
 from nas.samplers import SAMPLERS, make_sampler
 from nas.search.trial_store import TrialRecord, TrialStore
 from nas.search.tune_searcher import SamplerSearcher, reconcile_with_store
@@ -242,6 +243,12 @@ def test_search_records_every_trial_and_exports_the_best(tmp_path, image_folder,
     # Where each candidate ran and where its time went: set-up, then the trainer, of which the steps.
     assert set(trials["node"]) == {"127.0.0.1"}  # a local Ray is on loopback
     assert ((trials["setup_s"] > 0) & (trials["step_s"] > 0) & (trials["step_s"] <= trials["train_time_s"])).all()
+    # ... its evaluation, and its whole time in the worker from when it started there
+    assert ((trials["eval_s"] > 0) & (trials["step_s"] + trials["eval_s"] <= trials["train_time_s"])).all()
+    assert (trials["setup_s"] + trials["train_time_s"] <= trials["worker_s"] + 0.002).all()  # each rounded to ms
+    assert (pd.to_datetime(trials["started_at"], utc=True) < pd.to_datetime(trials["finished_at"], utc=True)
+            + pd.Timedelta(seconds=1)).all()
+    assert out.strip().splitlines()[-1].startswith("worker time: ") and "s after the command" in out
     best = yaml.safe_load((results / "test" / "best.yaml").read_text())
     assert best["val_acc"] == pytest.approx(trials["val_acc"].max())
     assert Genotype.parse(best["genotype"]).hash() == best["hash"]
@@ -269,6 +276,10 @@ def test_search_records_every_trial_and_exports_the_best(tmp_path, image_folder,
     assert main(["search", "--config", str(config), "--resume", "--trials", "6"]) == 0
     trials = read_trials(results)
     assert len(trials) == 6 and trials["hash"].is_unique
+    # Each run's command start and phases, the resume's appended (the refused commands wrote none).
+    runs = read_runs(results / "test")
+    assert len(runs) == 2 and all(set(run.after_command_s) >= {"data_loaded", "ray_started", "trials_started",
+                                                                "search_ended"} for run in runs)
 
 
 @pytest.mark.slow  # a real search on a local Ray
