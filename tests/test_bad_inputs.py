@@ -613,39 +613,41 @@ def test_a_report_on_an_empty_trials_csv_is_one_line(workspace, tmp_path, capsys
     assert snapshot(tmp_path) == before
 
 
-def test_a_resume_after_trials_csv_was_edited_names_the_file_row_and_column(workspace, tmp_path, capsys,
-                                                                           monkeypatch):
-    """Before the data is loaded or Ray starts (the catalogue's rule), though on a copy of the experiment."""
+def resume_error_after_editing(workspace, tmp_path, capsys, monkeypatch, edit) -> str:
+    """The one line a resume of a copy of the experiment prints after `edit(folder)`, refused (exit 2) before the
+    data is loaded or Ray starts (the catalogue's rule), with nothing written."""
     results = tmp_path / "results"
     shutil.copytree(workspace["existing"], results / "existing")
-    table = results / "existing" / "trials.csv"
-    rows = table.read_text().splitlines()
-    rows[2] = rows[2].replace(",0.6,", ",n/a,")  # val_acc of the second trial, as a spreadsheet writes "no value"
-    table.write_text("\n".join(rows) + "\n")
+    edit(results / "existing")
     forbid_ray_and_training(monkeypatch)
     monkeypatch.setattr("nas.data.load_dataset", lambda *a, **k: pytest.fail("the data was loaded"))
     before = snapshot(tmp_path)
     code = main([*RESUME[:2], str(workspace["existing_config"]), "--resume", "--results-dir", str(results)])
     err = capsys.readouterr().err
     assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
-    assert f"{table}: row 2, column val_acc holds 'n/a', not a number" in err, err
     assert snapshot(tmp_path) == before
+    return err
+
+
+def test_a_resume_after_trials_csv_was_edited_names_the_file_row_and_column(workspace, tmp_path, capsys,
+                                                                           monkeypatch):
+    def edit(folder):
+        rows = (folder / "trials.csv").read_text().splitlines()
+        rows[2] = rows[2].replace(",0.6,", ",n/a,")  # val_acc of the second trial, as a spreadsheet writes "no value"
+        (folder / "trials.csv").write_text("\n".join(rows) + "\n")
+
+    err = resume_error_after_editing(workspace, tmp_path, capsys, monkeypatch, edit)
+    table = tmp_path / "results" / "existing" / "trials.csv"
+    assert f"{table}: row 2, column val_acc holds 'n/a', not a number" in err, err
 
 
 def test_a_resume_after_search_timing_json_was_garbled_names_the_file(workspace, tmp_path, capsys, monkeypatch):
-    """The resume would append its run to the record: refused before the data is loaded or Ray starts."""
-    results = tmp_path / "results"
-    shutil.copytree(workspace["existing"], results / "existing")
-    timing = results / "existing" / "search_timing.json"
-    timing.write_text('{"runs": [{"command_started": "2026-01-01T00:00:00.000+00:00"')  # cut short
-    forbid_ray_and_training(monkeypatch)
-    monkeypatch.setattr("nas.data.load_dataset", lambda *a, **k: pytest.fail("the data was loaded"))
-    before = snapshot(tmp_path)
-    code = main([*RESUME[:2], str(workspace["existing_config"]), "--resume", "--results-dir", str(results)])
-    err = capsys.readouterr().err
-    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
-    assert f"{timing} is not a search's timing record" in err, err
-    assert snapshot(tmp_path) == before
+    """The resume would append its run to the record."""
+    def edit(folder):  # cut short
+        (folder / "search_timing.json").write_text('{"runs": [{"command_started": "2026-01-01T00:00:00.000+00:00"')
+
+    err = resume_error_after_editing(workspace, tmp_path, capsys, monkeypatch, edit)
+    assert f"{tmp_path / 'results' / 'existing' / 'search_timing.json'} is not a search's timing record" in err, err
 
 
 @pytest.mark.parametrize("edit, message", [
