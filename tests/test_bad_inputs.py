@@ -445,9 +445,12 @@ def workspace(tmp_path_factory, image_folder):
     (root / "readonly").mkdir()
     write_nasbench201_table(root / "nb201.csv")
     make_image_folder(root / "one-class", classes=1, per_class=4, test_per_class=1)
-    load_dataset("imagefolder", image_folder, cache_dir=root / "cache", progress=False)  # cases that read the data
     shutil.copytree(image_folder / "train", root / "train-only" / "train")
-    load_dataset("imagefolder", root / "train-only", cache_dir=root / "cache", progress=False)
+    for folder in (image_folder, root / "train-only"):  # cases that read the data find every image decoded
+        dataset = load_dataset("imagefolder", folder, cache_dir=root / "cache", progress=False)
+        for images in (dataset.train, dataset.test):
+            if images is not None:
+                images.decoded()
     return {"root": root, "config": root / "config.yaml", "existing_config": root / "existing.yaml",
             "existing": existing, "results": root / "results", "previous": previous, "file": root / "a-file",
             "readonly": root / "readonly", "table": root / "nb201.csv", "data": image_folder,

@@ -62,9 +62,30 @@ def fit(trainable, run: TuneRun) -> bool:
                                   callbacks=[*_trial_loggers(), *run.callbacks],
                                   failure_config=tune.FailureConfig(max_failures=run.max_failures)),
     )
-    with _noticing_sigint() as interrupted:
+    with _noticing_sigint() as interrupted, _trials_on_prestarted_workers():
         tuner.fit()
         return interrupted()
+
+
+@contextlib.contextmanager
+def _trials_on_prestarted_workers():
+    """Tune gives its trial actors a runtime environment of their own ({PL_DISABLE_FORK: 1}, for PyTorch Lightning,
+    which the engine does not use), and Ray starts a fresh worker for an actor whose runtime environment differs from
+    the job's: the workers a local Ray pre-started, with the trial's modules already imported (ray_session.py), would
+    sit idle while each trial waited about 5 s for its own. Without that variable the actors take the pre-started
+    workers. Tune still propagates the variables it must (cloud credentials, its own flags) when they are set; then
+    the actors start fresh workers, as before. Ray internals: if they move, trials start slower, no worse."""
+    from ray.tune.execution import class_cache  # here: Tune's internals, needed only while a run starts
+
+    defaults = getattr(class_cache, "DEFAULT_ENV_VARS", None)
+    if not isinstance(defaults, dict) or "PL_DISABLE_FORK" not in defaults:
+        yield
+        return
+    value = defaults.pop("PL_DISABLE_FORK")
+    try:
+        yield
+    finally:
+        defaults["PL_DISABLE_FORK"] = value
 
 
 def _trial_loggers() -> list:

@@ -12,7 +12,6 @@ from torchvision.datasets import CIFAR10
 from nas.data.folder_scan import fingerprint
 from nas.data.image_folder_source import load_image_folder
 from nas.data.image_set import Dataset, ImageSet
-from nas.data.pixel_stats import channel_mean_std
 from nas.data.sources import register_dataset
 from nas.data.tensor_cache import cache_file, default_cache_dir, load_cached, save_cached
 from nas.errors import DataError
@@ -55,7 +54,7 @@ def load_cifar10(root: str | Path, cache_dir: str | Path | None = None, progress
         name="cifar10", root=str(root), classes=list(bundle["classes"]),
         train=ImageSet(labels=bundle["train_labels"], pixels=bundle["train_pixels"], origin="train"),
         test=ImageSet(labels=bundle["test_labels"], pixels=bundle["test_pixels"], origin="test"),
-        channels=3, image_size=32, mean=tuple(bundle["mean"]), std=tuple(bundle["std"]),
+        channels=3, image_size=32, mean=None, std=None,  # the training split's (nas.data.splits.normalisation)
         from_cache=from_cache, cache_path=str(path),
     )
 
@@ -82,14 +81,10 @@ def _read_batches(root: Path) -> dict:
     except RuntimeError as error:  # torchvision: "Dataset not found or corrupted"
         raise DataError(f"CIFAR-10 batches at {root / BATCHES_FOLDER} are incomplete or corrupted: {error}") from None
     to_pixels = lambda data: torch.from_numpy(data).permute(0, 3, 1, 2).contiguous()  # noqa: E731  NHWC -> NCHW
-    train_pixels = to_pixels(train.data)
-    mean, std = channel_mean_std(train_pixels)
     return {
         "classes": list(train.classes),
-        "train_pixels": train_pixels,
+        "train_pixels": to_pixels(train.data),
         "train_labels": torch.tensor(train.targets, dtype=torch.long),
         "test_pixels": to_pixels(test.data),
         "test_labels": torch.tensor(test.targets, dtype=torch.long),
-        "mean": list(mean),
-        "std": list(std),
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import warnings
 
@@ -10,7 +9,7 @@ import torch
 from torchvision.io import ImageReadMode, decode_image, read_file
 from torchvision.transforms.v2 import functional as TF
 
-from nas.data.fork_pool import closed_when_done
+from nas.data.fork_pool import closed_when_done, fork_context, forks_allowed
 from nas.errors import DataError
 
 # Below this many files a pool costs more to start than it saves.
@@ -75,15 +74,14 @@ def decode_files(paths: list[str], channels: int, height: int, width: int, worke
     chunks = [(paths[i : i + CHUNK_FILES], channels, height, width) for i in range(0, len(paths), CHUNK_FILES)]
     workers = workers or os.cpu_count() or 1
     results = []
-    if len(paths) < POOL_MIN_FILES or workers == 1:
+    if len(paths) < POOL_MIN_FILES or workers == 1 or not forks_allowed():
         for chunk in chunks:
             results.append(_decode_chunk(chunk))
             if progress is not None:
                 progress(len(chunk[0]))
     else:
         # fork: workers start at once and inherit the imported torch; they only decode, no threads to break.
-        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-        with closed_when_done(context.Pool(min(workers, len(chunks)))) as pool:
+        with closed_when_done(fork_context().Pool(min(workers, len(chunks)))) as pool:
             for result, chunk in zip(pool.imap(_decode_chunk, chunks), chunks):
                 results.append(result)
                 if progress is not None:

@@ -1,5 +1,6 @@
-"""Any image-folder tree (ROOT/train/<class>/*, ROOT/test|val/<class>/*): small images decoded once and cached,
-large ones (ImageNet-size) left as files to stream through a DataLoader."""
+"""Any image-folder tree (ROOT/train/<class>/*, ROOT/test|val/<class>/*): small images decoded when a split first
+uses them and cached (nas.data.folder_pixels), large ones (ImageNet-size) left as files to stream through a
+DataLoader."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ import torch
 
 from nas.data.channel_census import ChannelCensus, take_census
 from nas.data.folder_scan import check_root, find_test_dir, fingerprint, list_split
-from nas.data.image_decode import decode_files, probe_size
+from nas.data.folder_pixels import FolderDecoder, FolderPixelCache
+from nas.data.image_decode import probe_size
 from nas.data.image_set import Dataset, ImageSet
-from nas.data.pixel_stats import channel_mean_std, default_stats
+from nas.data.pixel_stats import default_stats
 from nas.data.sources import register_dataset
 from nas.data.tensor_cache import cache_file, default_cache_dir, load_cached, save_cached
-from nas.progress_bars import progress_bar
 
 log = logging.getLogger("nas.data")
 
@@ -58,26 +59,28 @@ def load_image_folder(root: str | Path, cache_dir: str | Path | None = None, nam
 
     # The key leaves out `name`: 'cifar10' and 'imagefolder' over the same folder share one cache.
     key = fingerprint([f"{CHANNEL_RULE} size={height}x{width}"], *file_lines)
-    path = cache_file(cache_dir, "imagefolder", key)
-    started = time.perf_counter()
-    bundle = load_cached(path)
-    from_cache = bundle is not None and "modes" in bundle
-    if from_cache:
-        log.info("loaded %s from cache %s in %.2f s", name, path, time.perf_counter() - started)
-    else:
+    cache = FolderPixelCache(cache_file(cache_dir, "imagefolder-decoded", key))
+    census = cache.census
+    if census is None:
+        started = time.perf_counter()
         census = take_census([file for listing in listings for file in listing.files], root)
-        bundle = _decode_tree(train_listing, test_listing, census, height, width, progress)
-        save_cached(path, bundle)
-        log.info("decoded %s in %.1f s; cached at %s", name, time.perf_counter() - started, path)
-    census = ChannelCensus(modes=dict(bundle["modes"]), channels=int(bundle["train_pixels"].shape[1]))
+        cache.keep_census(census)
+        log.info("read the modes of %d files in %.2f s", census.total, time.perf_counter() - started)
+    else:
+        log.info("%s: census and decoded images from cache %s", name, cache.path)
+
+    def pending(listing, split: str) -> ImageSet:
+        """The split's files, decoded when a split of the data first uses them (nas.data.folder_pixels)."""
+        decoder = FolderDecoder(cache, split, listing.files, census.channels, height, width, progress)
+        return ImageSet(labels=torch.tensor(listing.labels, dtype=torch.long), paths=listing.files, origin=split,
+                        decoder=decoder)
 
     return Dataset(
-        name=name, root=str(root), classes=list(bundle["classes"]),
-        train=ImageSet(labels=bundle["train_labels"], pixels=bundle["train_pixels"], origin="train"),
-        test=(ImageSet(labels=bundle["test_labels"], pixels=bundle["test_pixels"], origin="test")
-              if bundle.get("test_pixels") is not None else None),
-        channels=census.channels, image_size=height, mean=tuple(bundle["mean"]), std=tuple(bundle["std"]),
-        from_cache=from_cache, cache_path=str(path), notes=_notes(census),
+        name=name, root=str(root), classes=train_listing.classes,
+        train=pending(train_listing, "train"),
+        test=pending(test_listing, "test") if test_listing else None,
+        channels=census.channels, image_size=height, mean=None, std=None,  # the training split's, when made
+        from_cache=cache.found, cache_path=str(cache.path), notes=_notes(census),
     )
 
 
@@ -95,27 +98,3 @@ def _streamed_census(listings, cache_dir: Path, key: str, root: Path) -> Channel
     census = take_census([file for listing in listings for file in listing.files], root)
     save_cached(path, {"modes": census.modes, "channels": census.channels})
     return census
-
-
-def _decode_tree(train_listing, test_listing, census: ChannelCensus, height, width, progress) -> dict:
-    channels = census.channels
-    total = len(train_listing.files) + (len(test_listing.files) if test_listing else 0)
-    with progress_bar(progress, total=total, desc="decoding images", unit="img") as bar:
-        train_pixels, resized = decode_files(train_listing.files, channels, height, width, progress=bar.update)
-        test_pixels = None
-        if test_listing:
-            test_pixels, resized_test = decode_files(test_listing.files, channels, height, width, progress=bar.update)
-            resized += resized_test
-    if resized:
-        log.warning("%d images were not %dx%d and were resized to it", resized, height, width)
-    mean, std = channel_mean_std(train_pixels)
-    return {
-        "classes": train_listing.classes,
-        "train_pixels": train_pixels,
-        "train_labels": torch.tensor(train_listing.labels, dtype=torch.long),
-        "test_pixels": test_pixels,
-        "test_labels": torch.tensor(test_listing.labels, dtype=torch.long) if test_listing else None,
-        "modes": census.modes,
-        "mean": list(mean),
-        "std": list(std),
-    }

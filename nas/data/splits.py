@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from nas.data.image_set import Dataset, ImageSet
+from nas.data.pixel_stats import channel_mean_std
 from nas.errors import ConfigError, DataError
 
 PURPOSES = ("search", "final")
@@ -76,14 +77,28 @@ def make_splits(dataset: Dataset, *, purpose: str = "search", val_size: int | No
         if test is not None and test_subset is not None:
             test = balanced_subset(test, test_subset, dataset.num_classes, torch.Generator().manual_seed(seed),
                                    "test subset", "test")
+    # Checked first, decoded last: an image folder decodes the images the split keeps, and only those.
+    pool = pool.decoded()
+    test = test.decoded() if test is not None else None
+    train = pool.select(train_positions)
+    mean, std = normalisation(dataset, train)
     return Splits(
         purpose=purpose,
-        train=pool.select(train_positions),
+        train=train,
         val=pool.select(val_positions) if val_size else None,
         test=test,
         classes=list(dataset.classes), channels=dataset.channels, image_size=dataset.image_size,
-        mean=dataset.mean, std=dataset.std, seed=seed, dataset=recognised_dataset(dataset),
+        mean=mean, std=std, seed=seed, dataset=recognised_dataset(dataset),
     )
+
+
+def normalisation(dataset: Dataset, train: ImageSet) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The source's statistics when it gives them (streamed folders: ImageNet's), else the mean and standard
+    deviation of the training images this split keeps: what its network trains on, the validation and test
+    images left out, and the same whichever images of the folder earlier runs happened to decode."""
+    if dataset.mean is not None:
+        return dataset.mean, dataset.std
+    return channel_mean_std(train.pixels)
 
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]

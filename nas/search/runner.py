@@ -13,11 +13,13 @@ from dataclasses import dataclass
 
 from nas.cluster.driver_lock import DriverLock, holding_lock
 from nas.cluster.gpu_share import resolve_gpu_share
+from nas.background_call import BackgroundCall
 from nas.cluster.ray_session import start_ray
 from nas.cluster.resources import AUTO_GPUS
 from nas.cluster.trial_training import NetworkToTrain
 from nas.data import load_dataset, make_splits
 from nas.data.data_facts import DataFacts
+from nas.data.fork_pool import no_forks
 from nas.data.sources import dataset_choices
 from nas.errors import ConfigError
 from nas.models.registry import get_model
@@ -36,6 +38,10 @@ from nas.search.tune_searcher import SamplerSearcher, reconcile_with_store
 from nas.space import SearchSpace, load_space
 from nas.space.op_registry import OPS
 from nas.train.recipe import load_recipe
+
+
+# What a local Ray's workers import as they start, while the driver still loads data and sets up the sampler.
+TRIAL_MODULES = ("nas.search.trial_warmup",)
 
 
 @dataclass
@@ -72,7 +78,9 @@ def load_search_data(config: ExperimentConfig, print_line=print):
         raise ConfigError("no data folder: pass --data DIR or set data.root in the config")
     dataset = load_dataset(data.dataset, data.root, cache_dir=data.cache_dir)
     splits = make_splits(dataset, purpose="search", val_size=data.val_size, subset=data.subset, seed=config.seed)
-    print_line(f"data: {dataset.describe()}{' (decoded cache used)' if dataset.from_cache else ''}; {splits.describe()}")
+    decoded = dataset.decoded_now()
+    cache = f" ({count_of(decoded, 'image')} decoded)" if decoded else " (decoded cache used)" if dataset.from_cache else ""
+    print_line(f"data: {dataset.describe()}{cache}; {splits.describe()}")
     for line in dataset.note_lines():
         print_line(line)
     return splits
@@ -82,10 +90,16 @@ def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=pri
     """Run (or resume) the search the config describes."""
     timing = SearchTiming.since_process_start(workers=config.resources.workers)  # the driver's start, phase by phase
     paths, space, recipe = open_experiment(config, resume)
-    splits = load_search_data(config, print_line)  # before Ray: every bad input is refused before Ray starts
-    timing.mark("data_loaded")
-    start_ray(config.ray_address, config.resources)
-    timing.mark("ray_started")
+    # The data loads on a thread while Ray starts on this one (Ray's servers are killed when the thread that started
+    # them ends); in this process, not a forked pool, since a fork beside Ray cuts the driver from Ray's GCS. A data
+    # error is raised once Ray is up, and nothing is written either way.
+    with no_forks():
+        loading = BackgroundCall(lambda: _loaded(load_search_data(config, print_line), timing), name="search-data")
+        try:
+            start_ray(config.ray_address, config.resources, preload=TRIAL_MODULES)
+            timing.mark("ray_started")
+        finally:
+            splits = loading.result()
     if config.resources.gpus_per_trial == AUTO_GPUS:  # probe a candidate like the search's
         probe = NetworkToTrain(seed=config.seed, stack=config.model.stack,
                                genotype=str(space.decode(space.sample(random.Random(config.seed)))))
@@ -98,6 +112,11 @@ def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=pri
         store, interrupted = _run_locked(config, resume, paths, space, recipe, splits, print_line, timing)
         timing.mark("search_ended")
         return SearchOutcome(paths, store, export_best(store, paths, config.top_k), interrupted)
+
+
+def _loaded(splits, timing: SearchTiming):
+    timing.mark("data_loaded")
+    return splits
 
 
 def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, space, recipe, splits,
