@@ -23,6 +23,7 @@ import argparse
 import datetime
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -62,6 +63,8 @@ def parse_args(argv=None):
     parser.add_argument("--workers", type=int, help="trials at once (default: cpu 2 x 1 CPU, cuda 4 sharing the GPU)")
     parser.add_argument("--repo", type=Path, default=REPOSITORY, help="checkout whose run_search.py runs")
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
+    parser.add_argument("--keep", type=Path, help="copy the search's experiment folder here (its trials.csv: compare "
+                        "two checkouts' candidates, which are the same cells, trained with the same seed)")
     args = parser.parse_args(argv)
     subset, val_size, epochs, workers, _ = DEFAULTS[args.device]
     args.subset, args.val_size = args.subset or subset, args.val_size or val_size
@@ -118,6 +121,8 @@ def measure(args) -> dict:
         experiment = folder / "results" / NAME
         trials = pd.read_csv(experiment / "trials.csv")
         runs = read_runs(experiment)
+        if args.keep:
+            shutil.copytree(experiment, args.keep, dirs_exist_ok=True)
     # A checkout that recorded no timing: the command's start is this script's launch of it (milliseconds apart).
     run = runs[-1] if runs else RunTiming(utc_timestamp(search["began"]), args.workers)
     costs = run_costs(trials, args.workers, run)

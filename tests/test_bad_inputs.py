@@ -3,7 +3,8 @@
 Each case runs a command on a workspace holding a config, an image folder, an existing experiment and a previous
 `nas train` output, and checks the engine's rule: exit code 2, exactly one line on stderr, no traceback, every
 file that existed before byte-for-byte unchanged and nothing new anywhere (no experiment folder, no dataset
-cache), and no Ray started: every case is refused before any training or Ray start.
+cache), and no Ray started: every case is refused before any training or Ray start, except a search's data
+errors, found while its Ray starts (the data loads beside it): there the data's error is the one line.
 """
 
 from __future__ import annotations
