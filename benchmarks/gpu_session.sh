@@ -7,7 +7,8 @@
 #   2 decode CIFAR-10 once into the tensor cache
 #   3 ours vs the DARTS reference, proxy and full size (benchmarks/vs_reference.py)
 #   4 the search-level figure: a real run_search.py, 4 candidates at 0.25 GPU, vs the reference one after another
-#   5 concurrent proxies on one GPU, 1/2/4 at once (benchmarks/gpu_sharing.py)
+#   5 a search's candidates per hour and where its worker time goes, 40 candidates (benchmarks/search_throughput.py)
+#   5b concurrent proxies on one GPU, 1/2/4 at once (benchmarks/gpu_sharing.py)
 #   6 zero-cost proxies: every proxy on NAS-Bench-201 cells, seconds a cell on the GPU (nasbench201_scores.py)
 #   7 with CUDA MPS, when nvidia-cuda-mps-control is there (GPU_SESSION_MPS=0 skips it): steps 4 and 5 again
 # Output: everything in $OUT/session.log, the result tables in $OUT/summary.md (printed again at the end).
@@ -38,6 +39,7 @@ if [ "$DEVICE" = cpu ]; then  # tiny sizes: proves the script runs end to end, m
     SEARCH="--images 200 --epochs 2 --modes proxy --search --search-trials 2 --search-workers 1 --search-cpus-per-trial 1 --search-subset 200 --search-val 40 --search-epochs 1"
     SHARING="--concurrency 1 --subset 400 --epochs 1"
     ZERO_COST="--cells 3"
+    THROUGHPUT="--trials 2 --subset 400 --val-size 100"
 else
     ABLATION="--modes proxy --steps 25"
     ABLATION_FULL="--modes full --steps 10 --formats first --no-checks"
@@ -46,6 +48,8 @@ else
     SEARCH="--images 5000 --epochs 3 --modes proxy --search --search-trials 8 --search-workers 4 --search-cpus-per-trial 3 --search-subset 10000 --search-val 1000 --search-epochs 3"
     SHARING="--concurrency 1,2,4 --subset 10000 --epochs 2"
     ZERO_COST="--cells 300"
+    # issue 22: candidates per GPU-hour of a real search and where worker time goes (cold cache: it decodes itself)
+    THROUGHPUT="--trials 40"
 fi
 
 # step NAME CAP_SECONDS COMMAND...: runs under min(CAP, budget left); its table lines go to the summary
@@ -86,9 +90,10 @@ step() {
 
 step ablation 80 python3 benchmarks/step_ablation.py --device "$DEVICE" $ABLATION
 step ablation_full 60 python3 benchmarks/step_ablation.py --device "$DEVICE" $ABLATION_FULL
-step decode_cache 120 python3 -c "import sys; from nas.data import load_dataset; d = load_dataset('imagefolder', sys.argv[1], progress=False); print('decoded', len(d.train), 'train images')" "$DATA"
+step decode_cache 120 python3 -c "import sys; from nas.data import load_dataset; d = load_dataset('imagefolder', sys.argv[1], progress=False); d.train.decoded(); d.test.decoded(); print('decoded', len(d.train), 'train images')" "$DATA"
 step vs_reference 200 python3 benchmarks/vs_reference.py --data "$DATA" --device "$DEVICE" $VS
 step search 170 python3 benchmarks/vs_reference.py --data "$DATA" --device "$DEVICE" $SEARCH
+step search_throughput 150 python3 benchmarks/search_throughput.py --data "$DATA" --device "$DEVICE" $THROUGHPUT
 step gpu_sharing 100 python3 benchmarks/gpu_sharing.py --data "$DATA" $SHARING
 step zero_cost 60 python3 benchmarks/nasbench201_scores.py --data "$DATA" --device "$DEVICE" --proxies all \
     --out "$OUT/zero-cost" $ZERO_COST

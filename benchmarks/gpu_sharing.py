@@ -53,7 +53,8 @@ def main() -> None:
         return
     from nas.data import load_dataset
 
-    load_dataset("auto", args.data, progress=False)  # decode once; the processes read the cache
+    dataset = load_dataset("auto", args.data, progress=False)  # decode once; the processes read the cache
+    dataset.train.decoded()
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
     print("\n| trials per GPU | images/s per trial (median) | images/s, all trials | val acc (median) |")
     print("| --- | --- | --- | --- |")
