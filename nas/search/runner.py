@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass
 
 from nas.cluster.driver_lock import DriverLock, holding_lock
-from nas.cluster.gpu_share import resolve_gpu_share
 from nas.background_call import BackgroundCall
 from nas.cluster.ray_session import start_ray
 from nas.cluster.resources import AUTO_GPUS
@@ -33,8 +32,6 @@ from nas.search.proxy_guide import check_proxies, proxy_guide, record_scoring
 from nas.search.sampler_setup import build_sampler, check_sampler
 from nas.search.search_timing import SearchTiming
 from nas.search.trial_store import TrialRecord, TrialStore
-from nas.search.tune_run import run_trials
-from nas.search.tune_searcher import SamplerSearcher, reconcile_with_store
 from nas.space import SearchSpace, load_space
 from nas.space.op_registry import OPS
 from nas.train.recipe import load_recipe
@@ -101,6 +98,9 @@ def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=pri
         finally:
             splits = loading.result()
     if config.resources.gpus_per_trial == AUTO_GPUS:  # probe a candidate like the search's
+        # Imported here, as Ray Tune below: imports before start_ray delay Ray's start and its workers' warm-up.
+        from nas.cluster.gpu_share import resolve_gpu_share
+
         probe = NetworkToTrain(seed=config.seed, stack=config.model.stack,
                                genotype=str(space.decode(space.sample(random.Random(config.seed)))))
         config = config.replace(resources=resolve_gpu_share(config.resources, probe, recipe, splits, print_line))
@@ -122,6 +122,10 @@ def _loaded(splits, timing: SearchTiming):
 def _run_locked(config: ExperimentConfig, resume: bool, paths: ExperimentPaths, space, recipe, splits,
                 print_line, timing: SearchTiming) -> tuple[TrialStore, bool]:
     """The search proper, while this driver holds the experiment's lock; its store, and whether Ctrl-C stopped it."""
+    # Ray Tune is imported once Ray has started (0.5 s): before start_ray it would delay Ray and its workers' warm-up.
+    from nas.search.tune_run import run_trials
+    from nas.search.tune_searcher import SamplerSearcher, reconcile_with_store
+
     started = time.monotonic()  # the time budget counts from here: a proxy's warm start is inside it
     asked_before = resume and paths.sampler.exists()
     sampler = build_sampler(config, space, paths, resume)
