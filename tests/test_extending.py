@@ -254,3 +254,29 @@ def test_stacks_and_baselines_are_registered_with_only_their_own_fields(user_mod
     with pytest.raises(TypeError, match="channels"):
         register_model("wide-baseline", channels=8)
     assert "papered-stack" not in MODELS and "wide-baseline" not in MODELS
+
+
+def test_a_registry_imports_its_packages_only_until_it_finds_a_name(tmp_path, monkeypatch):
+    """A trial's worker finds its network stack in nas.models without importing the zoo (and torchvision):
+    packages are discovered in order, as far as the name asked for; listing the names imports them all."""
+    from nas.registry import Registry
+
+    registry = Registry("thing", discover=("first_things", "second_things"))
+    for package, name in (("first_things", "near"), ("second_things", "far")):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+        (tmp_path / package / f"{name}.py").write_text(
+            f"import test_extending_registry as r\nr.REGISTRY.register({name!r}, {name!r})\n")
+    (tmp_path / "test_extending_registry.py").write_text("REGISTRY = None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import test_extending_registry
+
+    monkeypatch.setattr(test_extending_registry, "REGISTRY", registry)
+    assert registry.get("near") == "near" and "second_things" not in sys.modules
+    assert "far" in registry and "second_things" in sys.modules
+    assert registry.names() == ["near", "far"]
+    with pytest.raises(ConfigError, match="unknown thing 'nowhere'; valid: near, far"):
+        registry.get("nowhere")
+    for module in ("first_things", "first_things.near", "second_things", "second_things.far",
+                   "test_extending_registry"):
+        sys.modules.pop(module, None)  # the packages live in tmp_path, gone after the test

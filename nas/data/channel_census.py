@@ -56,9 +56,12 @@ JPEG_HEADER_BYTES = 2048
 
 def jpeg_mode(path: str) -> str | None:
     """The PIL mode of a JPEG file from its frame header, or None (not a JPEG, a header past the first bytes, an
-    unusual component count): then PIL decides, and reports a broken file."""
-    with open(path, "rb") as file:
-        head = file.read(JPEG_HEADER_BYTES)
+    unusual component count, a file that cannot be read): then PIL decides, and reports a broken file."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(JPEG_HEADER_BYTES)
+    except OSError:
+        return None  # PIL tries it next and names the file in the error
     if head[:2] != b"\xff\xd8":
         return None
     at = 2

@@ -150,8 +150,9 @@ def check_start_or_resume(config: ExperimentConfig, resume: bool, space, recipe)
 
 
 def check_tables_readable(paths: ExperimentPaths) -> None:
-    """A resumed search's trials.csv, sampler.json and search_timing.json must read back (they may have been edited by hand): refused
-    before the data is loaded or Ray starts, naming the file (and for the table, the row and column)."""
+    """A resumed search's trials.csv, sampler.json and search_timing.json must read back (they may have been edited
+    by hand): refused before the data is loaded or Ray starts, naming the file (and for the table, the row and
+    column)."""
     if paths.trials.exists():
         TrialStore(paths.root)
     if paths.sampler.exists():  # garbled by hand: say so before Ray starts rather than after

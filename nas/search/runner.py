@@ -76,7 +76,8 @@ def load_search_data(config: ExperimentConfig, print_line=print):
     dataset = load_dataset(data.dataset, data.root, cache_dir=data.cache_dir)
     splits = make_splits(dataset, purpose="search", val_size=data.val_size, subset=data.subset, seed=config.seed)
     decoded = dataset.decoded_now()
-    cache = f" ({count_of(decoded, 'image')} decoded)" if decoded else " (decoded cache used)" if dataset.from_cache else ""
+    cache = (f" ({count_of(decoded, 'image')} decoded)" if decoded
+             else " (decoded cache used)" if dataset.from_cache else "")
     print_line(f"data: {dataset.describe()}{cache}; {splits.describe()}")
     for line in dataset.note_lines():
         print_line(line)
