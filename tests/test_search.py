@@ -152,7 +152,7 @@ def test_a_search_where_no_trial_succeeded_says_there_is_no_best_cell(tmp_path, 
     for token in range(2):
         store.append(record(token, space.decode(space.sample(random.Random(token))), status="diverged", val_acc=None))
     outcome = runner.SearchOutcome(ExperimentPaths(tmp_path / "results" / "test"), store, best=[])
-    monkeypatch.setattr(runner, "run_search", lambda config, resume: outcome)  # the search itself, without Ray
+    monkeypatch.setattr(runner, "run_search", lambda config, **options: outcome)  # the search itself, without Ray
     config = write_config(tmp_path / "c.yaml", image_folder, tmp_path / "results")
     assert main(["search", "--config", str(config)]) == 0
     out = capsys.readouterr().out

@@ -119,10 +119,22 @@ def test_the_search_ends_with_its_cost_line_and_says_when_it_is_mostly_overhead(
                                  finished_at=at(start + worker)))
     SearchTiming(COMMAND.timestamp(), workers=2).keep_in(folder)
     outcome = runner.SearchOutcome(ExperimentPaths(folder), store, best=[])
-    monkeypatch.setattr(runner, "run_search", lambda config, resume: outcome)  # the search itself, without Ray
+    monkeypatch.setattr(runner, "run_search", lambda config, **options: outcome)  # the search itself, without Ray
     config = write_config(tmp_path / "c.yaml", image_folder, tmp_path / "results")
     assert main(["search", "--config", str(config)]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last == ("worker time: 40 s on 2 workers; training steps 25%, evaluation 30%, set-up 20%, rest of the "
                     "trials 25%, between trials and idle 0%; first trial started 4.0 s after the command. Mostly "
                     "overhead: training steps took 25% of the worker time, the rest went on what is listed")
+
+
+def test_the_command_starts_with_its_process_only_when_the_process_is_its_own():
+    """`python run_search.py`: the record counts from the process's creation (Python's start-up included); a search
+    asked for in a process that ran before (a test, a notebook) counts from when it was asked."""
+    import ray  # noqa: F401 - puts Ray's psutil on the path
+    import psutil
+
+    created = psutil.Process().create_time()
+    fresh = SearchTiming.since_command(created + 1.0)
+    assert fresh.run.command_started == utc_timestamp(created)
+    assert SearchTiming.since_command(created + 60.0).run.command_started == utc_timestamp(created + 60.0)

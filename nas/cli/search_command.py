@@ -6,6 +6,7 @@ import argparse
 import json
 import shlex
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -115,6 +116,7 @@ def _with_optuna_storage(config, url: str):
 @register_command("search", help="run an architecture search on Ray Tune", arguments=_search_arguments)
 def run(args) -> int:
     """Run an architecture search. Flags override the config file."""
+    entered = time.time()  # before the imports below: they are part of the driver's start the search records
     # Loaded when the command runs, not when `nas` builds its parser: start-up stays light.
     from nas.search.experiment_config import load_experiment_config
     from nas.search.runner import run_search
@@ -135,7 +137,7 @@ def run(args) -> int:
     for line in notices:  # on stdout with the search's other lines: stderr holds at most the one error line
         print(f"nas search: {line}")
     try:
-        outcome = run_search(config, resume=args.resume)
+        outcome = run_search(config, resume=args.resume, command_started=entered)
     except KeyboardInterrupt:  # SIGTERM, or a second Ctrl-C: stopped at once; the sampler and table are saved
         raise Interrupted(_how_to_continue(args)) from None
     print()

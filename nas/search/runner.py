@@ -84,9 +84,12 @@ def load_search_data(config: ExperimentConfig, print_line=print):
     return splits
 
 
-def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=print) -> SearchOutcome:
-    """Run (or resume) the search the config describes."""
-    timing = SearchTiming.since_process_start(workers=config.resources.workers)  # the driver's start, phase by phase
+def run_search(config: ExperimentConfig, *, resume: bool = False, print_line=print,
+               command_started: float | None = None) -> SearchOutcome:
+    """Run (or resume) the search the config describes; `command_started` (time.time()) is when the command that
+    asked for it was entered (default: now), from which its timing record counts."""
+    entered = time.time() if command_started is None else command_started
+    timing = SearchTiming.since_command(entered, workers=config.resources.workers)  # the driver's start, by phase
     paths, space, recipe = open_experiment(config, resume)
     # The data loads on a thread while Ray starts on this one (Ray's servers are killed when the thread that started
     # them ends); in this process, not a forked pool, since a fork beside Ray cuts the driver from Ray's GCS. A data

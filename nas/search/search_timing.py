@@ -1,5 +1,5 @@
 """When a search's phases happened, one record per run in `<experiment>/search_timing.json`: the command's start
-(the driver process's creation), then each phase the runner marks (data loaded, Ray started, trials started, the
+(the driver process's creation, or when a process that ran before asked for the search), then each phase the runner marks (data loaded, Ray started, trials started, the
 search ended) as seconds after it. A resumed search appends its run and keeps the earlier ones'. The search's cost
 breakdown (nas.search.search_costs) reads it for the driver's start: command to first trial.
 
@@ -20,6 +20,8 @@ from nas.atomic_files import write_text_atomic
 from nas.errors import DataError
 
 TIMING_FILE = "search_timing.json"  # in the experiment folder (nas.search.experiment_folder)
+# A command entered this soon after its process was created is the process's own (Python starts in well under 1 s)
+FRESH_PROCESS_S = 5.0
 
 
 def utc_timestamp(seconds: float | None = None) -> str:
@@ -32,7 +34,7 @@ def utc_timestamp(seconds: float | None = None) -> str:
 class RunTiming:
     """One run of a search (a start or a resume)."""
 
-    command_started: str  # utc_timestamp of the driver process's creation
+    command_started: str  # utc_timestamp of the command's start (SearchTiming.since_command)
     workers: int | None = None  # trials at once in this run (resources.workers); None: not recorded
     after_command_s: dict[str, float] = field(default_factory=dict)  # phase -> seconds after command_started
 
@@ -52,12 +54,15 @@ class SearchTiming:
         self._folder: Path | None = None
 
     @classmethod
-    def since_process_start(cls, workers: int | None = None) -> "SearchTiming":
-        """From when this process was created: `python run_search.py` started, Python's own start-up included."""
+    def since_command(cls, entered: float, workers: int | None = None) -> "SearchTiming":
+        """From when the command started: this process's creation (`python run_search.py`, Python's own start-up
+        included) when the command was entered (`entered`, time.time()) right after it, else `entered` itself (the
+        command called in a process that was running already: a test, a notebook)."""
         import ray  # noqa: F401 - Ray ships psutil (ray/thirdparty_files) and puts it on sys.path when imported
         import psutil  # here, not at the top: reading a timing record (reports) needs neither Ray nor psutil
 
-        return cls(psutil.Process().create_time(), workers)
+        created = psutil.Process().create_time()
+        return cls(created if entered - created < FRESH_PROCESS_S else entered, workers)
 
     def mark(self, phase: str) -> None:
         self.run.after_command_s[phase] = round(time.time() - self._started, 3)
