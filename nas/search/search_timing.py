@@ -1,7 +1,8 @@
 """When a search's phases happened, one record per run in `<experiment>/search_timing.json`: the command's start
-(the driver process's creation, or when a process that ran before asked for the search), then each phase the runner marks (data loaded, Ray started, trials started, the
-search ended) as seconds after it. A resumed search appends its run and keeps the earlier ones'. The search's cost
-breakdown (nas.search.search_costs) reads it for the driver's start: command to first trial.
+(the driver process's creation, or when a process that ran before asked for the search), then each phase the
+runner marks (data loaded, Ray started, trials started, the search ended) as seconds after it. A resumed search
+appends its run and keeps the earlier ones'. The search's cost breakdown (nas.search.search_costs) reads it for the
+driver's start: command to first trial.
 
 Wall-clock times are ISO 8601 UTC with milliseconds: the form of trials.csv's finished_at (pandas reads both
 alike, people can read them), precise enough for a trial's set-up of tens of milliseconds. On a cluster the
