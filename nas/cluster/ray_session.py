@@ -91,14 +91,10 @@ def _environment(variables: dict[str, str]):
 @contextlib.contextmanager
 def _loopback_only():
     """Ray's node address is 127.0.0.1 while Ray starts (its servers inherit the setting and keep it)."""
-    saved_variable, saved_constant = os.environ.get(MULTI_NODE_SWITCH), ray_constants.ENABLE_RAY_CLUSTER
-    os.environ[MULTI_NODE_SWITCH] = "0"
+    saved_constant = ray_constants.ENABLE_RAY_CLUSTER
     ray_constants.ENABLE_RAY_CLUSTER = False  # read at call time; the variable alone is read at import
     try:
-        yield
+        with _environment({MULTI_NODE_SWITCH: "0"}):
+            yield
     finally:
         ray_constants.ENABLE_RAY_CLUSTER = saved_constant
-        if saved_variable is None:
-            os.environ.pop(MULTI_NODE_SWITCH, None)
-        else:
-            os.environ[MULTI_NODE_SWITCH] = saved_variable
