@@ -155,3 +155,25 @@ def test_no_forks_while_ray_may_be_starting(monkeypatch):
             assert not forks_allowed()
         assert not forks_allowed()
     assert forks_allowed()
+
+
+def test_the_pil_decoder_gives_the_pixels_torchvision_gave(tmp_path):
+    """The decoder moved from torchvision.io to PIL (a driver no longer imports torchvision): the same files give
+    the same pixels, so a candidate sees what it saw before. Only colour PNGs converted to grey may move by one
+    level (PIL's ITU-R 601 luma, libpng's own coefficients before)."""
+    from torchvision.io import ImageReadMode, decode_image, read_file
+
+    generator = torch.Generator().manual_seed(0)
+    colour = torch.randint(0, 256, (3, 16, 16), generator=generator, dtype=torch.uint8)
+    grey = torch.randint(0, 256, (1, 16, 16), generator=generator, dtype=torch.uint8)
+    for name, image in (("colour.jpg", colour), ("colour.png", colour), ("grey.jpg", grey), ("grey.png", grey)):
+        write_image(tmp_path / name, image)
+    for name in ("colour.jpg", "colour.png", "grey.jpg", "grey.png"):
+        for channels, mode in ((3, ImageReadMode.RGB), (1, ImageReadMode.GRAY)):
+            before = decode_image(read_file(str(tmp_path / name)), mode=mode)
+            after = image_decode.decode_one(str(tmp_path / name), channels)
+            assert after.dtype == torch.uint8 and after.shape == before.shape, (name, channels)
+            if (name, channels) == ("colour.png", 1):
+                assert (after.int() - before.int()).abs().max() <= 1
+            else:
+                assert torch.equal(after, before), (name, channels)

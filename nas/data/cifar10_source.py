@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import torch
-from torchvision.datasets import CIFAR10
 
 from nas.data.folder_scan import fingerprint
 from nas.data.image_folder_source import load_image_folder
@@ -62,6 +61,10 @@ def load_cifar10(root: str | Path, cache_dir: str | Path | None = None, progress
 def _download(root: Path) -> None:
     existed = root.exists()
     created = [p for p in [root, *root.parents] if not p.exists()]  # folders torchvision will make
+    # torchvision is imported where it is used: every search's driver lists this source before Ray starts, and
+    # importing torchvision there costs it 1-2 s.
+    from torchvision.datasets import CIFAR10
+
     try:
         CIFAR10(str(root), train=True, download=True)
     except Exception as error:  # offline, disk full, bad checksum: all the user's to fix
@@ -75,6 +78,8 @@ def _download(root: Path) -> None:
 
 
 def _read_batches(root: Path) -> dict:
+    from torchvision.datasets import CIFAR10  # here, not at the top: see _download
+
     try:
         train = CIFAR10(str(root), train=True, download=False)
         test = CIFAR10(str(root), train=False, download=False)

@@ -1,14 +1,20 @@
-"""Decoding many small image files into one uint8 tensor, with torchvision.io and a process pool."""
+"""Decoding many small image files into one uint8 tensor, with PIL and a process pool.
+
+PIL, not torchvision.io: the channel census (channel_census.py) already reads every file's PIL mode, so the
+conversions below follow the modes it counted; torchvision 0.29 marks its decoders deprecated; and importing
+torchvision (which brings torch._dynamo) cost every search's driver 1-2 s of CPU while Ray and its workers start.
+Both use libjpeg-turbo with the same defaults: on the CIFAR-10 JPEGs the pixels are the same, byte for byte
+(tests/test_data_on_demand.py checks it on JPEG and PNG files)."""
 
 from __future__ import annotations
 
 import os
-import warnings
 
+import numpy as np
 import torch
-from torchvision.io import ImageReadMode, decode_image, read_file
-from torchvision.transforms.v2 import functional as TF
+from PIL import Image
 
+from nas.data.channel_census import NATIVE_MODE
 from nas.data.fork_pool import closed_when_done, fork_context, forks_allowed
 from nas.errors import DataError
 
@@ -17,53 +23,57 @@ POOL_MIN_FILES = 2000
 CHUNK_FILES = 1000
 
 
-def read_mode(channels: int) -> ImageReadMode:
-    return ImageReadMode.GRAY if channels == 1 else ImageReadMode.RGB
-
-
-# torchvision 0.29 marks its decoders deprecated in favour of TorchCodec, which is not a dependency here.
-DECODER_DEPRECATION = "The image decoding and encoding capabilities of TorchVision are deprecated"
-
-
-def decode_one(path: str, mode: ImageReadMode = ImageReadMode.UNCHANGED) -> torch.Tensor:
-    """Decode one file to uint8 C x H x W; a file torchvision cannot read is the user's DataError, named."""
+def decode_one(path: str, channels: int | None = None) -> torch.Tensor:
+    """One file as uint8 C x H x W, with `channels` (1 or 3; None: as stored, for a mode of 1 or 3 channels). Other
+    modes convert as the census counts them: alpha dropped, a palette expanded, colour to grey by PIL's ITU-R 601
+    luma (a JPEG straight from its decoder's luma, as libjpeg gives it). A file PIL cannot read is the user's
+    DataError, named."""
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=DECODER_DEPRECATION, category=DeprecationWarning)
-            return decode_image(read_file(path), mode=mode)
-    except (RuntimeError, ValueError, OSError) as error:
-        raise DataError(f"cannot read image {path}: {str(error).splitlines()[0]}") from None
+        with Image.open(path) as image:
+            mode = NATIVE_MODE[channels] if channels else image.mode
+            if image.mode != mode:
+                image.draft(mode, image.size)  # a JPEG decodes straight to grey; other formats ignore this
+                image = image.convert(mode)
+            pixels = np.asarray(image)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise DataError(f"cannot read image {path}: {str(error).splitlines()[0] if str(error) else error}") from None
+    if pixels.dtype != np.uint8:  # 16-bit or float samples: the census refuses them first (channel_census.py)
+        raise DataError(f"cannot read image {path}: PIL mode {mode} is not 8-bit")
+    pixels = torch.from_numpy(pixels.copy())
+    return pixels.unsqueeze(0) if pixels.dim() == 2 else pixels.permute(2, 0, 1).contiguous()
 
 
 def probe_size(path: str) -> tuple[int, int]:
-    """(height, width) of the first image, which every other image is resized to. The channel count is not the
-    first image's but the folder's majority (channel_census.py)."""
-    image = decode_one(path)
-    return int(image.shape[1]), int(image.shape[2])
+    """(height, width) of the first image, which every other image is resized to (read from its header). The
+    channel count is not the first image's but the folder's majority (channel_census.py)."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise DataError(f"cannot read image {path}: {str(error).splitlines()[0] if str(error) else error}") from None
+    return int(height), int(width)
 
 
-def match_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
-    """The decoders ignore the asked-for mode for some formats (GIF and WebP come back RGB when asked for grey)."""
-    if image.shape[0] == channels:
-        return image
-    if channels == 1:
-        return TF.rgb_to_grayscale(image[:3])
-    return image[:3] if image.shape[0] >= 3 else image[:1].expand(3, -1, -1)  # RGBA: drop alpha; grey(+alpha): repeat
+def resized(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    # torchvision only for the rare image of another size: its antialiased resize, as before the decoder moved
+    # to PIL, so the same files give the same pixels.
+    from torchvision.transforms.v2 import functional as TF
+
+    return TF.resize(image, [height, width], antialias=True)
 
 
 def _decode_chunk(args: tuple[list[str], int, int, int]) -> tuple[torch.Tensor, int]:
     paths, channels, height, width = args
     torch.set_num_threads(1)  # one process per core already
     out = torch.empty((len(paths), channels, height, width), dtype=torch.uint8)
-    resized = 0
-    mode = read_mode(channels)
+    resized_count = 0
     for i, path in enumerate(paths):
-        image = match_channels(decode_one(path, mode), channels)
+        image = decode_one(path, channels)
         if image.shape[1:] != (height, width):
-            image = TF.resize(image, [height, width], antialias=True)
-            resized += 1
+            image = resized(image, height, width)
+            resized_count += 1
         out[i] = image
-    return out, resized
+    return out, resized_count
 
 
 def decode_files(paths: list[str], channels: int, height: int, width: int, workers: int | None = None,

@@ -26,6 +26,9 @@ MAX_IN_MEMORY_SIDE = 96
 STREAMED_CROP = 224
 # In the cache keys: caches decoded when the first file decided the channels must not be reused.
 CHANNEL_RULE = "channels: the majority of all files"
+# In the decoded-image cache's key: images decoded by torchvision.io (before) may differ from PIL's where a mode is
+# converted (colour PNG to grey), so those caches are not reused.
+DECODER = "decoder: PIL"
 
 
 def _has_train_folder(root: Path) -> int:
@@ -58,7 +61,7 @@ def load_image_folder(root: str | Path, cache_dir: str | Path | None = None, nam
         )
 
     # The key leaves out `name`: 'cifar10' and 'imagefolder' over the same folder share one cache.
-    key = fingerprint([f"{CHANNEL_RULE} size={height}x{width}"], *file_lines)
+    key = fingerprint([f"{CHANNEL_RULE} size={height}x{width}", DECODER], *file_lines)
     cache = FolderPixelCache(cache_file(cache_dir, "imagefolder-decoded", key))
     census = cache.census
     if census is None:
