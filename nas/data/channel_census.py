@@ -9,9 +9,8 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 
-from PIL import Image
-
 from nas.data.fork_pool import closed_when_done, fork_context, forks_allowed
+from nas.data.image_open import opened_image
 from nas.errors import DataError
 
 # PIL modes by the kind they convert to without a choice to make. Alpha is dropped; a palette is expanded (it holds
@@ -84,11 +83,8 @@ def _modes_of(paths: list[str]) -> list[tuple[str, str]]:
         if mode is not None:
             found.append((path, mode))
             continue
-        try:
-            with Image.open(path) as image:
-                found.append((path, image.mode))
-        except (OSError, ValueError, Image.DecompressionBombError) as error:
-            raise DataError(f"cannot read image {path}: {str(error).splitlines()[0]}") from None
+        with opened_image(path) as image:
+            found.append((path, image.mode))
     return found
 
 

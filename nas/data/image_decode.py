@@ -12,10 +12,10 @@ import os
 
 import numpy as np
 import torch
-from PIL import Image
 
 from nas.data.channel_census import NATIVE_MODE
 from nas.data.fork_pool import closed_when_done, fork_context, forks_allowed
+from nas.data.image_open import opened_image
 from nas.errors import DataError
 
 # Below this many files a pool costs more to start than it saves.
@@ -27,16 +27,13 @@ def decode_one(path: str, channels: int | None = None) -> torch.Tensor:
     """One file as uint8 C x H x W, with `channels` (1 or 3; None: as stored, for a mode of 1 or 3 channels). Other
     modes convert as the census counts them: alpha dropped, a palette expanded, colour to grey by PIL's ITU-R 601
     luma (a JPEG straight from its decoder's luma, as libjpeg gives it). A file PIL cannot read is the user's
-    DataError, named."""
-    try:
-        with Image.open(path) as image:
-            mode = NATIVE_MODE[channels] if channels else image.mode
-            if image.mode != mode:
-                image.draft(mode, image.size)  # a JPEG decodes straight to grey; other formats ignore this
-                image = image.convert(mode)
-            pixels = np.asarray(image)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        raise DataError(f"cannot read image {path}: {str(error).splitlines()[0] if str(error) else error}") from None
+    DataError, named (nas.data.image_open)."""
+    with opened_image(path) as image:
+        mode = NATIVE_MODE[channels] if channels else image.mode
+        if image.mode != mode:
+            image.draft(mode, image.size)  # a JPEG decodes straight to grey; other formats ignore this
+            image = image.convert(mode)
+        pixels = np.asarray(image)
     if pixels.dtype != np.uint8:  # 16-bit or float samples: the census refuses them first (channel_census.py)
         raise DataError(f"cannot read image {path}: PIL mode {mode} is not 8-bit")
     pixels = torch.from_numpy(pixels.copy())
@@ -46,11 +43,8 @@ def decode_one(path: str, channels: int | None = None) -> torch.Tensor:
 def probe_size(path: str) -> tuple[int, int]:
     """(height, width) of the first image, which every other image is resized to (read from its header). The
     channel count is not the first image's but the folder's majority (channel_census.py)."""
-    try:
-        with Image.open(path) as image:
-            width, height = image.size
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        raise DataError(f"cannot read image {path}: {str(error).splitlines()[0] if str(error) else error}") from None
+    with opened_image(path) as image:
+        width, height = image.size
     return int(height), int(width)
 
 

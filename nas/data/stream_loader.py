@@ -5,15 +5,14 @@ the throughput benchmark compares the device loader with."""
 
 from __future__ import annotations
 
-
 import torch
-from PIL import Image
 from torch.utils.data import DataLoader
 from torchvision import transforms
 from torchvision.transforms.v2 import functional as TF
 
+from nas.data.channel_census import NATIVE_MODE
+from nas.data.image_open import opened_image
 from nas.data.image_set import ImageSet
-from nas.errors import DataError
 
 
 class Cutout:
@@ -34,18 +33,15 @@ class Cutout:
 class FileImages(torch.utils.data.Dataset):
     def __init__(self, images: ImageSet, transform, channels: int):
         self.paths, self.labels, self.transform = images.paths, images.labels.tolist(), transform
-        self.mode = "L" if channels == 1 else "RGB"
+        self.mode = NATIVE_MODE[channels]
 
     def __len__(self):
         return len(self.paths)
 
     def __getitem__(self, index):
         path = self.paths[index]
-        try:
-            with Image.open(path) as image:
-                image = image.convert(self.mode)
-        except OSError as error:
-            raise DataError(f"cannot read image {path}: {error}") from None
+        with opened_image(path) as image:
+            image = image.convert(self.mode)
         return self.transform(image), self.labels[index]
 
 
